@@ -1,0 +1,169 @@
+// tessera-reporter: publishes this node's topology as a Katalyst-compatible CustomNodeResource.
+//
+//   tessera-reporter --topology-xml topo.xml --node-name n1 --dry-run     # print the CNR and exit
+//   tessera-reporter --kubeconfig ~/.kube/config --interval 30            # publish every 30 s
+//
+// Exit codes: 0 success (or SIGTERM), 1 runtime failure (metrics port busy), 2 bad input (flags, XML, kubeconfig).
+#include <gflags/gflags.h>
+#include <prometheus/exposer.h>
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include "crd/cnr_builder.h"
+#include "crd/cnr_codec.h"
+#include "reporter/flags.h"
+#include "reporter/reporter.h"
+
+DEFINE_string(topology_xml, "", "hwloc XML dump to report instead of discovering this machine");
+DEFINE_string(node_name, "", "Node (and CNR) name; default $NODE_NAME, else the hostname");
+DEFINE_bool(dry_run, false, "Print the CNR JSON to stdout and exit without contacting the API server");
+DEFINE_string(topology_policy, "none",
+              "kubelet Topology Manager policy and scope: a CNR value (SingleNUMANodeContainerLevel, "
+              "RestrictedPodLevel, ...) or <none|best-effort|restricted|single-numa-node>[/<container|pod>]");
+DEFINE_string(cpu_manager_policy, "none", "kubelet --cpu-manager-policy (none|static)");
+DEFINE_string(memory_manager_policy, "None", "kubelet --memory-manager-policy (None|Static)");
+DEFINE_string(reserved_cpus, "", "kubelet --reserved-cpus, e.g. 0-1,64-65: removed from their NUMA node's allocatable");
+DEFINE_string(reserved_memory, "", "kubelet --reserved-memory, e.g. '0:memory=1Gi;1:memory=1Gi'");
+DEFINE_double(reclaim_ratio, 0.0,
+              "Share of each NUMA node's allocatable CPU and memory published as reclaimed resources "
+              "(static stand-in for a usage-based estimator), 0..1");
+DEFINE_string(kubeconfig, "", "kubeconfig file; default: in-cluster service account");
+DEFINE_int32(interval, 30, "Seconds between publish rounds (heartbeat period)");
+DEFINE_bool(take_over, false, "Overwrite a CNR written by another agent (e.g. Katalyst's)");
+DEFINE_string(metrics_address, "0.0.0.0:9464", "Prometheus /metrics listen address; empty disables");
+DEFINE_string(gpu_aliases, "", "File of extra GPU aliases: lines 'key = model [memory_mib]'");
+DEFINE_string(gpu_memory_mib, "", "GPU memory per model when the topology lacks it, e.g. 'A100=40960,T4=15360'");
+DEFINE_int32(api_timeout_ms, 10000, "Deadline of each API server request");
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop.store(true); }
+
+// gflags exits on an unknown flag without the usage text; check first so the user sees what is accepted.
+bool AllFlagsKnown(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") break;
+    if (arg.size() < 2 || arg[0] != '-') continue;
+    std::string name = arg.substr(arg[1] == '-' ? 2 : 1);
+    name = name.substr(0, name.find('='));
+    gflags::CommandLineFlagInfo info;
+    if (gflags::GetCommandLineFlagInfo(name.c_str(), &info)) continue;
+    if (name.rfind("no", 0) == 0 && gflags::GetCommandLineFlagInfo(name.substr(2).c_str(), &info) &&
+        info.type == "bool") {
+      continue;
+    }
+    if (name == "help" || name == "helpfull" || name == "version") continue;
+    std::cerr << "tessera-reporter: unknown flag " << arg << "\n\n";
+    gflags::ShowUsageWithFlagsRestrict(argv[0], "reporter/main");
+    return false;
+  }
+  return true;
+}
+
+std::string DefaultNodeName() {
+  if (const char* env = std::getenv("NODE_NAME"); env != nullptr && *env != '\0') return env;
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) == 0) return host;
+  return "";
+}
+
+int BadInput(const tessera::Status& s) {
+  std::cerr << "tessera-reporter: " << s.message() << "\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Logs go to stderr: with --dry-run, stdout carries nothing but the CNR JSON.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("tessera-reporter"));
+  gflags::SetUsageMessage("publishes this node's CPU/NUMA/GPU/NIC topology as a CustomNodeResource\n"
+                          "usage: tessera-reporter [--topology-xml FILE] [--node-name NAME] [--dry-run] ...");
+  if (!AllFlagsKnown(argc, argv)) return 2;
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  if (argc > 1) {
+    std::cerr << "tessera-reporter: unexpected argument " << argv[1] << "\n";
+    gflags::ShowUsageWithFlagsRestrict(argv[0], "reporter/main");
+    return 2;
+  }
+
+  using namespace tessera;  // NOLINT(google-build-using-namespace): main only
+  reporter::ReporterConfig config;
+  config.discovery.xml_path = FLAGS_topology_xml;
+  if (!FLAGS_gpu_aliases.empty()) {
+    if (Status s = config.discovery.gpu_models.LoadAliasFile(FLAGS_gpu_aliases); !s.ok()) return BadInput(s);
+  }
+  if (Status s = config.discovery.gpu_models.LoadMemoryOverrides(FLAGS_gpu_memory_mib); !s.ok()) return BadInput(s);
+  config.build.node_name = FLAGS_node_name.empty() ? DefaultNodeName() : FLAGS_node_name;
+  config.build.topology_policy = FLAGS_topology_policy;
+  config.build.cpu_manager_policy = FLAGS_cpu_manager_policy;
+  config.build.memory_manager_policy = FLAGS_memory_manager_policy;
+  config.build.reclaim_ratio = FLAGS_reclaim_ratio;
+  Result<std::vector<int>> cpus = crd::ParseCpuList(FLAGS_reserved_cpus);
+  if (!cpus.ok()) return BadInput(cpus.status().WithContext("--reserved-cpus"));
+  config.build.reserved_cpus = *cpus;
+  Result<std::map<int, int64_t>> memory = reporter::ParseReservedMemory(FLAGS_reserved_memory);
+  if (!memory.ok()) return BadInput(memory.status());
+  config.build.reserved_memory = *memory;
+  if (FLAGS_interval < 1 || FLAGS_interval > 86400) return BadInput(Status::InvalidArgument("--interval must be 1..86400 s"));
+  config.interval = std::chrono::seconds(FLAGS_interval);
+  config.publish.take_over = FLAGS_take_over;
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  if (FLAGS_dry_run) {
+    reporter::Reporter reporter(config, nullptr, registry);
+    Result<crd::Cnr> cnr = reporter.BuildDesired(std::chrono::system_clock::now());
+    if (!cnr.ok()) return BadInput(cnr.status());
+    rapidjson::Document doc;
+    crd::EncodeCnr(*cnr, &doc);
+    rapidjson::StringBuffer buf;
+    rapidjson::PrettyWriter<rapidjson::StringBuffer> writer(buf);
+    writer.SetIndent(' ', 2);
+    doc.Accept(writer);
+    std::cout << buf.GetString() << std::endl;
+    return 0;
+  }
+
+  // Fail fast on input that can never work: the topology and the options must build a CNR.
+  {
+    reporter::Reporter probe(config, nullptr, std::make_shared<prometheus::Registry>());
+    if (Result<crd::Cnr> cnr = probe.BuildDesired(std::chrono::system_clock::now()); !cnr.ok()) {
+      return BadInput(cnr.status());
+    }
+  }
+  Result<kube::ClusterConfig> cluster =
+      FLAGS_kubeconfig.empty() ? kube::InClusterConfig() : kube::KubeconfigConfig(FLAGS_kubeconfig);
+  if (!cluster.ok()) return BadInput(cluster.status());
+  cluster->timeout = std::chrono::milliseconds(FLAGS_api_timeout_ms);
+  kube::KubeClient client(*cluster);
+
+  std::unique_ptr<prometheus::Exposer> exposer;
+  if (!FLAGS_metrics_address.empty()) {
+    try {
+      exposer = std::make_unique<prometheus::Exposer>(FLAGS_metrics_address);
+      exposer->RegisterCollectable(registry);
+    } catch (const std::exception& e) {
+      spdlog::error("cannot serve metrics on {}: {}", FLAGS_metrics_address, e.what());
+      return 1;
+    }
+  }
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+
+  spdlog::info("reporting node {} to {} every {} s", config.build.node_name, cluster->server, FLAGS_interval);
+  reporter::Reporter reporter(config, &client, registry);
+  reporter.Run(g_stop);
+  spdlog::info("stopping on signal");
+  return 0;
+}

@@ -1,0 +1,88 @@
+#include "reporter/reporter.h"
+
+#include <spdlog/spdlog.h>
+
+#include <ctime>
+#include <thread>
+
+namespace tessera::reporter {
+
+std::string FormatRfc3339(std::chrono::system_clock::time_point t) {
+  std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Reporter::Reporter(ReporterConfig config, kube::KubeClient* client, std::shared_ptr<prometheus::Registry> registry)
+    : config_(std::move(config)), publisher_(client, config_.publish), registry_(std::move(registry)) {
+  publishes_ = &prometheus::BuildCounter()
+                    .Name("tessera_reporter_publishes_total")
+                    .Help("CNR publish rounds that succeeded, by outcome")
+                    .Register(*registry_);
+  failures_ = &prometheus::BuildCounter()
+                   .Name("tessera_reporter_publish_failures_total")
+                   .Help("CNR publish rounds that failed, by stage")
+                   .Register(*registry_);
+  foreign_skips_ = &prometheus::BuildCounter()
+                        .Name("tessera_reporter_foreign_cnr_skipped_total")
+                        .Help("Rounds that left alone a CNR written by another agent (see --take-over)")
+                        .Register(*registry_)
+                        .Add({});
+  last_success_ = &prometheus::BuildGauge()
+                       .Name("tessera_reporter_last_success_timestamp_seconds")
+                       .Help("Unix time of the last successful publish round")
+                       .Register(*registry_)
+                       .Add({});
+}
+
+Result<crd::Cnr> Reporter::BuildDesired(std::chrono::system_clock::time_point now) {
+  Result<topology::DiscoveryResult> discovered = topology::DiscoverTopology(config_.discovery);
+  if (!discovered.ok()) return discovered.status().WithContext("discovery");
+  crd::CnrBuildOptions build = config_.build;
+  if (build.node_uid.empty()) build.node_uid = node_uid_;
+  build.heartbeat_time = FormatRfc3339(now);
+  return crd::BuildCnr(discovered->topology, build);
+}
+
+Result<PublishOutcome> Reporter::RunOnce() {
+  auto fail = [&](const char* stage, const Status& s) -> Result<PublishOutcome> {
+    failures_->Add({{"stage", stage}}).Increment();
+    spdlog::warn("publish round failed at {}: {}", stage, s.ToString());
+    return s;
+  };
+  if (node_uid_.empty() && config_.build.node_uid.empty()) {
+    Result<std::string> uid = publisher_.NodeUid(config_.build.node_name);
+    if (!uid.ok()) return fail("node", uid.status());
+    node_uid_ = *uid;
+  }
+  Result<crd::Cnr> desired = BuildDesired(std::chrono::system_clock::now());
+  if (!desired.ok()) return fail("build", desired.status());
+  Result<PublishOutcome> outcome = publisher_.Publish(*desired);
+  if (!outcome.ok()) return fail("publish", outcome.status());
+  publishes_->Add({{"outcome", PublishOutcomeName(*outcome)}}).Increment();
+  if (*outcome == PublishOutcome::kForeignSkipped) {
+    foreign_skips_->Increment();
+    spdlog::warn("CNR {} was written by another agent (no {}={} label); leaving it alone (use --take-over)",
+                 config_.build.node_name, crd::kManagedByLabel, crd::kManagedByReporter);
+  } else {
+    last_success_->SetToCurrentTime();
+    spdlog::info("CNR {}: {}", config_.build.node_name, PublishOutcomeName(*outcome));
+  }
+  return outcome;
+}
+
+void Reporter::Run(const std::atomic<bool>& stop) {
+  while (!stop.load()) {
+    (void)RunOnce();
+    // Sleep in short slices so SIGTERM ends the process within ~100 ms.
+    auto deadline = std::chrono::steady_clock::now() + config_.interval;
+    while (!stop.load() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+}
+
+}  // namespace tessera::reporter

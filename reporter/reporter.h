@@ -1,0 +1,58 @@
+// The node reporter's loop: discover the node with hwloc, build its CNR, publish it, every interval. Discovery
+// and publishing failures are logged and counted, and the loop carries on: the reporter never exits on a
+// transient fault, and never publishes an object it could not fully build.
+#ifndef TESSERA_REPORTER_REPORTER_H_
+#define TESSERA_REPORTER_REPORTER_H_
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "crd/cnr_builder.h"
+#include "reporter/cnr_publisher.h"
+#include "topology/hwloc_discovery.h"
+
+namespace tessera::reporter {
+
+struct ReporterConfig {
+  topology::DiscoveryOptions discovery;
+  crd::CnrBuildOptions build;  // node_uid and heartbeat_time are filled in each round
+  PublishOptions publish;
+  std::chrono::milliseconds interval{30000};
+};
+
+// RFC 3339 UTC with second precision, as Kubernetes writes metav1.Time.
+std::string FormatRfc3339(std::chrono::system_clock::time_point t);
+
+class Reporter {
+ public:
+  Reporter(ReporterConfig config, kube::KubeClient* client, std::shared_ptr<prometheus::Registry> registry);
+
+  // One discover-build-publish round.
+  Result<PublishOutcome> RunOnce();
+  // Rounds every interval until `stop` becomes true; returns promptly after it does.
+  void Run(const std::atomic<bool>& stop);
+
+  // Builds the CNR this node would publish now (no API access; node_uid as configured).
+  Result<crd::Cnr> BuildDesired(std::chrono::system_clock::time_point now);
+
+ private:
+  ReporterConfig config_;
+  CnrPublisher publisher_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>* publishes_;
+  prometheus::Family<prometheus::Counter>* failures_;
+  prometheus::Counter* foreign_skips_;
+  prometheus::Gauge* last_success_;
+  std::string node_uid_;  // cached once the Node is found
+};
+
+}  // namespace tessera::reporter
+
+#endif  // TESSERA_REPORTER_REPORTER_H_
