@@ -1,0 +1,299 @@
+#include "tests/fake_api_server.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <thread>
+
+namespace tessera::testing {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+std::string KubeStatusBody(int code, const std::string& reason, const std::string& message) {
+  rapidjson::Document d(rapidjson::kObjectType);
+  auto& a = d.GetAllocator();
+  d.AddMember("kind", "Status", a);
+  d.AddMember("apiVersion", "v1", a);
+  d.AddMember("status", "Failure", a);
+  d.AddMember("message", rapidjson::Value(message.c_str(), a), a);
+  d.AddMember("reason", rapidjson::Value(reason.c_str(), a), a);
+  d.AddMember("code", code, a);
+  rapidjson::StringBuffer b;
+  rapidjson::Writer<rapidjson::StringBuffer> w(b);
+  d.Accept(w);
+  return b.GetString();
+}
+
+namespace {
+
+std::string Serialize(const rapidjson::Value& v) {
+  rapidjson::StringBuffer b;
+  rapidjson::Writer<rapidjson::StringBuffer> w(b);
+  v.Accept(w);
+  return b.GetString();
+}
+
+// RFC 7386: objects merge recursively, null deletes, anything else replaces.
+void MergePatch(rapidjson::Value& target, const rapidjson::Value& patch, rapidjson::Document::AllocatorType& a) {
+  if (!patch.IsObject()) {
+    target.CopyFrom(patch, a);
+    return;
+  }
+  if (!target.IsObject()) target.SetObject();
+  for (auto it = patch.MemberBegin(); it != patch.MemberEnd(); ++it) {
+    if (it->value.IsNull()) {
+      target.RemoveMember(it->name);
+    } else if (target.HasMember(it->name)) {
+      MergePatch(target[it->name], it->value, a);
+    } else {
+      rapidjson::Value v;
+      MergePatch(v, it->value, a);
+      target.AddMember(rapidjson::Value(it->name, a), v, a);
+    }
+  }
+}
+
+std::string ResourceVersionOf(const rapidjson::Value& v) {
+  if (!v.IsObject() || !v.HasMember("metadata") || !v["metadata"].IsObject()) return "";
+  const auto& m = v["metadata"];
+  return m.HasMember("resourceVersion") && m["resourceVersion"].IsString() ? m["resourceVersion"].GetString() : "";
+}
+
+void SetMeta(rapidjson::Document& d, const char* key, const std::string& value) {
+  auto& a = d.GetAllocator();
+  if (!d.HasMember("metadata") || !d["metadata"].IsObject()) {
+    d.RemoveMember("metadata");
+    d.AddMember("metadata", rapidjson::Value(rapidjson::kObjectType), a);
+  }
+  auto& m = d["metadata"];
+  m.RemoveMember(key);
+  m.AddMember(rapidjson::Value(key, a), rapidjson::Value(value.c_str(), a), a);
+}
+
+}  // namespace
+
+class FakeApiServerSession : public std::enable_shared_from_this<FakeApiServerSession> {
+ public:
+  FakeApiServerSession(tcp::socket socket, FakeApiServer* server)
+      : stream_(std::move(socket)), timer_(stream_.get_executor()), server_(server) {}
+
+  void Start() { Read(); }
+
+ private:
+  void Read() {
+    request_ = {};
+    http::async_read(stream_, buffer_, request_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return;
+      self->OnRequest();
+    });
+  }
+
+  void OnRequest() {
+    FakeRequest r;
+    r.method = std::string(request_.method_string());
+    r.target = std::string(request_.target());
+    r.body = request_.body();
+    r.content_type = std::string(request_[http::field::content_type]);
+    r.authorization = std::string(request_[http::field::authorization]);
+    reply_ = server_->Handle(r);
+    if (reply_.delay.count() > 0) {
+      timer_.expires_after(reply_.delay);
+      timer_.async_wait([self = shared_from_this()](beast::error_code) { self->Write(); });
+    } else {
+      Write();
+    }
+  }
+
+  void Write() {
+    if (reply_.drop_connection) {
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+      stream_.close();
+      return;
+    }
+    response_ = {};
+    response_.version(request_.version());
+    response_.result(static_cast<http::status>(reply_.status));
+    response_.set(http::field::content_type, "application/json");
+    response_.keep_alive(request_.keep_alive());
+    response_.body() = reply_.body;
+    response_.prepare_payload();
+    http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec || !self->response_.keep_alive()) {
+        beast::error_code ignored;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        return;
+      }
+      self->Read();
+    });
+  }
+
+  beast::tcp_stream stream_;
+  asio::steady_timer timer_;
+  beast::flat_buffer buffer_;
+  http::request<http::string_body> request_;
+  http::response<http::string_body> response_;
+  FakeReply reply_;
+  FakeApiServer* server_;
+};
+
+struct FakeApiServer::Impl {
+  asio::io_context io;
+  tcp::acceptor acceptor{io};
+  std::thread thread;
+  int port = 0;
+
+  void Accept(FakeApiServer* server) {
+    acceptor.async_accept([this, server](beast::error_code ec, tcp::socket socket) {
+      if (ec) return;  // acceptor closed
+      std::make_shared<FakeApiServerSession>(std::move(socket), server)->Start();
+      Accept(server);
+    });
+  }
+};
+
+FakeApiServer::FakeApiServer() : impl_(std::make_unique<Impl>()) {
+  tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
+  impl_->acceptor.open(ep.protocol());
+  impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
+  impl_->acceptor.bind(ep);
+  impl_->acceptor.listen();
+  impl_->port = impl_->acceptor.local_endpoint().port();
+  impl_->Accept(this);
+  impl_->thread = std::thread([this] { impl_->io.run(); });
+}
+
+FakeApiServer::~FakeApiServer() {
+  asio::post(impl_->io, [this] {
+    beast::error_code ec;
+    impl_->acceptor.close(ec);
+  });
+  impl_->io.stop();
+  impl_->thread.join();
+}
+
+std::string FakeApiServer::url() const { return "http://127.0.0.1:" + std::to_string(impl_->port); }
+int FakeApiServer::port() const { return impl_->port; }
+
+void FakeApiServer::SetInterceptor(Interceptor interceptor) {
+  std::lock_guard<std::mutex> lock(mu_);
+  interceptor_ = std::move(interceptor);
+}
+
+std::string FakeApiServer::Seed(const std::string& path, const std::string& json) {
+  std::lock_guard<std::mutex> lock(mu_);
+  rapidjson::Document d;
+  d.Parse(json.c_str());
+  std::string rv = std::to_string(next_resource_version_++);
+  SetMeta(d, "resourceVersion", rv);
+  if (ResourceVersionOf(d).empty() || !d["metadata"].HasMember("uid")) SetMeta(d, "uid", "uid-" + std::to_string(next_uid_++));
+  objects_[path] = Serialize(d);
+  return rv;
+}
+
+std::optional<std::string> FakeApiServer::Object(const std::string& path) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = objects_.find(path);
+  if (it == objects_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<FakeRequest> FakeApiServer::Requests() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return requests_;
+}
+
+void FakeApiServer::ClearRequests() {
+  std::lock_guard<std::mutex> lock(mu_);
+  requests_.clear();
+}
+
+FakeReply FakeApiServer::Handle(const FakeRequest& request) {
+  std::lock_guard<std::mutex> lock(mu_);
+  requests_.push_back(request);
+  if (interceptor_) {
+    if (std::optional<FakeReply> r = interceptor_(request)) return *r;
+  }
+  return HandleLocked(request);
+}
+
+FakeReply FakeApiServer::HandleLocked(const FakeRequest& req) {
+  std::string path = req.target.substr(0, req.target.find('?'));
+  const bool status_sub = path.size() > 7 && path.compare(path.size() - 7, 7, "/status") == 0;
+  const std::string object_path = status_sub ? path.substr(0, path.size() - 7) : path;
+  auto not_found = [&] { return FakeReply{404, KubeStatusBody(404, "NotFound", object_path + " not found")}; };
+  auto bad_request = [&](const std::string& m) { return FakeReply{400, KubeStatusBody(400, "BadRequest", m)}; };
+
+  if (req.method == "GET") {
+    auto it = objects_.find(object_path);
+    if (it == objects_.end()) return not_found();
+    return FakeReply{200, it->second};
+  }
+  rapidjson::Document body;
+  body.Parse(req.body.c_str());
+  if (body.HasParseError() || !body.IsObject()) return bad_request("body is not a JSON object");
+  auto& a = body.GetAllocator();
+
+  if (req.method == "POST") {
+    if (!body.HasMember("metadata") || !body["metadata"].IsObject() || !body["metadata"].HasMember("name") ||
+        !body["metadata"]["name"].IsString()) {
+      return bad_request("metadata.name required");
+    }
+    std::string target = path + "/" + body["metadata"]["name"].GetString();
+    if (objects_.count(target) != 0) {
+      return FakeReply{409, KubeStatusBody(409, "AlreadyExists", target + " already exists")};
+    }
+    body.RemoveMember("status");  // the API server ignores status on create when a status subresource exists
+    SetMeta(body, "resourceVersion", std::to_string(next_resource_version_++));
+    SetMeta(body, "uid", "uid-" + std::to_string(next_uid_++));
+    objects_[target] = Serialize(body);
+    return FakeReply{201, objects_[target]};
+  }
+
+  auto it = objects_.find(object_path);
+  if (it == objects_.end()) return not_found();
+  rapidjson::Document stored;
+  stored.Parse(it->second.c_str());
+  const std::string sent_rv = ResourceVersionOf(body);
+  if (!sent_rv.empty() && sent_rv != ResourceVersionOf(stored)) {
+    return FakeReply{409, KubeStatusBody(409, "Conflict",
+                                         "the object has been modified; please apply your changes to the latest "
+                                         "version and try again")};
+  }
+  rapidjson::Document next;
+  if (req.method == "PUT" && !status_sub) {
+    next.CopyFrom(body, next.GetAllocator());
+    next.RemoveMember("status");
+    if (stored.HasMember("status")) next.AddMember("status", rapidjson::Value(stored["status"], next.GetAllocator()), next.GetAllocator());
+  } else if (req.method == "PUT" && status_sub) {
+    next.CopyFrom(stored, next.GetAllocator());
+    next.RemoveMember("status");
+    if (body.HasMember("status")) next.AddMember("status", rapidjson::Value(body["status"], next.GetAllocator()), next.GetAllocator());
+  } else if (req.method == "PATCH" && status_sub) {
+    if (req.content_type != "application/merge-patch+json") {
+      return FakeReply{415, KubeStatusBody(415, "UnsupportedMediaType", "want merge patch")};
+    }
+    next.CopyFrom(stored, next.GetAllocator());
+    if (body.HasMember("status")) {
+      if (!next.HasMember("status")) next.AddMember("status", rapidjson::Value(rapidjson::kObjectType), next.GetAllocator());
+      MergePatch(next["status"], body["status"], next.GetAllocator());
+    }
+  } else {
+    return FakeReply{405, KubeStatusBody(405, "MethodNotAllowed", req.method + " " + path)};
+  }
+  (void)a;
+  // Identity never changes on update.
+  if (stored["metadata"].HasMember("uid")) SetMeta(next, "uid", stored["metadata"]["uid"].GetString());
+  SetMeta(next, "resourceVersion", std::to_string(next_resource_version_++));
+  it->second = Serialize(next);
+  return FakeReply{200, it->second};
+}
+
+}  // namespace tessera::testing

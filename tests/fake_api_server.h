@@ -1,0 +1,74 @@
+// A loopback stand-in for kube-apiserver, for faults a real server cannot be made to show on cue. It speaks the
+// real paths and verbs for objects with a status subresource (CNRs, Nodes): POST drops `status` and assigns uid
+// and resourceVersion; PUT on the object keeps the stored status; PUT/PATCH (merge patch) on `/status` changes
+// only status; a stale metadata.resourceVersion gets 409; unknown objects 404, all with Kubernetes Status bodies.
+// An interceptor can answer any request first (500, garbage, a delay, a dropped connection).
+#ifndef TESSERA_TESTS_FAKE_API_SERVER_H_
+#define TESSERA_TESTS_FAKE_API_SERVER_H_
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tessera::testing {
+
+struct FakeRequest {
+  std::string method;
+  std::string target;
+  std::string body;
+  std::string content_type;
+  std::string authorization;
+};
+
+struct FakeReply {
+  int status = 200;
+  std::string body;
+  std::chrono::milliseconds delay{0};  // wait before answering (slow server)
+  bool drop_connection = false;        // close the socket without a reply
+};
+
+class FakeApiServer {
+ public:
+  using Interceptor = std::function<std::optional<FakeReply>(const FakeRequest&)>;
+
+  FakeApiServer();  // listens on 127.0.0.1, ephemeral port
+  ~FakeApiServer();
+  FakeApiServer(const FakeApiServer&) = delete;
+  FakeApiServer& operator=(const FakeApiServer&) = delete;
+
+  std::string url() const;
+  int port() const;
+
+  void SetInterceptor(Interceptor interceptor);
+  // Registers an object at `path` (e.g. "/api/v1/nodes/n1") as if created; returns its resourceVersion.
+  std::string Seed(const std::string& path, const std::string& json);
+  std::optional<std::string> Object(const std::string& path) const;
+  std::vector<FakeRequest> Requests() const;
+  void ClearRequests();
+
+ private:
+  friend class FakeApiServerSession;
+  FakeReply Handle(const FakeRequest& request);
+  FakeReply HandleLocked(const FakeRequest& request);
+
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  mutable std::mutex mu_;
+  Interceptor interceptor_;
+  std::map<std::string, std::string> objects_;  // object path -> JSON
+  std::vector<FakeRequest> requests_;
+  long long next_resource_version_ = 1000;
+  long long next_uid_ = 1;
+};
+
+// Kubernetes-style Status body.
+std::string KubeStatusBody(int code, const std::string& reason, const std::string& message);
+
+}  // namespace tessera::testing
+
+#endif  // TESSERA_TESTS_FAKE_API_SERVER_H_
