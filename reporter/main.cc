@@ -47,6 +47,16 @@ namespace {
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop.store(true); }
 
+// Usage on stderr (gflags' own helpers print to stdout, which --dry-run reserves for JSON).
+void PrintUsage() {
+  std::cerr << gflags::ProgramUsage() << "\n\nflags:\n";
+  std::vector<gflags::CommandLineFlagInfo> flags;
+  gflags::GetAllFlags(&flags);
+  for (const auto& f : flags) {
+    if (f.filename.find("reporter/main") != std::string::npos) std::cerr << gflags::DescribeOneFlag(f);
+  }
+}
+
 // gflags exits on an unknown flag without the usage text; check first so the user sees what is accepted.
 bool AllFlagsKnown(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
@@ -63,7 +73,7 @@ bool AllFlagsKnown(int argc, char** argv) {
     }
     if (name == "help" || name == "helpfull" || name == "version") continue;
     std::cerr << "tessera-reporter: unknown flag " << arg << "\n\n";
-    gflags::ShowUsageWithFlagsRestrict(argv[0], "reporter/main");
+    PrintUsage();
     return false;
   }
   return true;
@@ -92,7 +102,7 @@ int main(int argc, char** argv) {
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   if (argc > 1) {
     std::cerr << "tessera-reporter: unexpected argument " << argv[1] << "\n";
-    gflags::ShowUsageWithFlagsRestrict(argv[0], "reporter/main");
+    PrintUsage();
     return 2;
   }
 
