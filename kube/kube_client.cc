@@ -152,7 +152,12 @@ Result<HttpResponse> KubeClient::Send(const std::string& method, const std::stri
     if (!config_.bearer_token.empty()) {
       req.headers().add(U("Authorization"), utility::conversions::to_string_t("Bearer " + config_.bearer_token));
     }
-    if (body != nullptr) req.set_body(*body, content_type);
+    if (body != nullptr) {
+      // The byte-vector overload: cpprestsdk's std::string overload views a char buffer as an unsigned-char
+      // stream buffer, which UBSan rightly flags. Content-Type must be set first or it becomes octet-stream.
+      req.headers().set_content_type(utility::conversions::to_string_t(content_type));
+      req.set_body(std::vector<unsigned char>(body->begin(), body->end()));
+    }
     web::http::http_response resp = impl_->client->request(req).get();
     HttpResponse out;
     out.status = resp.status_code();
