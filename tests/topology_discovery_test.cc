@@ -10,6 +10,8 @@
 #include "tests/shared_data.h"
 #include "topology/hwloc_discovery.h"
 
+#include <hwloc.h>
+
 namespace tessera::topology {
 namespace {
 
@@ -249,6 +251,53 @@ TEST(DiscoveryLive, WholeMachineIsVisible) {
   EXPECT_GE(r->topology.TotalCpus(), 1);
   EXPECT_GT(r->topology.TotalMemoryBytes(), 0u);
   EXPECT_EQ(r->topology.TotalCpus(), static_cast<int>(sysconf(_SC_NPROCESSORS_CONF)));
+}
+
+}  // namespace
+}  // namespace tessera::topology
+
+namespace tessera::topology {
+namespace {
+
+// Inside a pod, hwloc marks CPUs outside the cgroup's cpuset as disallowed and, by default, drops them. The XML's
+// allowed_cpuset reproduces that situation on cue: only CPUs 0-1 and NUMA node 0 are "ours" here.
+TEST(DiscoveryDetails, SeesWholeMachineEvenWhenOnlySomeCpusAreAllowed) {
+  TESSERA_REQUIRE_SHARED("topologies/32em64t-2n8c2t-pci-noio.xml");
+  std::string xml = testing::ReadFile(testing::SharedPath("topologies/32em64t-2n8c2t-pci-noio.xml"));
+  const std::string all_cpus = "allowed_cpuset=\"0xffffffff\"", all_nodes = "allowed_nodeset=\"0x00000003\"";
+  ASSERT_NE(xml.find(all_cpus), std::string::npos);
+  xml.replace(xml.find(all_cpus), all_cpus.size(), "allowed_cpuset=\"0x00000003\"");
+  xml.replace(xml.find(all_nodes), all_nodes.size(), "allowed_nodeset=\"0x00000001\"");
+
+  DiscoveryOptions options;
+  options.xml_buffer = xml;
+  Result<DiscoveryResult> r = DiscoverTopology(options);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->topology.TotalCpus(), 32);
+  EXPECT_EQ(r->topology.numa_nodes.size(), 2u);
+
+  // Control: plain hwloc without INCLUDE_DISALLOWED sees only the allowed part, so the check above can fail.
+  hwloc_topology_t topo;
+  hwloc_topology_init(&topo);
+  hwloc_topology_set_xmlbuffer(topo, xml.data(), static_cast<int>(xml.size()));
+  ASSERT_EQ(hwloc_topology_load(topo), 0);
+  EXPECT_EQ(hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU), 2);
+  hwloc_topology_destroy(topo);
+}
+
+// The library's default I/O filter drops PCI devices; discovery must keep them (and test with them kept).
+TEST(DiscoveryDetails, KeepsIoDevicesTheDefaultFilterDrops) {
+  TESSERA_REQUIRE_SHARED("topologies/topo.jrc0386.xml");
+  const std::string path = testing::SharedPath("topologies/topo.jrc0386.xml");
+  hwloc_topology_t topo;
+  hwloc_topology_init(&topo);
+  hwloc_topology_set_xml(topo, path.c_str());
+  ASSERT_EQ(hwloc_topology_load(topo), 0);
+  EXPECT_EQ(hwloc_get_next_pcidev(topo, nullptr), nullptr) << "default filter: no PCI devices";
+  hwloc_topology_destroy(topo);
+  DiscoveryOptions options;
+  options.xml_path = path;
+  EXPECT_EQ(DiscoverTopology(options)->topology.gpus.size(), 4u);
 }
 
 }  // namespace
