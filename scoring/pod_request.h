@@ -1,0 +1,96 @@
+// What a pod asks of a node, as the scheduling core sees it: decoded from the pod's spec and annotations in
+// crd/pod_request_codec.h, built directly by the simulator and the tests. Plain values, no JSON.
+#ifndef TESSERA_SCORING_POD_REQUEST_H_
+#define TESSERA_SCORING_POD_REQUEST_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace tessera::scoring {
+
+// Katalyst's QoS classes (annotation katalyst.kubewharf.io/qos_level; absent means shared_cores).
+enum class QosLevel { kSharedCores, kDedicatedCores, kReclaimedCores, kSystemCores };
+const char* QosLevelName(QosLevel qos);
+
+// Which node agent places CPUs and memory, as Katalyst's resourcePluginPolicy:
+//   kDynamic: a Katalyst-style QRM agent; NUMA rules bind dedicated_cores pods with numa_binding.
+//   kNative:  the stock kubelet CPU/memory managers; NUMA rules bind Guaranteed pods with whole-core CPUs.
+enum class ResourcePolicy { kDynamic, kNative };
+
+// A Kubernetes label selector: matchLabels AND every matchExpressions requirement.
+struct LabelRequirement {
+  enum class Op { kIn, kNotIn, kExists, kDoesNotExist };
+  std::string key;
+  Op op = Op::kIn;
+  std::vector<std::string> values;
+};
+
+struct LabelSelector {
+  std::map<std::string, std::string> match_labels;
+  std::vector<LabelRequirement> match_expressions;
+  bool Matches(const std::map<std::string, std::string>& labels) const;
+};
+
+// One NUMA-level (anti-)affinity term: pods matching `selector` in `namespaces` (empty: the pod's own) on the same
+// NUMA node (or socket).
+struct NumaAffinityTerm {
+  enum class Zone { kNuma, kSocket };
+  LabelSelector selector;
+  std::vector<std::string> namespaces;
+  Zone zone = Zone::kNuma;
+  int32_t weight = 0;  // preferred terms only, 1..100
+};
+
+struct NumaAffinity {
+  std::vector<NumaAffinityTerm> required;
+  std::vector<NumaAffinityTerm> preferred;
+  bool empty() const { return required.empty() && preferred.empty(); }
+};
+
+struct ContainerRequest {
+  std::string name;
+  int64_t cpu_milli = 0;
+  int64_t memory_bytes = 0;
+  bool guaranteed = false;  // requests == limits for cpu and memory
+};
+
+struct PodRequest {
+  std::string namespace_name = "default";
+  std::string name;
+  std::string uid;
+  std::map<std::string, std::string> labels;
+
+  QosLevel qos = QosLevel::kSharedCores;
+  bool numa_binding = false;    // memory_enhancement {"numa_binding": "true"}
+  bool numa_exclusive = false;  // memory_enhancement {"numa_exclusive": "true"} (needs binding + dedicated)
+
+  // Effective pod request, as Kubernetes computes it: max(sum of app containers, largest init container),
+  // plus pod overhead.
+  int64_t cpu_milli = 0;
+  int64_t memory_bytes = 0;
+  // reclaimed_cores pods ask for resource.katalyst.kubewharf.io/reclaimed_millicpu / reclaimed_memory instead.
+  int64_t reclaimed_milli_cpu = 0;
+  int64_t reclaimed_memory_bytes = 0;
+
+  std::vector<ContainerRequest> containers;  // app containers, in order (container-scope admission)
+  bool guaranteed = false;                   // Kubernetes Guaranteed QoS class
+
+  NumaAffinity affinity;
+  NumaAffinity anti_affinity;
+
+  std::string Key() const { return namespace_name + "/" + name; }
+};
+
+// Whether NUMA rules bind this pod under `policy` (see ResourcePolicy).
+bool IsNumaBound(const PodRequest& pod, ResourcePolicy policy);
+
+// Checks the rules no node can change: returns "" when valid, else one clear reason (fractional CPU for a
+// dedicated_cores pod, numa_exclusive without numa_binding, negative or absurd quantities, exclusive with
+// required affinity, malformed terms).
+std::string ValidatePodRequest(const PodRequest& pod, ResourcePolicy policy);
+
+}  // namespace tessera::scoring
+
+#endif  // TESSERA_SCORING_POD_REQUEST_H_
