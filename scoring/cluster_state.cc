@@ -1,0 +1,256 @@
+#include "scoring/cluster_state.h"
+
+#include <algorithm>
+#include <bit>
+#include <map>
+
+namespace tessera::scoring {
+
+Result<std::pair<TopologyPolicy, TopologyScope>> ParseCnrTopologyPolicy(const std::string& value) {
+  if (value.empty() || value == "None" || value == "none") return std::pair{TopologyPolicy::kNone, TopologyScope::kContainer};
+  static const std::map<std::string, TopologyPolicy> kPrefix = {{"SingleNUMANode", TopologyPolicy::kSingleNumaNode},
+                                                                {"Restricted", TopologyPolicy::kRestricted},
+                                                                {"BestEffort", TopologyPolicy::kBestEffort},
+                                                                {"Numeric", TopologyPolicy::kNumeric}};
+  for (const auto& [prefix, policy] : kPrefix) {
+    if (value == prefix + "ContainerLevel") return std::pair{policy, TopologyScope::kContainer};
+    if (value == prefix + "PodLevel") return std::pair{policy, TopologyScope::kPod};
+  }
+  return Status::InvalidArgument("unknown topologyPolicy \"" + value + "\"");
+}
+
+int NodeState::NumaIndex(int numa_id) const {
+  for (size_t i = 0; i < numas.size(); ++i) {
+    if (numas[i].id == numa_id) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+NodeState MakeNodeState(const std::string& name, const std::vector<NumaCapacity>& caps, const NodePolicies& p) {
+  NodeState n;
+  n.name = name;
+  n.topology_policy = p.topology_policy;
+  n.topology_scope = p.topology_scope;
+  n.cpu_manager_static = p.cpu_manager_static;
+  n.memory_manager_static = p.memory_manager_static;
+  std::vector<NumaCapacity> sorted = caps;
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  if (sorted.size() > static_cast<size_t>(kMaxNumaNodesPerNode)) sorted.resize(kMaxNumaNodesPerNode);
+  std::map<int, int> per_socket;
+  for (const NumaCapacity& c : sorted) {
+    NumaState s;
+    s.id = c.id;
+    s.socket_id = c.socket_id;
+    s.cpu_allocatable_milli = std::max<int64_t>(0, c.cpu_milli);
+    s.memory_allocatable = std::max<int64_t>(0, c.memory_bytes);
+    s.reclaimed_cpu_allocatable_milli = std::max<int64_t>(0, c.reclaimed_cpu_milli);
+    s.reclaimed_memory_allocatable = std::max<int64_t>(0, c.reclaimed_memory_bytes);
+    n.cpu_allocatable_milli += s.cpu_allocatable_milli;
+    n.memory_allocatable += s.memory_allocatable;
+    n.reclaimed_cpu_allocatable_milli += s.reclaimed_cpu_allocatable_milli;
+    n.reclaimed_memory_allocatable += s.reclaimed_memory_allocatable;
+    ++per_socket[c.socket_id];
+    n.numas.push_back(std::move(s));
+  }
+  for (const auto& [socket, count] : per_socket) n.numas_per_socket = std::max(n.numas_per_socket, count);
+  return n;
+}
+
+NodeState NodeStateFromTopology(const std::string& name, const topology::NodeTopology& t, const NodePolicies& p) {
+  std::vector<NumaCapacity> caps;
+  for (const topology::NumaNode& numa : t.numa_nodes) {
+    caps.push_back({numa.id, numa.socket_id, static_cast<int64_t>(numa.cpu_ids.size()) * 1000,
+                    static_cast<int64_t>(numa.memory_bytes), 0, 0});
+  }
+  return MakeNodeState(name, caps, p);
+}
+
+std::vector<NumaShare> SplitAcrossNumas(const NodeState& node, const Placement& placement, int64_t cpu_milli,
+                                        int64_t memory_bytes) {
+  std::vector<NumaShare> out;
+  int64_t cpu_left = cpu_milli, mem_left = memory_bytes;
+  int last = -1;
+  for (size_t i = 0; i < node.numas.size() && i < 64; ++i) {
+    if ((placement.numa_mask >> i & 1) == 0) continue;
+    const NumaState& n = node.numas[i];
+    NumaShare s;
+    s.numa_index = static_cast<int>(i);
+    if (placement.exclusive) {
+      s.cpu_milli = n.cpu_allocatable_milli;
+      s.memory_bytes = n.memory_allocatable;
+    } else {
+      s.cpu_milli = std::min(cpu_left, std::max<int64_t>(0, n.FreeCpuMilli()));
+      s.memory_bytes = std::min(mem_left, std::max<int64_t>(0, n.FreeMemory()));
+      cpu_left -= s.cpu_milli;
+      mem_left -= s.memory_bytes;
+    }
+    out.push_back(s);
+    last = static_cast<int>(out.size()) - 1;
+  }
+  // Whatever did not fit lands on the last NUMA node (Reserve then refuses the over-commit).
+  if (last >= 0 && !placement.exclusive) {
+    out[last].cpu_milli += cpu_left;
+    out[last].memory_bytes += mem_left;
+  }
+  return out;
+}
+
+uint32_t ClusterState::AddNode(NodeState node) {
+  uint32_t index = static_cast<uint32_t>(nodes_.size());
+  node_by_name_[node.name] = index;
+  nodes_.push_back(std::move(node));
+  return index;
+}
+
+int64_t ClusterState::FindNode(const std::string& name) const {
+  auto it = node_by_name_.find(name);
+  return it == node_by_name_.end() ? -1 : it->second;
+}
+
+const LedgerEntry* ClusterState::FindPod(const std::string& pod_uid) const {
+  auto it = by_uid_.find(pod_uid);
+  return it == by_uid_.end() ? nullptr : &ledger_[it->second];
+}
+
+namespace {
+bool IsReclaimed(const PodRequest& pod) { return pod.qos == QosLevel::kReclaimedCores; }
+}  // namespace
+
+// Adds (sign = +1) or removes (-1) an entry's charges. Never fails on removal; on addition the caller checks
+// capacities afterwards and undoes.
+Status ClusterState::Apply(const LedgerEntry& e, int sign) {
+  NodeState& node = nodes_[e.placement.node];
+  const PodRequest& pod = e.pod;
+  int64_t pinned_cpu = 0, pinned_mem = 0;
+  for (const NumaShare& s : e.shares) {
+    NumaState& n = node.numas[static_cast<size_t>(s.numa_index)];
+    if (IsReclaimed(pod)) {
+      n.reclaimed_cpu_used_milli += sign * s.cpu_milli;
+      n.reclaimed_memory_used += sign * s.memory_bytes;
+      continue;
+    }
+    if (e.placement.cpu_pinned) {
+      n.pinned_cpu_milli += sign * s.cpu_milli;
+      pinned_cpu += s.cpu_milli;
+    }
+    if (e.placement.memory_pinned) {
+      n.pinned_memory += sign * s.memory_bytes;
+      pinned_mem += s.memory_bytes;
+    }
+    if (e.placement.exclusive) n.exclusive_holders += sign;
+  }
+  node.pinned_cpu_milli += sign * pinned_cpu;
+  node.pinned_memory += sign * pinned_mem;
+  if (IsReclaimed(pod)) {
+    if (e.shares.empty()) {
+      node.reclaimed_cpu_used_milli += sign * pod.reclaimed_milli_cpu;
+      node.reclaimed_memory_used += sign * pod.reclaimed_memory_bytes;
+    }
+  } else {
+    // The unpinned part of the request floats in the shared pool. An exclusive pod pins whole NUMA nodes and
+    // needs nothing more.
+    node.shared_cpu_used_milli += sign * std::max<int64_t>(0, e.placement.exclusive ? 0 : pod.cpu_milli - pinned_cpu);
+    node.shared_memory_used += sign * std::max<int64_t>(0, e.placement.exclusive ? 0 : pod.memory_bytes - pinned_mem);
+  }
+  if (!pod.anti_affinity.required.empty() && e.placement.numa_mask != 0) node.pods_with_required_anti_affinity += sign;
+  return Status::Ok();
+}
+
+Status ClusterState::Reserve(const PodRequest& pod, const Placement& placement) {
+  if (pod.uid.empty()) return Status::InvalidArgument("pod " + pod.Key() + " has no UID");
+  if (by_uid_.count(pod.uid) != 0) return Status::Conflict("pod " + pod.Key() + " is already placed");
+  if (placement.node >= nodes_.size()) return Status::InvalidArgument("node index out of range");
+  NodeState& node = nodes_[placement.node];
+  if (node.numas.size() < 64 && (placement.numa_mask >> node.numas.size()) != 0) {
+    return Status::InvalidArgument("NUMA mask names NUMA nodes node " + node.name + " does not have");
+  }
+  LedgerEntry e;
+  e.pod = pod;
+  e.placement = placement;
+  if (placement.numa_mask != 0) {
+    const bool reclaimed = IsReclaimed(pod);
+    e.shares = SplitAcrossNumas(node, placement, reclaimed ? pod.reclaimed_milli_cpu : pod.cpu_milli,
+                                reclaimed ? pod.reclaimed_memory_bytes : pod.memory_bytes);
+    if (reclaimed) {
+      // SplitAcrossNumas measured free against the pinned pools; reclaimed pods use the reclaimed pools instead.
+      for (NumaShare& s : e.shares) s = {s.numa_index, 0, 0};
+      e.shares.front().cpu_milli = pod.reclaimed_milli_cpu;
+      e.shares.front().memory_bytes = pod.reclaimed_memory_bytes;
+    }
+  }
+  Apply(e, +1);
+  // Refuse any over-commit: the filters should have prevented it, but a silent mis-allocation is worse.
+  std::string violation;
+  for (const NumaShare& s : e.shares) {
+    const NumaState& n = node.numas[static_cast<size_t>(s.numa_index)];
+    if (n.pinned_cpu_milli > n.cpu_allocatable_milli || n.pinned_memory > n.memory_allocatable ||
+        n.reclaimed_cpu_used_milli > n.reclaimed_cpu_allocatable_milli ||
+        n.reclaimed_memory_used > n.reclaimed_memory_allocatable || n.exclusive_holders > 1 ||
+        (n.exclusive_holders == 1 && !placement.exclusive && (s.cpu_milli > 0 || s.memory_bytes > 0))) {
+      violation = "NUMA node " + std::to_string(n.id) + " of " + node.name + " would be over-committed";
+    }
+    if (placement.exclusive && n.pinned_cpu_milli != n.cpu_allocatable_milli) {
+      violation = "NUMA node " + std::to_string(n.id) + " of " + node.name + " is not idle for an exclusive pod";
+    }
+  }
+  if (node.shared_cpu_used_milli > node.SharedPoolCpuMilli() || node.shared_memory_used > node.SharedPoolMemory()) {
+    violation = "the shared pool of " + node.name + " would be over-committed";
+  }
+  if (node.reclaimed_cpu_used_milli > node.reclaimed_cpu_allocatable_milli ||
+      node.reclaimed_memory_used > node.reclaimed_memory_allocatable) {
+    violation = "the reclaimed pool of " + node.name + " would be over-committed";
+  }
+  if (!violation.empty()) {
+    Apply(e, -1);
+    return Status::InvalidArgument(violation);
+  }
+  uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+    ledger_[slot] = std::move(e);
+  } else {
+    slot = static_cast<uint32_t>(ledger_.size());
+    ledger_.push_back(std::move(e));
+  }
+  by_uid_[pod.uid] = slot;
+  const LedgerEntry& stored = ledger_[slot];
+  if (stored.placement.numa_mask != 0) {
+    for (const NumaShare& s : stored.shares) node.numas[static_cast<size_t>(s.numa_index)].pinned_pods.push_back(slot);
+  }
+  return Status::Ok();
+}
+
+Status ClusterState::Unreserve(const std::string& pod_uid) {
+  auto it = by_uid_.find(pod_uid);
+  if (it == by_uid_.end()) return Status::NotFound("pod UID " + pod_uid + " is not placed");
+  const uint32_t slot = it->second;
+  LedgerEntry& e = ledger_[slot];
+  NodeState& node = nodes_[e.placement.node];
+  for (const NumaShare& s : e.shares) {
+    auto& pods = node.numas[static_cast<size_t>(s.numa_index)].pinned_pods;
+    pods.erase(std::remove(pods.begin(), pods.end(), slot), pods.end());
+  }
+  Apply(e, -1);
+  by_uid_.erase(it);
+  e = LedgerEntry{};
+  free_slots_.push_back(slot);
+  return Status::Ok();
+}
+
+Status ClusterState::CorrectPlacement(const std::string& pod_uid, uint64_t numa_mask) {
+  const LedgerEntry* e = FindPod(pod_uid);
+  if (e == nullptr) return Status::NotFound("pod UID " + pod_uid + " is not placed");
+  if (e->placement.numa_mask == numa_mask) return Status::Ok();
+  LedgerEntry old = *e;
+  if (Status s = Unreserve(pod_uid); !s.ok()) return s;
+  Placement moved = old.placement;
+  moved.numa_mask = numa_mask;
+  if (Status s = Reserve(old.pod, moved); !s.ok()) {
+    (void)Reserve(old.pod, old.placement);  // keep the prediction rather than lose the pod
+    return s.WithContext("correcting " + old.pod.Key());
+  }
+  return Status::Ok();
+}
+
+}  // namespace tessera::scoring

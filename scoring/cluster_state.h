@@ -1,0 +1,158 @@
+// The scheduler's picture of the cluster: per node, what each NUMA node can give (from the CNR) and what is held,
+// plus the allocation ledger (pod UID -> node, NUMA nodes, CPU, memory). Pure data; Reserve/Unreserve keep the
+// per-NUMA and per-node sums exact, so Unreserve after Reserve restores the state bit for bit.
+#ifndef TESSERA_SCORING_CLUSTER_STATE_H_
+#define TESSERA_SCORING_CLUSTER_STATE_H_
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "scoring/pod_request.h"
+#include "topology/node_topology.h"
+#include "topology/status.h"
+
+namespace tessera::scoring {
+
+// The kubelet Topology Manager policy, and Katalyst's numeric policy (see topology_manager.h).
+enum class TopologyPolicy { kNone, kBestEffort, kRestricted, kSingleNumaNode, kNumeric };
+enum class TopologyScope { kContainer, kPod };
+
+// Parses the CNR's status.topologyPolicy strings ("SingleNUMANodeContainerLevel", "None", ...).
+Result<std::pair<TopologyPolicy, TopologyScope>> ParseCnrTopologyPolicy(const std::string& value);
+
+// The most NUMA nodes the kubelet's Topology Manager supports; with more it runs without one (policy none).
+inline constexpr int kMaxTopologyManagerNumaNodes = 8;
+// NUMA masks are 64-bit: Katalyst caps NUMA ids at 64 too.
+inline constexpr int kMaxNumaNodesPerNode = 64;
+
+struct NumaState {
+  int id = 0;
+  int socket_id = 0;
+  int64_t cpu_allocatable_milli = 0;
+  int64_t memory_allocatable = 0;
+  int64_t reclaimed_cpu_allocatable_milli = 0;
+  int64_t reclaimed_memory_allocatable = 0;
+
+  // Held by pods pinned to this NUMA node (dedicated NUMA-bound pods, or kubelet-pinned pods in native mode).
+  int64_t pinned_cpu_milli = 0;
+  int64_t pinned_memory = 0;
+  int64_t reclaimed_cpu_used_milli = 0;  // NUMA-bound reclaimed pods
+  int64_t reclaimed_memory_used = 0;
+  int exclusive_holders = 0;            // > 0: owned whole by a numa_exclusive pod
+  std::vector<uint32_t> pinned_pods;    // ledger slots, for NUMA-level affinity
+
+  int64_t FreeCpuMilli() const { return exclusive_holders > 0 ? 0 : cpu_allocatable_milli - pinned_cpu_milli; }
+  int64_t FreeMemory() const { return exclusive_holders > 0 ? 0 : memory_allocatable - pinned_memory; }
+  bool Idle() const { return exclusive_holders == 0 && pinned_cpu_milli == 0 && pinned_memory == 0; }
+};
+
+struct NodeState {
+  std::string name;
+  TopologyPolicy topology_policy = TopologyPolicy::kNone;
+  TopologyScope topology_scope = TopologyScope::kContainer;
+  bool cpu_manager_static = false;     // kubelet --cpu-manager-policy=static
+  bool memory_manager_static = false;  // kubelet --memory-manager-policy=Static
+  std::vector<NumaState> numas;        // ascending id
+  int numas_per_socket = 1;
+
+  // Node level. The shared pool is everything not pinned: allocatable - pinned; shared, system and unpinned
+  // dedicated pods draw from it.
+  int64_t cpu_allocatable_milli = 0;
+  int64_t memory_allocatable = 0;
+  int64_t pinned_cpu_milli = 0;
+  int64_t pinned_memory = 0;
+  int64_t shared_cpu_used_milli = 0;
+  int64_t shared_memory_used = 0;
+  int64_t reclaimed_cpu_allocatable_milli = 0;
+  int64_t reclaimed_memory_allocatable = 0;
+  int64_t reclaimed_cpu_used_milli = 0;  // unpinned reclaimed pods
+  int64_t reclaimed_memory_used = 0;
+  int pods_with_required_anti_affinity = 0;  // fast path: no symmetric anti-affinity check when 0
+
+  int64_t SharedPoolCpuMilli() const { return cpu_allocatable_milli - pinned_cpu_milli; }
+  int64_t SharedPoolMemory() const { return memory_allocatable - pinned_memory; }
+  int NumaIndex(int numa_id) const;
+};
+
+// Allocatable per NUMA node (after the kubelet's reservations) as a CNR reports it.
+struct NumaCapacity {
+  int id = 0;
+  int socket_id = 0;
+  int64_t cpu_milli = 0;
+  int64_t memory_bytes = 0;
+  int64_t reclaimed_cpu_milli = 0;
+  int64_t reclaimed_memory_bytes = 0;
+};
+
+struct NodePolicies {
+  TopologyPolicy topology_policy = TopologyPolicy::kNone;
+  TopologyScope topology_scope = TopologyScope::kContainer;
+  bool cpu_manager_static = false;
+  bool memory_manager_static = false;
+};
+
+NodeState MakeNodeState(const std::string& name, const std::vector<NumaCapacity>& numas, const NodePolicies& p);
+// Capacity = the topology's CPUs and memory (no reservations), as the simulator builds synthetic clusters.
+NodeState NodeStateFromTopology(const std::string& name, const topology::NodeTopology& t, const NodePolicies& p);
+
+// Where a pod sits on its node. NUMA bits are indexes into NodeState::numas (not NUMA ids).
+struct Placement {
+  uint32_t node = 0;
+  uint64_t numa_mask = 0;    // NUMA nodes holding its pinned CPU/memory (0: floats in the shared pool)
+  bool cpu_pinned = false;
+  bool memory_pinned = false;
+  bool exclusive = false;    // takes the whole of every NUMA node in the mask
+};
+
+// How a pinned request divides over the NUMA nodes of a mask: exclusive takes everything; otherwise the request
+// fills the mask's nodes in index order, as the kubelet's CPU and memory managers do.
+struct NumaShare {
+  int numa_index = 0;
+  int64_t cpu_milli = 0;
+  int64_t memory_bytes = 0;
+};
+std::vector<NumaShare> SplitAcrossNumas(const NodeState& node, const Placement& placement, int64_t cpu_milli,
+                                        int64_t memory_bytes);
+
+struct LedgerEntry {
+  PodRequest pod;
+  Placement placement;
+  std::vector<NumaShare> shares;  // what Reserve charged per NUMA node, returned exactly by Unreserve
+};
+
+class ClusterState {
+ public:
+  uint32_t AddNode(NodeState node);
+  size_t node_count() const { return nodes_.size(); }
+  const NodeState& node(uint32_t index) const { return nodes_[index]; }
+  const std::vector<NodeState>& nodes() const { return nodes_; }
+  // -1 when absent.
+  int64_t FindNode(const std::string& name) const;
+
+  // Charges `pod` at `placement`. Fails (state untouched) when the UID is already placed, the node index or mask
+  // is out of range, or the placement would over-commit a NUMA node or the node's pools.
+  Status Reserve(const PodRequest& pod, const Placement& placement);
+  // Returns exactly what Reserve charged. NotFound when the UID is not placed.
+  Status Unreserve(const std::string& pod_uid);
+  // The node agent reported where it really put the pod (CNR allocations): move the pinned charge there.
+  Status CorrectPlacement(const std::string& pod_uid, uint64_t numa_mask);
+
+  const LedgerEntry* FindPod(const std::string& pod_uid) const;
+  const LedgerEntry& entry(uint32_t slot) const { return ledger_[slot]; }
+  size_t pod_count() const { return by_uid_.size(); }
+
+ private:
+  Status Apply(const LedgerEntry& e, int sign);
+
+  std::vector<NodeState> nodes_;
+  std::unordered_map<std::string, uint32_t> node_by_name_;
+  std::vector<LedgerEntry> ledger_;
+  std::vector<uint32_t> free_slots_;
+  std::unordered_map<std::string, uint32_t> by_uid_;
+};
+
+}  // namespace tessera::scoring
+
+#endif  // TESSERA_SCORING_CLUSTER_STATE_H_

@@ -1,0 +1,66 @@
+// The plugin shape, after the kube-scheduler framework: Filter plugins decide whether a node can take the pod
+// (and say why not, in words a person can act on), Score plugins rank the feasible ones 0..100. Plugins run in
+// a fixed order on a per-node NodeCycle that earlier filters narrow (usable NUMA nodes) and complete (the
+// placement); the ledger (ClusterState::Reserve/Unreserve) is the Reserve step.
+#ifndef TESSERA_SCORING_FRAMEWORK_H_
+#define TESSERA_SCORING_FRAMEWORK_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "scoring/cluster_state.h"
+#include "scoring/pod_request.h"
+
+namespace tessera::scoring {
+
+enum class AllocationStrategy { kLeastAllocated, kMostAllocated, kBalancedAllocation };
+Result<AllocationStrategy> ParseAllocationStrategy(const std::string& name);
+const char* AllocationStrategyName(AllocationStrategy s);
+
+struct SchedulerConfig {
+  ResourcePolicy resource_policy = ResourcePolicy::kDynamic;
+  AllocationStrategy strategy = AllocationStrategy::kMostAllocated;  // pack: keeps whole nodes free
+  int64_t weight_allocation = 1;
+  int64_t weight_numa_fit = 1;
+  int64_t weight_affinity = 1;
+};
+
+// Per (pod, node) scratch shared by the plugins of one scheduling cycle.
+struct NodeCycle {
+  const ClusterState* cluster = nullptr;
+  const NodeState* node = nullptr;
+  uint32_t node_index = 0;
+  const PodRequest* pod = nullptr;
+  const SchedulerConfig* config = nullptr;
+  bool numa_bound = false;  // NUMA rules bind this pod on this node (see NumaPlacement)
+  uint64_t usable_numas = 0;  // NUMA indexes the affinity rules allow
+  Placement placement;
+  int64_t affinity_preference = 0;  // sum of matched preferred-term weights (anti-affinity subtracts)
+};
+
+class FilterPlugin {
+ public:
+  virtual ~FilterPlugin() = default;
+  virtual std::string_view Name() const = 0;
+  // True when the node fits; otherwise false with `reason` set.
+  virtual bool Filter(NodeCycle& cycle, std::string* reason) const = 0;
+};
+
+class ScorePlugin {
+ public:
+  virtual ~ScorePlugin() = default;
+  virtual std::string_view Name() const = 0;
+  // 0..100 for a node that passed every filter.
+  virtual int64_t Score(const NodeCycle& cycle) const = 0;
+  // Raw scores rescaled to 0..100 over the feasible nodes (min -> 0, max -> 100), as kube-scheduler normalizes.
+  virtual bool NormalizeAcrossNodes() const { return false; }
+  virtual int64_t Weight(const SchedulerConfig& config) const = 0;
+};
+
+// Mask of the first n NUMA indexes.
+inline uint64_t AllNumas(size_t n) { return n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1; }
+
+}  // namespace tessera::scoring
+
+#endif  // TESSERA_SCORING_FRAMEWORK_H_

@@ -1,0 +1,21 @@
+// Score "NumaAffinityPreferred": preferred NUMA affinity terms add their weight when a matching pod shares the
+// NUMA node (or socket) the pod would take; preferred anti-affinity terms subtract theirs. Normalized to 0..100
+// over the feasible nodes, as kube-scheduler's InterPodAffinity does.
+#ifndef TESSERA_SCORING_NUMA_AFFINITY_SCORE_H_
+#define TESSERA_SCORING_NUMA_AFFINITY_SCORE_H_
+
+#include "scoring/framework.h"
+
+namespace tessera::scoring {
+
+class NumaAffinityScore : public ScorePlugin {
+ public:
+  std::string_view Name() const override { return "NumaAffinityPreferred"; }
+  int64_t Score(const NodeCycle& cycle) const override;
+  bool NormalizeAcrossNodes() const override { return true; }
+  int64_t Weight(const SchedulerConfig& config) const override { return config.weight_affinity; }
+};
+
+}  // namespace tessera::scoring
+
+#endif  // TESSERA_SCORING_NUMA_AFFINITY_SCORE_H_

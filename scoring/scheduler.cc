@@ -1,0 +1,132 @@
+#include "scoring/scheduler.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "scoring/allocation_score.h"
+#include "scoring/numa_affinity.h"
+#include "scoring/numa_affinity_score.h"
+#include "scoring/numa_fit_score.h"
+#include "scoring/numa_placement.h"
+#include "scoring/qos_pool_fit.h"
+#include "scoring/topology_admission.h"
+
+namespace tessera::scoring {
+
+Scheduler::Scheduler(SchedulerConfig config) : config_(config) {
+  // Order matters: affinity narrows the usable NUMA nodes, placement chooses among them, admission checks the
+  // choice against the kubelet.
+  filters_.push_back(std::make_unique<QosPoolFit>());
+  filters_.push_back(std::make_unique<NumaAffinityFilter>());
+  filters_.push_back(std::make_unique<NumaPlacement>());
+  filters_.push_back(std::make_unique<TopologyManagerAdmission>());
+  scores_.push_back(std::make_unique<AllocationScore>());
+  scores_.push_back(std::make_unique<NumaFitScore>());
+  scores_.push_back(std::make_unique<NumaAffinityScore>());
+}
+
+bool Scheduler::RunFilters(NodeCycle& cycle, NodeVerdict* verdict) const {
+  for (const auto& f : filters_) {
+    if (!f->Filter(cycle, &verdict->reason)) {
+      verdict->feasible = false;
+      verdict->failed_plugin = f->Name();
+      return false;
+    }
+  }
+  verdict->feasible = true;
+  verdict->placement = cycle.placement;
+  return true;
+}
+
+namespace {
+
+NodeCycle MakeCycle(const ClusterState& cluster, const PodRequest& pod, uint32_t node, const SchedulerConfig& config) {
+  NodeCycle c;
+  c.cluster = &cluster;
+  c.node = &cluster.node(node);
+  c.node_index = node;
+  c.pod = &pod;
+  c.config = &config;
+  // In native mode only a static CPU manager pins CPUs; elsewhere the kubelet ignores NUMA for this pod.
+  c.numa_bound = IsNumaBound(pod, config.resource_policy) &&
+                 (config.resource_policy == ResourcePolicy::kDynamic || c.node->cpu_manager_static);
+  c.usable_numas = AllNumas(c.node->numas.size());
+  c.placement.node = node;
+  return c;
+}
+
+}  // namespace
+
+NodeVerdict Scheduler::Evaluate(const ClusterState& cluster, const PodRequest& pod, uint32_t node) const {
+  NodeVerdict v;
+  v.node = node;
+  NodeCycle c = MakeCycle(cluster, pod, node, config_);
+  RunFilters(c, &v);
+  return v;
+}
+
+SchedulingResult Scheduler::Schedule(const ClusterState& cluster, const PodRequest& pod) const {
+  std::vector<uint32_t> all(cluster.node_count());
+  for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
+  return Schedule(cluster, pod, all);
+}
+
+SchedulingResult Scheduler::Schedule(const ClusterState& cluster, const PodRequest& pod,
+                                     const std::vector<uint32_t>& nodes) const {
+  SchedulingResult result;
+  result.verdicts.resize(nodes.size());
+  result.pod_error = ValidatePodRequest(pod, config_.resource_policy);
+  if (!result.pod_error.empty()) {
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      result.verdicts[i].node = nodes[i];
+      result.verdicts[i].failed_plugin = "PodValidation";
+      result.verdicts[i].reason = result.pod_error;
+    }
+    return result;
+  }
+  const size_t plugins = scores_.size();
+  std::vector<int64_t> raw(nodes.size() * plugins, 0);
+  std::vector<int64_t> lo(plugins, std::numeric_limits<int64_t>::max()), hi(plugins, std::numeric_limits<int64_t>::min());
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    NodeVerdict& v = result.verdicts[i];
+    v.node = nodes[i];
+    if (nodes[i] >= cluster.node_count()) {
+      v.failed_plugin = "NodeLookup";
+      v.reason = "unknown node";
+      continue;
+    }
+    NodeCycle c = MakeCycle(cluster, pod, nodes[i], config_);
+    if (!RunFilters(c, &v)) continue;
+    for (size_t p = 0; p < plugins; ++p) {
+      int64_t s = scores_[p]->Score(c);
+      raw[i * plugins + p] = s;
+      lo[p] = std::min(lo[p], s);
+      hi[p] = std::max(hi[p], s);
+    }
+  }
+  int64_t weight_sum = 0;
+  for (const auto& s : scores_) weight_sum += std::max<int64_t>(0, s->Weight(config_));
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    NodeVerdict& v = result.verdicts[i];
+    if (!v.feasible) continue;
+    int64_t total = 0;
+    for (size_t p = 0; p < plugins; ++p) {
+      int64_t s = raw[i * plugins + p];
+      if (scores_[p]->NormalizeAcrossNodes()) s = hi[p] > lo[p] ? (s - lo[p]) * 100 / (hi[p] - lo[p]) : 0;
+      total += std::max<int64_t>(0, scores_[p]->Weight(config_)) * std::clamp<int64_t>(s, 0, 100);
+    }
+    v.score = weight_sum > 0 ? total * 1000 / weight_sum : 0;
+    if (result.best < 0 || v.score > result.verdicts[static_cast<size_t>(result.best)].score) {
+      result.best = static_cast<int64_t>(i);
+    }
+  }
+  if (const NodeVerdict* best = result.Best(); best != nullptr && best->placement.numa_mask != 0) {
+    const bool reclaimed = pod.qos == QosLevel::kReclaimedCores;
+    result.best_shares = SplitAcrossNumas(cluster.node(best->node), best->placement,
+                                          reclaimed ? pod.reclaimed_milli_cpu : pod.cpu_milli,
+                                          reclaimed ? pod.reclaimed_memory_bytes : pod.memory_bytes);
+  }
+  return result;
+}
+
+}  // namespace tessera::scoring

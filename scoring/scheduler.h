@@ -1,0 +1,58 @@
+// Runs the plugins: validates the pod once, filters every node (first failing filter names the rule and the
+// reason), scores the feasible ones, and picks the best. Deterministic: the highest total score wins and ties
+// go to the node listed first (cluster order, or the order of the candidate list the caller passes).
+#ifndef TESSERA_SCORING_SCHEDULER_H_
+#define TESSERA_SCORING_SCHEDULER_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "scoring/cluster_state.h"
+#include "scoring/framework.h"
+
+namespace tessera::scoring {
+
+struct NodeVerdict {
+  uint32_t node = 0;
+  bool feasible = false;
+  std::string_view failed_plugin;  // "" when feasible
+  std::string reason;
+  int64_t score = 0;  // weighted total, 0..100 with three decimals: 0..100000
+  Placement placement;
+};
+
+struct SchedulingResult {
+  std::string pod_error;            // the pod itself is invalid: every node fails with this reason
+  std::vector<NodeVerdict> verdicts;  // one per evaluated node, in evaluation order
+  int64_t best = -1;                // index into verdicts, -1 when nothing fits
+  std::vector<NumaShare> best_shares;  // the chosen node's exact per-NUMA charges
+
+  const NodeVerdict* Best() const { return best < 0 ? nullptr : &verdicts[static_cast<size_t>(best)]; }
+};
+
+class Scheduler {
+ public:
+  explicit Scheduler(SchedulerConfig config);
+
+  SchedulingResult Schedule(const ClusterState& cluster, const PodRequest& pod) const;
+  // Only the given nodes (the extender's candidate list), in that order.
+  SchedulingResult Schedule(const ClusterState& cluster, const PodRequest& pod, const std::vector<uint32_t>& nodes) const;
+
+  // Filter + placement for one node (no scoring).
+  NodeVerdict Evaluate(const ClusterState& cluster, const PodRequest& pod, uint32_t node) const;
+
+  const SchedulerConfig& config() const { return config_; }
+
+ private:
+  bool RunFilters(NodeCycle& cycle, NodeVerdict* verdict) const;
+
+  SchedulerConfig config_;
+  std::vector<std::unique_ptr<FilterPlugin>> filters_;
+  std::vector<std::unique_ptr<ScorePlugin>> scores_;
+};
+
+}  // namespace tessera::scoring
+
+#endif  // TESSERA_SCORING_SCHEDULER_H_
