@@ -45,7 +45,7 @@ int64_t AllocationScore::Score(const NodeCycle& c) const {
   const AllocationStrategy strategy = c.config->strategy;
   if (pod.qos == QosLevel::kReclaimedCores) {
     if (c.placement.numa_mask != 0) {
-      const NumaState& n = node.numas[static_cast<size_t>(std::countr_zero(c.placement.numa_mask))];
+      const NumaDetail& n = node.numa_detail[static_cast<size_t>(std::countr_zero(c.placement.numa_mask))];
       return StrategyScore(strategy, Fraction(n.reclaimed_cpu_used_milli + pod.reclaimed_milli_cpu, n.reclaimed_cpu_allocatable_milli),
                            Fraction(n.reclaimed_memory_used + pod.reclaimed_memory_bytes, n.reclaimed_memory_allocatable));
     }

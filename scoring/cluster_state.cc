@@ -43,12 +43,14 @@ NodeState MakeNodeState(const std::string& name, const std::vector<NumaCapacity>
     s.socket_id = c.socket_id;
     s.cpu_allocatable_milli = std::max<int64_t>(0, c.cpu_milli);
     s.memory_allocatable = std::max<int64_t>(0, c.memory_bytes);
-    s.reclaimed_cpu_allocatable_milli = std::max<int64_t>(0, c.reclaimed_cpu_milli);
-    s.reclaimed_memory_allocatable = std::max<int64_t>(0, c.reclaimed_memory_bytes);
+    NumaDetail d;
+    d.reclaimed_cpu_allocatable_milli = std::max<int64_t>(0, c.reclaimed_cpu_milli);
+    d.reclaimed_memory_allocatable = std::max<int64_t>(0, c.reclaimed_memory_bytes);
     n.cpu_allocatable_milli += s.cpu_allocatable_milli;
     n.memory_allocatable += s.memory_allocatable;
-    n.reclaimed_cpu_allocatable_milli += s.reclaimed_cpu_allocatable_milli;
-    n.reclaimed_memory_allocatable += s.reclaimed_memory_allocatable;
+    n.reclaimed_cpu_allocatable_milli += d.reclaimed_cpu_allocatable_milli;
+    n.reclaimed_memory_allocatable += d.reclaimed_memory_allocatable;
+    n.numa_detail.push_back(std::move(d));
     ++per_socket[c.socket_id];
     n.numas.push_back(std::move(s));
   }
@@ -125,8 +127,9 @@ Status ClusterState::Apply(const LedgerEntry& e, int sign) {
   for (const NumaShare& s : e.shares) {
     NumaState& n = node.numas[static_cast<size_t>(s.numa_index)];
     if (IsReclaimed(pod)) {
-      n.reclaimed_cpu_used_milli += sign * s.cpu_milli;
-      n.reclaimed_memory_used += sign * s.memory_bytes;
+      NumaDetail& d = node.numa_detail[static_cast<size_t>(s.numa_index)];
+      d.reclaimed_cpu_used_milli += sign * s.cpu_milli;
+      d.reclaimed_memory_used += sign * s.memory_bytes;
       continue;
     }
     if (e.placement.cpu_pinned) {
@@ -183,9 +186,10 @@ Status ClusterState::Reserve(const PodRequest& pod, const Placement& placement) 
   std::string violation;
   for (const NumaShare& s : e.shares) {
     const NumaState& n = node.numas[static_cast<size_t>(s.numa_index)];
+    const NumaDetail& d = node.numa_detail[static_cast<size_t>(s.numa_index)];
     if (n.pinned_cpu_milli > n.cpu_allocatable_milli || n.pinned_memory > n.memory_allocatable ||
-        n.reclaimed_cpu_used_milli > n.reclaimed_cpu_allocatable_milli ||
-        n.reclaimed_memory_used > n.reclaimed_memory_allocatable || n.exclusive_holders > 1 ||
+        d.reclaimed_cpu_used_milli > d.reclaimed_cpu_allocatable_milli ||
+        d.reclaimed_memory_used > d.reclaimed_memory_allocatable || n.exclusive_holders > 1 ||
         (n.exclusive_holders == 1 && !placement.exclusive && (s.cpu_milli > 0 || s.memory_bytes > 0))) {
       violation = "NUMA node " + std::to_string(n.id) + " of " + node.name + " would be over-committed";
     }
@@ -216,7 +220,7 @@ Status ClusterState::Reserve(const PodRequest& pod, const Placement& placement) 
   by_uid_[pod.uid] = slot;
   const LedgerEntry& stored = ledger_[slot];
   if (stored.placement.numa_mask != 0) {
-    for (const NumaShare& s : stored.shares) node.numas[static_cast<size_t>(s.numa_index)].pinned_pods.push_back(slot);
+    for (const NumaShare& s : stored.shares) node.numa_detail[static_cast<size_t>(s.numa_index)].pinned_pods.push_back(slot);
   }
   return Status::Ok();
 }
@@ -228,7 +232,7 @@ Status ClusterState::Unreserve(const std::string& pod_uid) {
   LedgerEntry& e = ledger_[slot];
   NodeState& node = nodes_[e.placement.node];
   for (const NumaShare& s : e.shares) {
-    auto& pods = node.numas[static_cast<size_t>(s.numa_index)].pinned_pods;
+    auto& pods = node.numa_detail[static_cast<size_t>(s.numa_index)].pinned_pods;
     pods.erase(std::remove(pods.begin(), pods.end(), slot), pods.end());
   }
   Apply(e, -1);

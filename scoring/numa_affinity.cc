@@ -21,14 +21,14 @@ void ForEachPodInZone(const ClusterState& cluster, const NodeState& node, size_t
   for (size_t i = 0; i < node.numas.size(); ++i) {
     const bool in_zone = zone == NumaAffinityTerm::Zone::kNuma ? i == numa_index : node.numas[i].socket_id == socket;
     if (!in_zone) continue;
-    for (uint32_t slot : node.numas[i].pinned_pods) f(cluster.entry(slot).pod);
+    for (uint32_t slot : node.numa_detail[i].pinned_pods) f(cluster.entry(slot).pod);
   }
 }
 
 // True when some pinned pod anywhere in the cluster matches `term`.
 bool AnyPodMatches(const ClusterState& cluster, const NumaAffinityTerm& term, const std::string& owner_namespace) {
   for (const NodeState& node : cluster.nodes()) {
-    for (const NumaState& numa : node.numas) {
+    for (const NumaDetail& numa : node.numa_detail) {
       for (uint32_t slot : numa.pinned_pods) {
         if (TermMatchesPod(term, owner_namespace, cluster.entry(slot).pod)) return true;
       }
@@ -79,7 +79,7 @@ bool NumaAffinityFilter::Filter(NodeCycle& cycle, std::string* reason) const {
     if (block.empty() && node.pods_with_required_anti_affinity > 0) {
       // Symmetry: pods already here that must not share their zone with pods like this one.
       for (size_t j = 0; j < node.numas.size() && block.empty(); ++j) {
-        for (uint32_t slot : node.numas[j].pinned_pods) {
+        for (uint32_t slot : node.numa_detail[j].pinned_pods) {
           const PodRequest& other = cycle.cluster->entry(slot).pod;
           for (const NumaAffinityTerm& term : other.anti_affinity.required) {
             const bool same_zone = term.zone == NumaAffinityTerm::Zone::kNuma

@@ -26,7 +26,7 @@ bool PlaceReclaimed(NodeCycle& c, std::string* reason) {
   int64_t best_left = 0;
   for (size_t i = 0; i < node.numas.size() && i < 64; ++i) {
     if ((c.usable_numas >> i & 1) == 0) continue;
-    const NumaState& n = node.numas[i];
+    const NumaDetail& n = node.numa_detail[i];
     const int64_t cpu_left = n.reclaimed_cpu_allocatable_milli - n.reclaimed_cpu_used_milli - pod.reclaimed_milli_cpu;
     const int64_t mem_left = n.reclaimed_memory_allocatable - n.reclaimed_memory_used - pod.reclaimed_memory_bytes;
     if (cpu_left < 0 || mem_left < 0) continue;

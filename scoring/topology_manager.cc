@@ -50,8 +50,11 @@ const std::vector<uint64_t>& MasksByWidth(size_t n) {
 // Fewest NUMA nodes whose allocatable covers `amount` (largest first), as the kubelet computes a preferred width.
 int MinimalWidth(const NodeState& node, bool cpu, int64_t amount) {
   if (amount <= 0) return 1;
-  std::array<int64_t, kMaxTopologyManagerNumaNodes> alloc{};
   const size_t n = node.numas.size();
+  for (size_t i = 0; i < n; ++i) {  // the common case, without sorting
+    if ((cpu ? node.numas[i].cpu_allocatable_milli : node.numas[i].memory_allocatable) >= amount) return 1;
+  }
+  std::array<int64_t, kMaxTopologyManagerNumaNodes> alloc{};
   for (size_t i = 0; i < n; ++i) alloc[i] = cpu ? node.numas[i].cpu_allocatable_milli : node.numas[i].memory_allocatable;
   std::sort(alloc.begin(), alloc.begin() + static_cast<long>(n), std::greater<>());
   int64_t sum = 0;

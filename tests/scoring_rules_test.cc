@@ -410,7 +410,7 @@ TEST(Ledger, ReserveUnreserveRestoreExactlyAndRefuseOverCommit) {
   EXPECT_EQ(after.shared_cpu_used_milli, 0);
   for (size_t i = 0; i < after.numas.size(); ++i) {
     EXPECT_TRUE(after.numas[i].Idle());
-    EXPECT_TRUE(after.numas[i].pinned_pods.empty());
+    EXPECT_TRUE(after.numa_detail[i].pinned_pods.empty());
   }
 }
 
