@@ -190,7 +190,7 @@ Status ClusterState::Reserve(const PodRequest& pod, const Placement& placement) 
     if (n.pinned_cpu_milli > n.cpu_allocatable_milli || n.pinned_memory > n.memory_allocatable ||
         d.reclaimed_cpu_used_milli > d.reclaimed_cpu_allocatable_milli ||
         d.reclaimed_memory_used > d.reclaimed_memory_allocatable || n.exclusive_holders > 1 ||
-        (n.exclusive_holders == 1 && !placement.exclusive && (s.cpu_milli > 0 || s.memory_bytes > 0))) {
+        (n.exclusive_holders == 1 && !placement.exclusive && !IsReclaimed(pod) && (s.cpu_milli > 0 || s.memory_bytes > 0))) {
       violation = "NUMA node " + std::to_string(n.id) + " of " + node.name + " would be over-committed";
     }
     if (placement.exclusive && n.pinned_cpu_milli != n.cpu_allocatable_milli) {

@@ -172,7 +172,7 @@ bool NumaPlacement::Filter(NodeCycle& c, std::string* reason) const {
   }
   // Native: the kubelet pins CPUs (static CPU manager, Guaranteed whole-CPU pods) and memory (Static memory
   // manager, Guaranteed pods); it chooses where.
-  c.placement.cpu_pinned = c.numa_bound;
+  c.placement.cpu_pinned = node.cpu_manager_static && IsNumaBound(pod, policy);
   c.placement.memory_pinned = node.memory_manager_static && pod.guaranteed;
   if (!c.placement.cpu_pinned && !c.placement.memory_pinned) return true;
   uint64_t mask = PredictKubeletNumaMask(node, pod, policy);

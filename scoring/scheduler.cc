@@ -49,9 +49,12 @@ NodeCycle MakeCycle(const ClusterState& cluster, const PodRequest& pod, uint32_t
   c.node_index = node;
   c.pod = &pod;
   c.config = &config;
-  // In native mode only a static CPU manager pins CPUs; elsewhere the kubelet ignores NUMA for this pod.
-  c.numa_bound = IsNumaBound(pod, config.resource_policy) &&
-                 (config.resource_policy == ResourcePolicy::kDynamic || c.node->cpu_manager_static);
+  // In native mode the kubelet pins CPUs (static CPU manager, Guaranteed whole-CPU pods) and memory (Static memory
+  // manager, Guaranteed pods); a pod with neither pinned floats, and NUMA rules cannot bind it there.
+  c.numa_bound = config.resource_policy == ResourcePolicy::kDynamic
+                     ? IsNumaBound(pod, config.resource_policy)
+                     : (c.node->cpu_manager_static && IsNumaBound(pod, config.resource_policy)) ||
+                           (c.node->memory_manager_static && pod.guaranteed);
   c.usable_numas = AllNumas(c.node->numas.size());
   c.placement.node = node;
   return c;

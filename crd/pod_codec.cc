@@ -1,0 +1,274 @@
+#include "crd/pod_codec.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "crd/cnr.h"
+#include "crd/json_fields.h"
+
+namespace tessera::crd {
+
+using scoring::LabelRequirement;
+using scoring::NumaAffinity;
+using scoring::NumaAffinityTerm;
+using scoring::PodRequest;
+using scoring::QosLevel;
+
+namespace {
+
+// Go's encoding/json matches field names case-insensitively; Katalyst's proposal relies on it ("MatchLabels").
+const rapidjson::Value* MemberCi(const rapidjson::Value& obj, const char* key) {
+  if (!obj.IsObject()) return nullptr;
+  for (auto it = obj.MemberBegin(); it != obj.MemberEnd(); ++it) {
+    std::string_view name(it->name.GetString(), it->name.GetStringLength());
+    if (name.size() == std::char_traits<char>::length(key) &&
+        std::equal(name.begin(), name.end(), key, [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+      return it->value.IsNull() ? nullptr : &it->value;
+    }
+  }
+  return nullptr;
+}
+
+Status DecodeStringList(const rapidjson::Value& v, const std::string& path, std::vector<std::string>* out) {
+  if (!v.IsArray()) return Status::InvalidArgument(path + ": expected array of strings");
+  for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+    if (!v[i].IsString()) return Status::InvalidArgument(IndexPath(path, i) + ": expected string");
+    out->emplace_back(v[i].GetString(), v[i].GetStringLength());
+  }
+  return Status::Ok();
+}
+
+Status DecodeTerm(const rapidjson::Value& v, const std::string& path, bool preferred, NumaAffinityTerm* t) {
+  if (!v.IsObject()) return Status::InvalidArgument(path + ": expected object");
+  const rapidjson::Value* labels = MemberCi(v, "matchLabels");
+  const rapidjson::Value* exprs = MemberCi(v, "matchExpressions");
+  if (labels == nullptr && exprs == nullptr) return Status::InvalidArgument(path + ": selector needs matchLabels or matchExpressions");
+  if (labels != nullptr) {
+    if (!labels->IsObject()) return Status::InvalidArgument(path + ".matchLabels: expected object");
+    for (auto it = labels->MemberBegin(); it != labels->MemberEnd(); ++it) {
+      if (!it->value.IsString()) {
+        return Status::InvalidArgument(path + ".matchLabels[\"" + it->name.GetString() + "\"]: expected string");
+      }
+      t->selector.match_labels[it->name.GetString()] = it->value.GetString();
+    }
+  }
+  if (exprs != nullptr) {
+    if (!exprs->IsArray()) return Status::InvalidArgument(path + ".matchExpressions: expected array");
+    for (rapidjson::SizeType i = 0; i < exprs->Size(); ++i) {
+      const std::string ep = IndexPath(path + ".matchExpressions", i);
+      const rapidjson::Value& e = (*exprs)[i];
+      LabelRequirement r;
+      std::string op;
+      if (Status s = ExpectObject(e, ep); !s.ok()) return s;
+      if (Status s = ReadString(e, "key", ep, &r.key, true); !s.ok()) return s;
+      if (Status s = ReadString(e, "operator", ep, &op, true); !s.ok()) return s;
+      if (op == "In") r.op = LabelRequirement::Op::kIn;
+      else if (op == "NotIn") r.op = LabelRequirement::Op::kNotIn;
+      else if (op == "Exists") r.op = LabelRequirement::Op::kExists;
+      else if (op == "DoesNotExist") r.op = LabelRequirement::Op::kDoesNotExist;
+      else return Status::InvalidArgument(ep + ".operator: unknown operator \"" + op + "\"");
+      if (const rapidjson::Value* vals = Member(e, "values")) {
+        if (Status s = DecodeStringList(*vals, ep + ".values", &r.values); !s.ok()) return s;
+      }
+      t->selector.match_expressions.push_back(std::move(r));
+    }
+  }
+  if (const rapidjson::Value* ns = MemberCi(v, "namespaces")) {
+    if (Status s = DecodeStringList(*ns, path + ".namespaces", &t->namespaces); !s.ok()) return s;
+  }
+  if (const rapidjson::Value* zone = MemberCi(v, "zone")) {
+    std::string z = zone->IsString() ? zone->GetString() : "";
+    if (z == "numa") t->zone = NumaAffinityTerm::Zone::kNuma;
+    else if (z == "socket") t->zone = NumaAffinityTerm::Zone::kSocket;
+    else return Status::InvalidArgument(path + ".zone: must be \"numa\" or \"socket\"");
+  }
+  if (const rapidjson::Value* w = MemberCi(v, "weight")) {
+    if (!w->IsInt()) return Status::InvalidArgument(path + ".weight: expected integer");
+    t->weight = w->GetInt();
+  } else if (preferred) {
+    t->weight = 1;  // Kubernetes requires a weight; Katalyst's proposal has none, so each term counts once
+  }
+  return Status::Ok();
+}
+
+Status DecodeTerms(const rapidjson::Value& obj, const char* key, const std::string& path, bool preferred,
+                   std::vector<NumaAffinityTerm>* out) {
+  const rapidjson::Value* arr = MemberCi(obj, key);
+  if (arr == nullptr) return Status::Ok();
+  const std::string p = path + "." + key;
+  if (!arr->IsArray()) return Status::InvalidArgument(p + ": expected array");
+  for (rapidjson::SizeType i = 0; i < arr->Size(); ++i) {
+    NumaAffinityTerm t;
+    if (Status s = DecodeTerm((*arr)[i], IndexPath(p, i), preferred, &t); !s.ok()) return s;
+    out->push_back(std::move(t));
+  }
+  return Status::Ok();
+}
+
+struct Requests {
+  int64_t cpu = 0, memory = 0, reclaimed_cpu = 0, reclaimed_memory = 0;
+  bool guaranteed = true;
+};
+
+int64_t Units(const ResourceList& r, const char* name) {
+  auto it = r.find(name);
+  return it == r.end() ? 0 : it->second.milli() / 1000;
+}
+int64_t Milli(const ResourceList& r, const char* name) {
+  auto it = r.find(name);
+  return it == r.end() ? 0 : it->second.milli();
+}
+
+Status DecodeContainer(const rapidjson::Value& c, const std::string& path, scoring::ContainerRequest* out, Requests* req) {
+  if (Status s = ExpectObject(c, path); !s.ok()) return s;
+  if (Status s = ReadString(c, "name", path, &out->name); !s.ok()) return s;
+  ResourceList requests, limits;
+  if (const rapidjson::Value* res = Member(c, "resources")) {
+    const std::string rp = path + ".resources";
+    if (Status s = ExpectObject(*res, rp); !s.ok()) return s;
+    if (Status s = ReadResourceList(*res, "requests", rp, &requests); !s.ok()) return s;
+    if (Status s = ReadResourceList(*res, "limits", rp, &limits); !s.ok()) return s;
+  }
+  // Kubernetes defaults a missing request to its limit.
+  for (const auto& [name, q] : limits) requests.emplace(name, q);
+  for (const auto& [name, q] : requests) {
+    if (q.milli() < 0) return Status::InvalidArgument(path + ".resources: negative " + name);
+  }
+  out->cpu_milli = Milli(requests, kResourceCpu);
+  out->memory_bytes = Units(requests, kResourceMemory);
+  out->guaranteed = limits.count(kResourceCpu) && limits.count(kResourceMemory) &&
+                    Milli(limits, kResourceCpu) == out->cpu_milli && Units(limits, kResourceMemory) == out->memory_bytes &&
+                    out->cpu_milli > 0;
+  req->cpu = out->cpu_milli;
+  req->memory = out->memory_bytes;
+  req->reclaimed_cpu = Units(requests, kResourceReclaimedMilliCpu);  // the unit is already milli-CPU
+  req->reclaimed_memory = Units(requests, kResourceReclaimedMemory);
+  req->guaranteed = out->guaranteed;
+  return Status::Ok();
+}
+
+Status DecodeMemoryEnhancement(const std::string& value, PodRequest* pod) {
+  const std::string where = std::string("annotation ") + kAnnotationMemoryEnhancement;
+  rapidjson::Document doc;
+  if (Status s = ParseJson(value, &doc); !s.ok()) return s.WithContext(where);
+  if (!doc.IsObject()) return Status::InvalidArgument(where + ": expected a JSON object of strings");
+  for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
+    const std::string key = it->name.GetString();
+    if (!it->value.IsString()) {
+      return Status::InvalidArgument(where + ": \"" + key + "\" must be a string (Katalyst ignores the whole "
+                                     "annotation otherwise), e.g. \"" + key + "\": \"true\"");
+    }
+    const std::string v = it->value.GetString();
+    bool* flag = key == "numa_binding" ? &pod->numa_binding : key == "numa_exclusive" ? &pod->numa_exclusive : nullptr;
+    if (flag == nullptr) continue;  // oom_priority, rss_overuse_threshold: agent-side, not scheduling inputs
+    if (v != "true" && v != "false") {
+      return Status::InvalidArgument(where + ": \"" + key + "\" must be \"true\" or \"false\", got \"" + v + "\"");
+    }
+    *flag = v == "true";
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<NumaAffinity> DecodeNumaAffinity(std::string_view json, const std::string& annotation) {
+  const std::string where = "annotation " + annotation;
+  rapidjson::Document doc;
+  if (Status s = ParseJson(json, &doc); !s.ok()) return s.WithContext(where);
+  if (!doc.IsObject()) return Status::InvalidArgument(where + ": expected {\"required\": [...], \"preferred\": [...]}");
+  NumaAffinity a;
+  if (Status s = DecodeTerms(doc, "required", where, false, &a.required); !s.ok()) return s;
+  if (Status s = DecodeTerms(doc, "preferred", where, true, &a.preferred); !s.ok()) return s;
+  return a;
+}
+
+Result<PodRequest> DecodePodRequest(const rapidjson::Value& v) {
+  if (Status s = ExpectObject(v, "pod"); !s.ok()) return s;
+  PodRequest pod;
+  const rapidjson::Value* meta = Member(v, "metadata");
+  if (meta == nullptr) return Status::InvalidArgument("metadata: required");
+  if (Status s = ExpectObject(*meta, "metadata"); !s.ok()) return s;
+  if (Status s = ReadString(*meta, "name", "metadata", &pod.name, true); !s.ok()) return s;
+  if (Status s = ReadString(*meta, "namespace", "metadata", &pod.namespace_name); !s.ok()) return s;
+  if (pod.namespace_name.empty()) pod.namespace_name = "default";
+  if (Status s = ReadString(*meta, "uid", "metadata", &pod.uid); !s.ok()) return s;
+  if (Status s = ReadStringMap(*meta, "labels", "metadata", &pod.labels); !s.ok()) return s;
+  std::map<std::string, std::string> annotations;
+  if (Status s = ReadStringMap(*meta, "annotations", "metadata", &annotations); !s.ok()) return s;
+
+  if (auto it = annotations.find(kAnnotationQosLevel); it != annotations.end()) {
+    static const std::map<std::string, QosLevel> kLevels = {{"shared_cores", QosLevel::kSharedCores},
+                                                            {"dedicated_cores", QosLevel::kDedicatedCores},
+                                                            {"reclaimed_cores", QosLevel::kReclaimedCores},
+                                                            {"system_cores", QosLevel::kSystemCores}};
+    auto level = kLevels.find(it->second);
+    if (level == kLevels.end()) {
+      return Status::InvalidArgument(std::string("annotation ") + kAnnotationQosLevel + ": unknown QoS level \"" +
+                                     it->second.substr(0, 64) +
+                                     "\" (shared_cores, dedicated_cores, reclaimed_cores, system_cores)");
+    }
+    pod.qos = level->second;
+  }
+  if (auto it = annotations.find(kAnnotationMemoryEnhancement); it != annotations.end()) {
+    if (Status s = DecodeMemoryEnhancement(it->second, &pod); !s.ok()) return s;
+  }
+  for (auto [key, target] : {std::pair{kAnnotationNumaAffinity, &pod.affinity},
+                             std::pair{kAnnotationNumaAntiAffinity, &pod.anti_affinity}}) {
+    if (auto it = annotations.find(key); it != annotations.end()) {
+      Result<NumaAffinity> a = DecodeNumaAffinity(it->second, key);
+      if (!a.ok()) return a.status();
+      *target = std::move(*a);
+    }
+  }
+
+  const rapidjson::Value* spec = Member(v, "spec");
+  if (spec == nullptr) return Status::InvalidArgument("spec: required");
+  if (Status s = ExpectObject(*spec, "spec"); !s.ok()) return s;
+  const rapidjson::Value* containers = Member(*spec, "containers");
+  if (containers == nullptr || !containers->IsArray() || containers->Empty()) {
+    return Status::InvalidArgument("spec.containers: a pod needs at least one container");
+  }
+  Requests sum;
+  bool all_guaranteed = true;
+  for (rapidjson::SizeType i = 0; i < containers->Size(); ++i) {
+    scoring::ContainerRequest c;
+    Requests r;
+    if (Status s = DecodeContainer((*containers)[i], IndexPath("spec.containers", i), &c, &r); !s.ok()) return s;
+    sum.cpu += r.cpu;
+    sum.memory += r.memory;
+    sum.reclaimed_cpu += r.reclaimed_cpu;
+    sum.reclaimed_memory += r.reclaimed_memory;
+    all_guaranteed = all_guaranteed && r.guaranteed;
+    pod.containers.push_back(std::move(c));
+  }
+  // Init containers run one at a time before the app containers: the pod needs the largest of them.
+  if (const rapidjson::Value* inits = Member(*spec, "initContainers")) {
+    if (!inits->IsArray()) return Status::InvalidArgument("spec.initContainers: expected array");
+    for (rapidjson::SizeType i = 0; i < inits->Size(); ++i) {
+      scoring::ContainerRequest c;
+      Requests r;
+      if (Status s = DecodeContainer((*inits)[i], IndexPath("spec.initContainers", i), &c, &r); !s.ok()) return s;
+      sum.cpu = std::max(sum.cpu, r.cpu);
+      sum.memory = std::max(sum.memory, r.memory);
+      sum.reclaimed_cpu = std::max(sum.reclaimed_cpu, r.reclaimed_cpu);
+      sum.reclaimed_memory = std::max(sum.reclaimed_memory, r.reclaimed_memory);
+      all_guaranteed = all_guaranteed && r.guaranteed;
+    }
+  }
+  ResourceList overhead;
+  if (Status s = ReadResourceList(*spec, "overhead", "spec", &overhead); !s.ok()) return s;
+  pod.cpu_milli = sum.cpu + Milli(overhead, kResourceCpu);
+  pod.memory_bytes = sum.memory + Units(overhead, kResourceMemory);
+  pod.reclaimed_milli_cpu = sum.reclaimed_cpu;
+  pod.reclaimed_memory_bytes = sum.reclaimed_memory;
+  pod.guaranteed = all_guaranteed;
+  return pod;
+}
+
+Result<PodRequest> DecodePodRequest(std::string_view json) {
+  rapidjson::Document doc;
+  if (Status s = ParseJson(json, &doc); !s.ok()) return s;
+  return DecodePodRequest(static_cast<const rapidjson::Value&>(doc));
+}
+
+}  // namespace tessera::crd

@@ -1,0 +1,30 @@
+// Pod JSON (as the API server and kube-scheduler send it) -> scoring::PodRequest. Reads the QoS level and the
+// Katalyst annotations, sums container requests as Kubernetes does, and fails closed: an annotation Tessera
+// cannot read exactly (unknown QoS level, malformed JSON, a JSON bool where Katalyst expects the string "true")
+// is an error naming the annotation, never a silent default.
+#ifndef TESSERA_CRD_POD_CODEC_H_
+#define TESSERA_CRD_POD_CODEC_H_
+
+#include <rapidjson/document.h>
+
+#include <string_view>
+
+#include "scoring/pod_request.h"
+#include "topology/status.h"
+
+namespace tessera::crd {
+
+inline constexpr char kAnnotationQosLevel[] = "katalyst.kubewharf.io/qos_level";
+inline constexpr char kAnnotationMemoryEnhancement[] = "katalyst.kubewharf.io/memory_enhancement";
+inline constexpr char kAnnotationNumaAffinity[] = "katalyst.kubewharf.io/microtopology_affinity";
+inline constexpr char kAnnotationNumaAntiAffinity[] = "katalyst.kubewharf.io/microtopology_antiaffinity";
+
+Result<scoring::PodRequest> DecodePodRequest(const rapidjson::Value& pod);
+Result<scoring::PodRequest> DecodePodRequest(std::string_view json);
+
+// The value of one microtopology (anti-)affinity annotation: {"required": [...], "preferred": [...]}.
+Result<scoring::NumaAffinity> DecodeNumaAffinity(std::string_view json, const std::string& annotation);
+
+}  // namespace tessera::crd
+
+#endif  // TESSERA_CRD_POD_CODEC_H_

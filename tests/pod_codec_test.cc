@@ -1,0 +1,128 @@
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include "crd/pod_codec.h"
+#include "tests/shared_data.h"
+
+namespace tessera::crd {
+namespace {
+
+using scoring::NumaAffinityTerm;
+using scoring::QosLevel;
+
+std::string PodJson(const std::string& annotations, const std::string& containers,
+                    const std::string& extra_spec = "") {
+  return R"({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "ml", "uid": "u1",
+    "labels": {"role": "worker"}, "annotations": {)" + annotations + R"(}, "unknownField": 1},
+    "spec": {"containers": [)" + containers + "]" + extra_spec + R"(}, "status": {"phase": "Pending"}})";
+}
+
+const char* kGuaranteed4 =
+    R"({"name": "main", "resources": {"requests": {"cpu": "4", "memory": "8Gi"}, "limits": {"cpu": "4", "memory": "8Gi"}}})";
+
+TEST(PodCodec, DecodesTheCapturedKubeSchedulerPodUnchanged) {
+  TESSERA_REQUIRE_SHARED("fixtures/kube-scheduler/filter-nodecache.json");
+  rapidjson::Document doc;
+  std::string body = testing::ReadFile(testing::SharedPath("fixtures/kube-scheduler/filter-nodecache.json"));
+  doc.Parse(body.c_str());
+  ASSERT_TRUE(doc.HasMember("Pod"));
+  Result<scoring::PodRequest> pod = DecodePodRequest(doc["Pod"]);
+  ASSERT_TRUE(pod.ok()) << pod.status().ToString();
+  EXPECT_EQ(pod->name, "dedicated-numa-pod");
+  EXPECT_EQ(pod->qos, QosLevel::kDedicatedCores);
+  EXPECT_TRUE(pod->numa_binding);
+  EXPECT_FALSE(pod->numa_exclusive);
+  EXPECT_EQ(pod->cpu_milli, 4000);
+  EXPECT_EQ(pod->memory_bytes, int64_t{8} << 30);
+  EXPECT_TRUE(pod->guaranteed);
+}
+
+TEST(PodCodec, SumsContainersMaxesInitContainersAddsOverhead) {
+  const std::string containers = std::string(kGuaranteed4) +
+                                 R"(, {"name": "side", "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}})";
+  Result<scoring::PodRequest> pod = DecodePodRequest(PodJson(
+      "", containers,
+      R"(, "initContainers": [{"name": "init", "resources": {"requests": {"cpu": "6", "memory": "1Gi"}}}],
+         "overhead": {"cpu": "250m", "memory": "128Mi"})"));
+  ASSERT_TRUE(pod.ok()) << pod.status().ToString();
+  EXPECT_EQ(pod->qos, QosLevel::kSharedCores) << "no qos_level annotation means shared_cores";
+  EXPECT_EQ(pod->cpu_milli, 6000 + 250) << "max(4.5 app, 6 init) + overhead";
+  EXPECT_EQ(pod->memory_bytes, (int64_t{9} << 30) + (int64_t{128} << 20));
+  EXPECT_EQ(pod->containers.size(), 2u);
+  EXPECT_FALSE(pod->guaranteed) << "the sidecar has no limits";
+  EXPECT_TRUE(pod->containers[0].guaranteed);
+  EXPECT_EQ(pod->namespace_name, "ml");
+  EXPECT_EQ(pod->labels.at("role"), "worker");
+}
+
+TEST(PodCodec, LimitsDefaultRequestsAndReclaimedResources) {
+  Result<scoring::PodRequest> pod = DecodePodRequest(PodJson(
+      R"("katalyst.kubewharf.io/qos_level": "reclaimed_cores")",
+      R"({"name": "b", "resources": {"limits": {"resource.katalyst.kubewharf.io/reclaimed_millicpu": "2k",
+          "resource.katalyst.kubewharf.io/reclaimed_memory": "4Gi"}}})"));
+  ASSERT_TRUE(pod.ok()) << pod.status().ToString();
+  EXPECT_EQ(pod->qos, QosLevel::kReclaimedCores);
+  EXPECT_EQ(pod->reclaimed_milli_cpu, 2000);
+  EXPECT_EQ(pod->reclaimed_memory_bytes, int64_t{4} << 30);
+}
+
+TEST(PodCodec, NumaAffinityAnnotationsWithKubernetesSelectors) {
+  const std::string ann = R"("katalyst.kubewharf.io/qos_level": "dedicated_cores",
+    "katalyst.kubewharf.io/memory_enhancement": "{\"numa_binding\":\"true\",\"numa_exclusive\":\"false\",\"oom_priority\":\"150\"}",
+    "katalyst.kubewharf.io/microtopology_antiaffinity": "{\"required\":[{\"MatchLabels\":{\"role\":\"ps\"},\"Zone\":\"socket\",\"namespaces\":[\"ml\",\"x\"]}],\"preferred\":[{\"matchExpressions\":[{\"key\":\"tier\",\"operator\":\"In\",\"values\":[\"db\"]}],\"weight\":30}]}",
+    "katalyst.kubewharf.io/microtopology_affinity": "{\"preferred\":[{\"matchLabels\":{\"app\":\"cache\"}}]}")";
+  Result<scoring::PodRequest> pod = DecodePodRequest(PodJson(ann, kGuaranteed4));
+  ASSERT_TRUE(pod.ok()) << pod.status().ToString();
+  EXPECT_TRUE(pod->numa_binding);
+  EXPECT_FALSE(pod->numa_exclusive);
+  ASSERT_EQ(pod->anti_affinity.required.size(), 1u);
+  EXPECT_EQ(pod->anti_affinity.required[0].zone, NumaAffinityTerm::Zone::kSocket);
+  EXPECT_EQ(pod->anti_affinity.required[0].namespaces, (std::vector<std::string>{"ml", "x"}));
+  EXPECT_EQ(pod->anti_affinity.preferred[0].weight, 30);
+  EXPECT_EQ(pod->anti_affinity.preferred[0].selector.match_expressions[0].values[0], "db");
+  EXPECT_EQ(pod->affinity.preferred[0].weight, 1) << "weightless preferred terms count once";
+  EXPECT_TRUE(pod->affinity.required.empty());
+}
+
+TEST(PodCodec, BadAnnotationsFailClosedNamingTheAnnotation) {
+  const std::pair<std::string, const char*> cases[] = {
+      {R"("katalyst.kubewharf.io/qos_level": "gold")", "unknown QoS level \"gold\""},
+      {R"("katalyst.kubewharf.io/qos_level": "Dedicated_Cores")", "unknown QoS level"},
+      {R"("katalyst.kubewharf.io/memory_enhancement": "{not json")", "memory_enhancement: malformed JSON"},
+      {R"("katalyst.kubewharf.io/memory_enhancement": "{\"numa_binding\": true}")", "must be a string"},
+      {R"("katalyst.kubewharf.io/memory_enhancement": "{\"numa_binding\": \"True\"}")", "must be \"true\" or \"false\""},
+      {R"("katalyst.kubewharf.io/memory_enhancement": "[1]")", "expected a JSON object"},
+      {R"("katalyst.kubewharf.io/microtopology_affinity": "{\"required\":[{\"zone\":\"numa\"}]}")",
+       "selector needs matchLabels"},
+      {R"("katalyst.kubewharf.io/microtopology_affinity": "{\"required\":[{\"matchLabels\":{\"a\":\"b\"},\"zone\":\"rack\"}]}")",
+       ".zone: must be"},
+      {R"("katalyst.kubewharf.io/microtopology_antiaffinity": "{\"required\":[{\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"Near\"}]}]}")",
+       "unknown operator"},
+      {R"("katalyst.kubewharf.io/microtopology_antiaffinity": "{\"required\": 5}")", "required: expected array"},
+  };
+  for (const auto& [ann, expected] : cases) {
+    Result<scoring::PodRequest> pod = DecodePodRequest(PodJson(ann, kGuaranteed4));
+    ASSERT_FALSE(pod.ok()) << ann;
+    EXPECT_NE(pod.status().message().find(expected), std::string::npos) << pod.status().message();
+  }
+}
+
+TEST(PodCodec, BadSpecsAreRejected) {
+  EXPECT_FALSE(DecodePodRequest("{").ok());
+  EXPECT_FALSE(DecodePodRequest(R"({"metadata": {"name": "p"}})").ok());
+  EXPECT_FALSE(DecodePodRequest(R"({"metadata": {"name": "p"}, "spec": {"containers": []}})").ok());
+  Result<scoring::PodRequest> r =
+      DecodePodRequest(PodJson("", R"({"name": "m", "resources": {"requests": {"cpu": "-1"}}})"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("negative cpu"), std::string::npos) << r.status().message();
+  r = DecodePodRequest(PodJson("", R"({"name": "m", "resources": {"requests": {"cpu": "lots"}}})"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("spec.containers[0].resources.requests[\"cpu\"]"), std::string::npos)
+      << r.status().message();
+  r = DecodePodRequest(PodJson("", R"({"name": "m", "resources": {"requests": {"cpu": 3}}})"));
+  ASSERT_TRUE(r.ok()) << "integer quantities are valid JSON for Kubernetes";
+  EXPECT_EQ(r->cpu_milli, 3000);
+}
+
+}  // namespace
+}  // namespace tessera::crd
