@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job. Installs dependencies, builds, then runs what Tessera can do today on the shipped data:
 #   1. the node reporter on the largest shared server topology (dry run: the CNR it would publish),
-#   2. the reporter benchmark (discover + encode latency and memory against the issue's targets).
+#   2. the reporter and scheduler benchmarks (latency and memory against the issues' targets).
 # The offline simulator on the openb trace (issue #9) takes this slot when it lands.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,3 +18,4 @@ build/bin/tessera-reporter --topology-xml "$topology" --node-name jrc0386 --dry-
   --topology-policy single-numa-node --reclaim-ratio 0.3 > out/jrc0386.cnr.json
 echo "wrote out/jrc0386.cnr.json ($(wc -c < out/jrc0386.cnr.json) bytes)"
 build/bin/tessera-bench-reporter --xml "$topology"
+build/bin/tessera-bench-scheduler --benchmark_min_time=0.5

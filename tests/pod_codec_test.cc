@@ -126,3 +126,68 @@ TEST(PodCodec, BadSpecsAreRejected) {
 
 }  // namespace
 }  // namespace tessera::crd
+
+#include "crd/cnr_builder.h"
+#include "crd/cnr_codec.h"
+#include "crd/cnr_node_state.h"
+#include "scoring/scheduler.h"
+#include "topology/hwloc_discovery.h"
+
+namespace tessera::crd {
+namespace {
+
+// The reporter's CNR, decoded, is what the scheduler schedules against: policies and allocatable carry over.
+TEST(CnrNodeState, ReporterCnrDrivesTheScheduler) {
+  TESSERA_REQUIRE_SHARED("topologies/topo.jrc0386.xml");
+  topology::DiscoveryOptions d;
+  d.xml_path = testing::SharedPath("topologies/topo.jrc0386.xml");
+  auto t = topology::DiscoverTopology(d);
+  ASSERT_TRUE(t.ok());
+  CnrBuildOptions o;
+  o.node_name = "jrc";
+  o.topology_policy = "single-numa-node/pod";
+  o.cpu_manager_policy = "static";
+  o.memory_manager_policy = "Static";
+  o.reserved_cpus = {0, 1};
+  o.reclaim_ratio = 0.5;
+  Result<Cnr> cnr = DecodeCnr(EncodeCnr(*BuildCnr(t->topology, o)));
+  ASSERT_TRUE(cnr.ok());
+  Result<CnrNodeState> state = NodeStateFromCnr(*cnr);
+  ASSERT_TRUE(state.ok()) << state.status().ToString();
+  const scoring::NodeState& n = state->node;
+  EXPECT_EQ(n.topology_policy, scoring::TopologyPolicy::kSingleNumaNode);
+  EXPECT_EQ(n.topology_scope, scoring::TopologyScope::kPod);
+  EXPECT_TRUE(n.cpu_manager_static);
+  EXPECT_TRUE(n.memory_manager_static);
+  ASSERT_EQ(n.numas.size(), 8u);
+  EXPECT_EQ(n.numas[0].cpu_allocatable_milli, 30000);  // 32 CPUs minus the two reserved
+  EXPECT_EQ(n.numas[0].socket_id, 0);
+  EXPECT_EQ(n.numas[7].socket_id, 1);
+  EXPECT_EQ(n.numa_detail[1].reclaimed_cpu_allocatable_milli, 16000);
+  EXPECT_TRUE(state->warnings.empty());
+
+  scoring::ClusterState cluster;
+  cluster.AddNode(n);
+  scoring::Scheduler scheduler{scoring::SchedulerConfig{}};
+  scoring::PodRequest pod;
+  pod.name = "p";
+  pod.uid = "u";
+  pod.qos = scoring::QosLevel::kDedicatedCores;
+  pod.numa_binding = true;
+  pod.cpu_milli = 31000;
+  pod.memory_bytes = int64_t{8} << 30;
+  EXPECT_EQ(scheduler.Schedule(cluster, pod).Best()->placement.numa_mask, 0b10u) << "NUMA 0 has only 30 CPUs left";
+
+  Cnr bad = *cnr;
+  bad.status.topology_policy = "Strict";
+  EXPECT_FALSE(NodeStateFromCnr(bad).ok());
+  bad = *cnr;
+  bad.status.zones[0].children[0].name = "abc";
+  Result<CnrNodeState> skipped = NodeStateFromCnr(bad);
+  ASSERT_TRUE(skipped.ok());
+  EXPECT_EQ(skipped->node.numas.size(), 7u);
+  EXPECT_EQ(skipped->warnings.size(), 1u);
+}
+
+}  // namespace
+}  // namespace tessera::crd
