@@ -39,7 +39,7 @@ namespace {
 double Fraction(int64_t used, int64_t total) { return total <= 0 ? 1.0 : static_cast<double>(used) / static_cast<double>(total); }
 }  // namespace
 
-int64_t AllocationScore::Score(const NodeCycle& c) const {
+double AllocationScore::Score(const NodeCycle& c) const {
   const NodeState& node = *c.node;
   const PodRequest& pod = *c.pod;
   const AllocationStrategy strategy = c.config->strategy;

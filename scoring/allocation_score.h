@@ -14,7 +14,7 @@ namespace tessera::scoring {
 class AllocationScore : public ScorePlugin {
  public:
   std::string_view Name() const override { return "ResourceAllocation"; }
-  int64_t Score(const NodeCycle& cycle) const override;
+  double Score(const NodeCycle& cycle) const override;
   int64_t Weight(const SchedulerConfig& config) const override { return config.weight_allocation; }
 };
 

@@ -64,7 +64,41 @@ NodeState NodeStateFromTopology(const std::string& name, const topology::NodeTop
     caps.push_back({numa.id, numa.socket_id, static_cast<int64_t>(numa.cpu_ids.size()) * 1000,
                     static_cast<int64_t>(numa.memory_bytes), 0, 0});
   }
-  return MakeNodeState(name, caps, p);
+  NodeState node = MakeNodeState(name, caps, p);
+  AddDevicesFromTopology(t, &node);
+  return node;
+}
+
+void AddDevicesFromTopology(const topology::NodeTopology& t, NodeState* node) {
+  std::map<std::string, int> switches;
+  auto switch_id = [&](const std::string& s) {
+    if (s.empty()) return -1;
+    auto [it, inserted] = switches.emplace(s, static_cast<int>(switches.size()));
+    return it->second;
+  };
+  auto numa_index = [&](const topology::DeviceLocation& loc) {
+    return loc.numa_ids.empty() ? -1 : node->NumaIndex(loc.numa_ids.front());
+  };
+  for (const topology::Gpu& g : t.gpus) {
+    GpuState s;
+    s.memory_mib = static_cast<int64_t>(g.memory_mib);
+    s.free_memory_mib = s.memory_mib;
+    s.numa_index = numa_index(g.location);
+    s.socket_id = g.location.socket_id;
+    s.switch_id = switch_id(g.location.pcie_switch);
+    s.model = g.model;
+    s.pci_bus_id = g.location.pci_bus_id;
+    node->gpus.push_back(std::move(s));
+  }
+  for (const topology::Nic& n : t.nics) {
+    NicState s;
+    s.name = n.name;
+    s.rdma = n.rdma;
+    s.numa_index = numa_index(n.location);
+    s.socket_id = n.location.socket_id;
+    s.switch_id = switch_id(n.location.pcie_switch);
+    node->nics.push_back(std::move(s));
+  }
 }
 
 std::vector<NumaShare> SplitAcrossNumas(const NodeState& node, const Placement& placement, int64_t cpu_milli,
@@ -156,6 +190,15 @@ Status ClusterState::Apply(const LedgerEntry& e, int sign) {
     node.shared_memory_used += sign * std::max<int64_t>(0, e.placement.exclusive ? 0 : pod.memory_bytes - pinned_mem);
   }
   if (!pod.anti_affinity.required.empty() && e.placement.numa_mask != 0) node.pods_with_required_anti_affinity += sign;
+  for (size_t i = 0; i < node.gpus.size() && i < 64; ++i) {
+    if ((e.placement.gpu_mask >> i & 1) == 0) continue;
+    node.gpus[i].free_milli -= sign * pod.gpu.milli_per_gpu;
+    node.gpus[i].free_memory_mib -= sign * pod.gpu.memory_mib_per_gpu;
+  }
+  for (size_t i = 0; i < node.nics.size() && i < 64; ++i) {
+    if (e.placement.nic_mask >> i & 1) node.nics[i].users += sign;
+  }
+  ++node.version;
   return Status::Ok();
 }
 
@@ -166,6 +209,19 @@ Status ClusterState::Reserve(const PodRequest& pod, const Placement& placement) 
   NodeState& node = nodes_[placement.node];
   if (node.numas.size() < 64 && (placement.numa_mask >> node.numas.size()) != 0) {
     return Status::InvalidArgument("NUMA mask names NUMA nodes node " + node.name + " does not have");
+  }
+  if ((node.gpus.size() < 64 && (placement.gpu_mask >> node.gpus.size()) != 0) ||
+      (node.nics.size() < 64 && (placement.nic_mask >> node.nics.size()) != 0)) {
+    return Status::InvalidArgument("GPU or NIC mask names devices node " + node.name + " does not have");
+  }
+  if (std::popcount(placement.gpu_mask) != pod.gpu.count || std::popcount(placement.nic_mask) != pod.gpu.rdma_nics) {
+    return Status::InvalidArgument("placement holds a different number of GPUs or NICs than pod " + pod.Key() + " asks");
+  }
+  // A whole-card pod takes only untouched cards.
+  for (size_t i = 0; i < node.gpus.size() && i < 64; ++i) {
+    if ((placement.gpu_mask >> i & 1) && pod.gpu.whole_cards() && !node.gpus[i].Untouched()) {
+      return Status::InvalidArgument("GPU " + std::to_string(i) + " of " + node.name + " is in use; a whole-card pod needs an untouched card");
+    }
   }
   LedgerEntry e;
   e.pod = pod;
@@ -203,6 +259,11 @@ Status ClusterState::Reserve(const PodRequest& pod, const Placement& placement) 
   if (node.reclaimed_cpu_used_milli > node.reclaimed_cpu_allocatable_milli ||
       node.reclaimed_memory_used > node.reclaimed_memory_allocatable) {
     violation = "the reclaimed pool of " + node.name + " would be over-committed";
+  }
+  for (size_t i = 0; i < node.gpus.size() && i < 64; ++i) {
+    if ((placement.gpu_mask >> i & 1) && (node.gpus[i].free_milli < 0 || node.gpus[i].free_memory_mib < 0)) {
+      violation = "GPU " + std::to_string(i) + " of " + node.name + " would exceed 100 % or its memory";
+    }
   }
   if (!violation.empty()) {
     Apply(e, -1);

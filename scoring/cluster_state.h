@@ -53,6 +53,27 @@ struct NumaDetail {
   std::vector<uint32_t> pinned_pods;  // ledger slots
 };
 
+struct GpuState {
+  int64_t free_milli = 1000;
+  int64_t memory_mib = 0;       // card memory; 0 = unknown (memory requests then cannot fit)
+  int64_t free_memory_mib = 0;
+  int numa_index = -1;          // index into NodeState::numas; -1 unknown
+  int socket_id = -1;
+  int switch_id = -1;           // PCIe switch domain within the node; -1: none
+  std::string model;
+  std::string pci_bus_id;
+  bool Untouched() const { return free_milli == 1000 && free_memory_mib == memory_mib; }
+};
+
+struct NicState {
+  std::string name;
+  bool rdma = false;
+  int numa_index = -1;
+  int socket_id = -1;
+  int switch_id = -1;
+  int users = 0;  // pods using it (RDMA NICs are shared, as with the RDMA shared device plugin)
+};
+
 struct NodeState {
   std::string name;
   TopologyPolicy topology_policy = TopologyPolicy::kNone;
@@ -76,6 +97,15 @@ struct NodeState {
   int64_t reclaimed_cpu_used_milli = 0;  // unpinned reclaimed pods
   int64_t reclaimed_memory_used = 0;
   int pods_with_required_anti_affinity = 0;  // fast path: no symmetric anti-affinity check when 0
+  std::vector<GpuState> gpus;  // index order = the reporter's GPU index (PCI bus order)
+  std::vector<NicState> nics;
+  uint64_t version = 0;        // bumped by every Reserve/Unreserve on this node (caches key on it)
+
+  int64_t FreeGpuMilli() const {
+    int64_t f = 0;
+    for (const GpuState& g : gpus) f += g.free_milli;
+    return f;
+  }
 
   int64_t SharedPoolCpuMilli() const { return cpu_allocatable_milli - pinned_cpu_milli; }
   int64_t SharedPoolMemory() const { return memory_allocatable - pinned_memory; }
@@ -101,7 +131,10 @@ struct NodePolicies {
 
 NodeState MakeNodeState(const std::string& name, const std::vector<NumaCapacity>& numas, const NodePolicies& p);
 // Capacity = the topology's CPUs and memory (no reservations), as the simulator builds synthetic clusters.
+// GPUs and NICs (with NUMA, socket and PCIe-switch placement) are taken from the topology as well.
 NodeState NodeStateFromTopology(const std::string& name, const topology::NodeTopology& t, const NodePolicies& p);
+// Adds the topology's GPUs and NICs to `node` (whose NUMA nodes are already set).
+void AddDevicesFromTopology(const topology::NodeTopology& t, NodeState* node);
 
 // Where a pod sits on its node. NUMA bits are indexes into NodeState::numas (not NUMA ids).
 struct Placement {
@@ -110,6 +143,8 @@ struct Placement {
   bool cpu_pinned = false;
   bool memory_pinned = false;
   bool exclusive = false;    // takes the whole of every NUMA node in the mask
+  uint64_t gpu_mask = 0;     // cards (indexes into NodeState::gpus); each gets the pod's per-card share
+  uint64_t nic_mask = 0;     // RDMA NICs (indexes into NodeState::nics)
 };
 
 // How a pinned request divides over the NUMA nodes of a mask: exclusive takes everything; otherwise the request

@@ -18,12 +18,18 @@ enum class AllocationStrategy { kLeastAllocated, kMostAllocated, kBalancedAlloca
 Result<AllocationStrategy> ParseAllocationStrategy(const std::string& name);
 const char* AllocationStrategyName(AllocationStrategy s);
 
+class GpuContext;
+
 struct SchedulerConfig {
   ResourcePolicy resource_policy = ResourcePolicy::kDynamic;
   AllocationStrategy strategy = AllocationStrategy::kMostAllocated;  // pack: keeps whole nodes free
+  std::string gpu_policy = "tessera";  // see gpu_policy.h; must name a known policy
+  GpuContext* gpu_context = nullptr;   // shared state of the GPU policies; the scheduler owns one when null
   int64_t weight_allocation = 1;
   int64_t weight_numa_fit = 1;
   int64_t weight_affinity = 1;
+  int64_t weight_gpu = 2;     // GPU placement quality matters most on GPU clusters
+  int64_t weight_device = 1;  // closeness of a pod's several devices
 };
 
 // Per (pod, node) scratch shared by the plugins of one scheduling cycle.
@@ -36,7 +42,7 @@ struct NodeCycle {
   bool numa_bound = false;  // NUMA rules bind this pod on this node (see NumaPlacement)
   uint64_t usable_numas = 0;  // NUMA indexes the affinity rules allow
   Placement placement;
-  int64_t affinity_preference = 0;  // sum of matched preferred-term weights (anti-affinity subtracts)
+  int device_level = -1;  // GpuFit: 0 one PCIe switch, 1 one NUMA node, 2 one socket, 3 across; -1 n/a
 };
 
 class FilterPlugin {
@@ -51,8 +57,8 @@ class ScorePlugin {
  public:
   virtual ~ScorePlugin() = default;
   virtual std::string_view Name() const = 0;
-  // 0..100 for a node that passed every filter.
-  virtual int64_t Score(const NodeCycle& cycle) const = 0;
+  // 0..100 for a node that passed every filter (any range when NormalizeAcrossNodes()).
+  virtual double Score(const NodeCycle& cycle) const = 0;
   // Raw scores rescaled to 0..100 over the feasible nodes (min -> 0, max -> 100), as kube-scheduler normalizes.
   virtual bool NormalizeAcrossNodes() const { return false; }
   virtual int64_t Weight(const SchedulerConfig& config) const = 0;

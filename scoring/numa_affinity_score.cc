@@ -4,12 +4,12 @@
 
 namespace tessera::scoring {
 
-int64_t NumaAffinityScore::Score(const NodeCycle& c) const {
+double NumaAffinityScore::Score(const NodeCycle& c) const {
   const PodRequest& pod = *c.pod;
   if (!c.numa_bound || c.placement.numa_mask == 0 || (pod.affinity.preferred.empty() && pod.anti_affinity.preferred.empty())) {
     return 0;
   }
-  int64_t total = 0;
+  double total = 0;
   for (size_t i = 0; i < c.node->numas.size() && i < 64; ++i) {
     if ((c.placement.numa_mask >> i & 1) == 0) continue;
     for (const NumaAffinityTerm& t : pod.affinity.preferred) {

@@ -11,7 +11,7 @@ namespace tessera::scoring {
 class NumaAffinityScore : public ScorePlugin {
  public:
   std::string_view Name() const override { return "NumaAffinityPreferred"; }
-  int64_t Score(const NodeCycle& cycle) const override;
+  double Score(const NodeCycle& cycle) const override;
   bool NormalizeAcrossNodes() const override { return true; }
   int64_t Weight(const SchedulerConfig& config) const override { return config.weight_affinity; }
 };

@@ -2,7 +2,7 @@
 
 namespace tessera::scoring {
 
-int64_t NumaFitScore::Score(const NodeCycle& c) const {
+double NumaFitScore::Score(const NodeCycle& c) const {
   if (c.placement.numa_mask == 0 || (!c.placement.cpu_pinned && !c.placement.memory_pinned)) return 100;
   const NodeState& node = *c.node;
   if (c.placement.exclusive) {
@@ -10,7 +10,7 @@ int64_t NumaFitScore::Score(const NodeCycle& c) const {
     for (size_t i = 0; i < node.numas.size() && i < 64; ++i) {
       if (c.placement.numa_mask >> i & 1) alloc += node.numas[i].cpu_allocatable_milli;
     }
-    return alloc <= 0 ? 0 : c.pod->cpu_milli * 100 / alloc;
+    return alloc <= 0 ? 0.0 : 100.0 * static_cast<double>(c.pod->cpu_milli) / static_cast<double>(alloc);
   }
   for (size_t i = 0; i < node.numas.size() && i < 64; ++i) {
     if ((c.placement.numa_mask >> i & 1) && node.numas[i].Idle()) return 0;

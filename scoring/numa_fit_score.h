@@ -12,7 +12,7 @@ namespace tessera::scoring {
 class NumaFitScore : public ScorePlugin {
  public:
   std::string_view Name() const override { return "NumaFit"; }
-  int64_t Score(const NodeCycle& cycle) const override;
+  double Score(const NodeCycle& cycle) const override;
   int64_t Weight(const SchedulerConfig& config) const override { return config.weight_numa_fit; }
 };
 

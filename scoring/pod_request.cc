@@ -109,6 +109,19 @@ std::string ValidatePodRequest(const PodRequest& pod, ResourcePolicy policy) {
     }
     if (pod.numa_binding && pod.cpu_milli == 0) return "a NUMA-bound dedicated_cores pod must request CPU";
   }
+  const GpuRequest& g = pod.gpu;
+  if (g.count < 0 || g.milli_per_gpu < 0 || g.memory_mib_per_gpu < 0 || g.rdma_nics < 0) {
+    return "negative GPU or RDMA request";
+  }
+  if (g.count == 0 && (g.milli_per_gpu > 0 || g.memory_mib_per_gpu > 0)) {
+    return "GPU compute or memory requested with 0 cards";
+  }
+  if (g.count > 0 && g.milli_per_gpu == 0) {
+    return "GPU memory without GPU compute: state the compute share per card (nvidia.com/gpucores)";
+  }
+  if (g.milli_per_gpu > 1000) return "more than 100 % of one card per card; ask for more cards instead";
+  if (g.count > 64 || g.rdma_nics > 64) return "absurd GPU or NIC count";
+  if (g.memory_mib_per_gpu > (int64_t{1} << 24)) return "GPU memory request is absurdly large";
   if (pod.numa_exclusive && !pod.affinity.required.empty()) {
     return "numa_exclusive pods own whole NUMA nodes and cannot also require NUMA affinity to other pods";
   }

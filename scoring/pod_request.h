@@ -49,6 +49,23 @@ struct NumaAffinity {
   bool empty() const { return required.empty() && preferred.empty(); }
 };
 
+// How close the pod's GPUs and RDMA NICs must be (annotation tessera.io/device-affinity).
+enum class DeviceAffinityLevel { kPcieSwitch, kNuma, kSocket };
+
+// GPU and RDMA NIC demand. Compute is counted in milli-GPU (1000 = one card): Katalyst's milligpu and the openb
+// trace's gpu_milli are exact, and the HAMi API unit (nvidia.com/gpucores, 1 %) is 10.
+struct GpuRequest {
+  int count = 0;                    // cards (nvidia.com/gpu)
+  int64_t milli_per_gpu = 0;        // 1..1000 per card; 1000 = the card is the pod's alone
+  int64_t memory_mib_per_gpu = 0;   // nvidia.com/gpumem per card
+  std::vector<std::string> models;  // accepted GPU models (tessera.io/gpu-model, "A|B"); empty: any
+  int rdma_nics = 0;                // distinct RDMA NICs (tessera.io/rdma)
+  DeviceAffinityLevel affinity_level = DeviceAffinityLevel::kPcieSwitch;
+  bool affinity_required = false;   // "required:..." fails the node; "preferred:..." (default) scores
+  bool any() const { return count > 0 || rdma_nics > 0; }
+  bool whole_cards() const { return milli_per_gpu >= 1000; }
+};
+
 struct ContainerRequest {
   std::string name;
   int64_t cpu_milli = 0;
@@ -79,6 +96,8 @@ struct PodRequest {
 
   NumaAffinity affinity;
   NumaAffinity anti_affinity;
+
+  GpuRequest gpu;
 
   std::string Key() const { return namespace_name + "/" + name; }
 };

@@ -1,9 +1,13 @@
 #include "scoring/scheduler.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "scoring/allocation_score.h"
+#include "scoring/device_topology_score.h"
+#include "scoring/gpu_fit.h"
+#include "scoring/gpu_policy_score.h"
 #include "scoring/numa_affinity.h"
 #include "scoring/numa_affinity_score.h"
 #include "scoring/numa_fit_score.h"
@@ -13,16 +17,30 @@
 
 namespace tessera::scoring {
 
-Scheduler::Scheduler(SchedulerConfig config) : config_(config) {
-  // Order matters: affinity narrows the usable NUMA nodes, placement chooses among them, admission checks the
-  // choice against the kubelet.
+Scheduler::Scheduler(SchedulerConfig config) : config_(std::move(config)) {
+  Result<std::unique_ptr<GpuPolicy>> policy = MakeGpuPolicy(config_.gpu_policy);
+  if (!policy.ok()) {
+    status_ = policy.status();
+    config_.gpu_policy = "tessera";
+    policy = MakeGpuPolicy(config_.gpu_policy);
+  }
+  gpu_policy_ = std::move(*policy);
+  if (config_.gpu_context == nullptr) {
+    owned_context_ = std::make_unique<GpuContext>();
+    config_.gpu_context = owned_context_.get();
+  }
+  // Order matters: affinity narrows the usable NUMA nodes, placement chooses among them, devices follow the
+  // placement, admission checks the whole choice against the kubelet.
   filters_.push_back(std::make_unique<QosPoolFit>());
   filters_.push_back(std::make_unique<NumaAffinityFilter>());
   filters_.push_back(std::make_unique<NumaPlacement>());
+  filters_.push_back(std::make_unique<GpuFit>(gpu_policy_.get(), config_.gpu_context));
   filters_.push_back(std::make_unique<TopologyManagerAdmission>());
   scores_.push_back(std::make_unique<AllocationScore>());
   scores_.push_back(std::make_unique<NumaFitScore>());
   scores_.push_back(std::make_unique<NumaAffinityScore>());
+  scores_.push_back(std::make_unique<GpuPolicyScore>(gpu_policy_.get(), config_.gpu_context));
+  scores_.push_back(std::make_unique<DeviceTopologyScore>());
 }
 
 bool Scheduler::RunFilters(NodeCycle& cycle, NodeVerdict* verdict) const {
@@ -35,6 +53,7 @@ bool Scheduler::RunFilters(NodeCycle& cycle, NodeVerdict* verdict) const {
   }
   verdict->feasible = true;
   verdict->placement = cycle.placement;
+  verdict->device_level = cycle.device_level;
   return true;
 }
 
@@ -90,8 +109,10 @@ SchedulingResult Scheduler::Schedule(const ClusterState& cluster, const PodReque
     return result;
   }
   const size_t plugins = scores_.size();
-  std::vector<int64_t> raw(nodes.size() * plugins, 0);
-  std::vector<int64_t> lo(plugins, std::numeric_limits<int64_t>::max()), hi(plugins, std::numeric_limits<int64_t>::min());
+  std::vector<double> raw(nodes.size() * plugins, 0);
+  std::vector<double> lo(plugins, std::numeric_limits<double>::max()), hi(plugins, std::numeric_limits<double>::lowest());
+  std::vector<bool> active(plugins);
+  for (size_t p = 0; p < plugins; ++p) active[p] = scores_[p]->Weight(config_) > 0;
   for (size_t i = 0; i < nodes.size(); ++i) {
     NodeVerdict& v = result.verdicts[i];
     v.node = nodes[i];
@@ -110,7 +131,8 @@ SchedulingResult Scheduler::Schedule(const ClusterState& cluster, const PodReque
     NodeCycle c = MakeCycle(cluster, pod, nodes[i], config_);
     if (!RunFilters(c, &v)) continue;
     for (size_t p = 0; p < plugins; ++p) {
-      int64_t s = scores_[p]->Score(c);
+      if (!active[p]) continue;
+      double s = scores_[p]->Score(c);
       raw[i * plugins + p] = s;
       lo[p] = std::min(lo[p], s);
       hi[p] = std::max(hi[p], s);
@@ -121,14 +143,16 @@ SchedulingResult Scheduler::Schedule(const ClusterState& cluster, const PodReque
   for (size_t i = 0; i < nodes.size(); ++i) {
     NodeVerdict& v = result.verdicts[i];
     if (!v.feasible) continue;
-    int64_t total = 0;
+    double total = 0;
     for (size_t p = 0; p < plugins; ++p) {
-      int64_t s = raw[i * plugins + p];
-      if (scores_[p]->NormalizeAcrossNodes()) s = hi[p] > lo[p] ? (s - lo[p]) * 100 / (hi[p] - lo[p]) : 0;
-      total += std::max<int64_t>(0, scores_[p]->Weight(config_)) * std::clamp<int64_t>(s, 0, 100);
+      if (!active[p]) continue;
+      double s = raw[i * plugins + p];
+      if (scores_[p]->NormalizeAcrossNodes()) s = hi[p] > lo[p] ? (s - lo[p]) * 100.0 / (hi[p] - lo[p]) : 0.0;
+      total += static_cast<double>(scores_[p]->Weight(config_)) * std::clamp(s, 0.0, 100.0);
     }
-    v.score = weight_sum > 0 ? total * 1000 / weight_sum : 0;
-    if (result.best < 0 || v.score > result.verdicts[static_cast<size_t>(result.best)].score) {
+    v.exact_score = weight_sum > 0 ? total / static_cast<double>(weight_sum) : 0.0;
+    v.score = static_cast<int64_t>(std::llround(v.exact_score * 1000.0));
+    if (result.best < 0 || v.exact_score > result.verdicts[static_cast<size_t>(result.best)].exact_score) {
       result.best = static_cast<int64_t>(i);
     }
   }

@@ -11,6 +11,7 @@
 
 #include "scoring/cluster_state.h"
 #include "scoring/framework.h"
+#include "scoring/gpu_policy.h"
 
 namespace tessera::scoring {
 
@@ -20,7 +21,9 @@ struct NodeVerdict {
   std::string_view failed_plugin;  // "" when feasible
   std::string reason;
   int64_t score = 0;  // weighted total, 0..100 with three decimals: 0..100000
+  double exact_score = 0;  // the same before rounding; the best node is chosen on this
   Placement placement;
+  int device_level = -1;
 };
 
 struct SchedulingResult {
@@ -34,7 +37,10 @@ struct SchedulingResult {
 
 class Scheduler {
  public:
+  // config.gpu_policy must name a known policy (MakeGpuPolicy); otherwise the scheduler uses "tessera" and
+  // status() says why.
   explicit Scheduler(SchedulerConfig config);
+  const Status& status() const { return status_; }
 
   SchedulingResult Schedule(const ClusterState& cluster, const PodRequest& pod) const;
   // Only the given nodes (the extender's candidate list), in that order.
@@ -49,6 +55,9 @@ class Scheduler {
   bool RunFilters(NodeCycle& cycle, NodeVerdict* verdict) const;
 
   SchedulerConfig config_;
+  Status status_;
+  std::unique_ptr<GpuContext> owned_context_;
+  std::unique_ptr<GpuPolicy> gpu_policy_;
   std::vector<std::unique_ptr<FilterPlugin>> filters_;
   std::vector<std::unique_ptr<ScorePlugin>> scores_;
 };

@@ -1,0 +1,72 @@
+#include "scoring/gpu_fragmentation.h"
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+namespace tessera::scoring {
+
+TargetWorkload TargetWorkload::FromPods(const std::vector<PodRequest>& pods, double coverage) {
+  using Key = std::tuple<int64_t, int64_t, int, std::vector<std::string>>;
+  std::map<Key, int64_t> counts;
+  for (const PodRequest& p : pods) counts[Key{p.cpu_milli, p.gpu.milli_per_gpu, p.gpu.count, p.gpu.models}]++;
+  std::vector<std::pair<Key, int64_t>> sorted(counts.begin(), counts.end());
+  // Most popular first; the key order breaks ties so the result does not depend on hash order.
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  TargetWorkload w;
+  const double total = static_cast<double>(pods.size());
+  double covered = 0, kept = 0;
+  for (const auto& [key, n] : sorted) {
+    if (total > 0 && covered / total >= coverage) break;
+    TaskShape s;
+    std::tie(s.cpu_milli, s.gpu_milli, s.gpu_count, s.models) = key;
+    s.weight = static_cast<double>(n);
+    covered += static_cast<double>(n);
+    kept += static_cast<double>(n);
+    w.shapes.push_back(std::move(s));
+  }
+  for (TaskShape& s : w.shapes) s.weight /= kept;
+  return w;
+}
+
+GpuView MakeGpuView(const NodeState& node) {
+  GpuView v;
+  v.free_cpu_milli = node.SharedPoolCpuMilli() - node.shared_cpu_used_milli;
+  v.count = static_cast<int>(std::min<size_t>(node.gpus.size(), 64));
+  for (int i = 0; i < v.count; ++i) {
+    v.free_milli[i] = node.gpus[static_cast<size_t>(i)].free_milli;
+    v.models[i] = &node.gpus[static_cast<size_t>(i)].model;
+  }
+  return v;
+}
+
+double ShapeFragmentation(const GpuView& v, const TaskShape& m) {
+  int64_t total_free = 0;
+  for (int i = 0; i < v.count; ++i) total_free += v.free_milli[i];
+  if (total_free == 0) return 0;
+  if (m.gpu_count == 0 || m.gpu_milli == 0) return static_cast<double>(total_free);  // CPU-only task
+  int64_t too_small = 0;
+  int usable = 0, accessible = 0;
+  for (int i = 0; i < v.count; ++i) {
+    if (!m.models.empty() && std::find(m.models.begin(), m.models.end(), *v.models[i]) == m.models.end()) {
+      too_small += v.free_milli[i];  // this card can never serve m
+      continue;
+    }
+    ++accessible;
+    if (v.free_milli[i] >= m.gpu_milli) {
+      ++usable;
+    } else {
+      too_small += v.free_milli[i];
+    }
+  }
+  if (accessible == 0 || usable < m.gpu_count || v.free_cpu_milli < m.cpu_milli) return static_cast<double>(total_free);
+  return static_cast<double>(too_small);
+}
+
+double NodeFragmentation(const GpuView& v, const TargetWorkload& w) {
+  double f = 0;
+  for (const TaskShape& m : w.shapes) f += m.weight * ShapeFragmentation(v, m);
+  return f;
+}
+
+}  // namespace tessera::scoring

@@ -1,0 +1,69 @@
+// GPU placement policies, one per file, selectable by name (SchedulerConfig::gpu_policy): binpack, spread,
+// random, dotprod, bestfit, fgd and tessera (the default). Each scores a feasible node for the pod given the
+// cards already chosen for it (higher is better; the GpuPolicy score plugin rescales over the feasible nodes),
+// and may choose which card a one-card share takes.
+#ifndef TESSERA_SCORING_GPU_POLICY_H_
+#define TESSERA_SCORING_GPU_POLICY_H_
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "scoring/cluster_state.h"
+#include "scoring/gpu_fragmentation.h"
+
+namespace tessera::scoring {
+
+// State GPU policies share across scheduling cycles: the target workload (FGD), a seeded random stream, the
+// cluster-wide normalisers, and node fragmentation cached by node version (so it is recomputed only for nodes
+// that changed). Not thread-safe: one scheduling loop owns it.
+class GpuContext {
+ public:
+  TargetWorkload workload;
+  std::mt19937_64 rng{42};
+  int64_t max_node_cpu_milli = 128000;  // normalisers (the reference simulator's constants by default)
+  int64_t max_node_gpu_milli = 8000;
+
+  // Largest node CPU and GPU capacity in the cluster.
+  void Calibrate(const ClusterState& cluster);
+  double NodeFragmentationCached(const ClusterState& cluster, uint32_t node);
+
+ private:
+  std::vector<std::pair<uint64_t, double>> frag_cache_;  // per node: (version + 1, fragmentation)
+};
+
+struct GpuScoreInput {
+  const ClusterState* cluster = nullptr;
+  uint32_t node_index = 0;
+  const NodeState* node = nullptr;
+  const PodRequest* pod = nullptr;
+  uint64_t gpu_mask = 0;  // cards chosen for the pod
+  GpuContext* ctx = nullptr;
+};
+
+// The node's GPU view after the pod lands on `gpu_mask` (CPU from the shared pool, the per-card share off each card).
+GpuView ViewAfter(const GpuScoreInput& in);
+
+class GpuPolicy {
+ public:
+  virtual ~GpuPolicy() = default;
+  virtual std::string_view Name() const = 0;
+  virtual double Score(const GpuScoreInput& in) const = 0;
+  // Which of `candidates` (card indexes, ascending) a one-card share takes. Default: the tightest fit (least
+  // free compute left), lowest index on ties.
+  virtual int ChooseCard(const GpuScoreInput& in, const std::vector<int>& candidates) const;
+};
+
+// InvalidArgument naming the known policies when `name` is unknown.
+Result<std::unique_ptr<GpuPolicy>> MakeGpuPolicy(const std::string& name);
+const std::vector<std::string>& GpuPolicyNames();
+
+// Tightest-fit card choice, shared by several policies.
+int TightestCard(const NodeState& node, const std::vector<int>& candidates);
+
+}  // namespace tessera::scoring
+
+#endif  // TESSERA_SCORING_GPU_POLICY_H_
