@@ -108,6 +108,7 @@ Status DecodeTerms(const rapidjson::Value& obj, const char* key, const std::stri
 struct Requests {
   int64_t cpu = 0, memory = 0, reclaimed_cpu = 0, reclaimed_memory = 0;
   bool guaranteed = true;
+  ResourceList all;  // every request, for the device resources
 };
 
 int64_t Units(const ResourceList& r, const char* name) {
@@ -144,6 +145,54 @@ Status DecodeContainer(const rapidjson::Value& c, const std::string& path, scori
   req->reclaimed_cpu = Units(requests, kResourceReclaimedMilliCpu);  // the unit is already milli-CPU
   req->reclaimed_memory = Units(requests, kResourceReclaimedMemory);
   req->guaranteed = out->guaranteed;
+  req->all = requests;
+  return Status::Ok();
+}
+
+// GPU and RDMA requests of one container (HAMi names and units; Katalyst's milligpu; tessera.io/rdma).
+Status DecodeDevices(const ResourceList& r, const std::string& path, scoring::GpuRequest* g) {
+  auto has = [&](const char* name) { return r.count(name) != 0; };
+  auto milli = [&](const char* name) { return r.at(name).milli(); };
+  if (has(kResourceRdma)) {
+    if (milli(kResourceRdma) % 1000 != 0) return Status::InvalidArgument(path + ": tessera.io/rdma must be a whole number");
+    g->rdma_nics = static_cast<int>(std::min<int64_t>(milli(kResourceRdma) / 1000, 1 << 20));
+  }
+  const bool cards = has(kResourceGpu), cores = has(kResourceGpuCores), mem = has(kResourceGpuMemory), mgpu = has(kResourceMilliGpu);
+  if (!cards && !cores && !mem && !mgpu) return Status::Ok();
+  if (mgpu && (cards || cores)) {
+    return Status::InvalidArgument(path + ": use either resource.katalyst.kubewharf.io/milligpu or nvidia.com/gpu(+gpucores), not both");
+  }
+  if (mgpu) {
+    const int64_t m = milli(kResourceMilliGpu) / 1000;  // quantity units are milli-GPU
+    if (m <= 0) return Status::InvalidArgument(path + ": milligpu must be positive");
+    if (m % 10 != 0) return Status::InvalidArgument(path + ": milligpu " + std::to_string(m) + " is not a whole percent of a card");
+    if (m > 1000 && m % 1000 != 0) {
+      return Status::InvalidArgument(path + ": milligpu above one card must be whole cards (a multiple of 1000)");
+    }
+    g->count = m > 1000 ? static_cast<int>(std::min<int64_t>(m / 1000, 1 << 20)) : 1;
+    g->milli_per_gpu = m > 1000 ? 1000 : m;
+  } else {
+    const int64_t count = cards ? milli(kResourceGpu) : 1000;  // gpucores/gpumem alone: one card
+    if (count % 1000 != 0 || count <= 0) return Status::InvalidArgument(path + ": nvidia.com/gpu must be a positive whole number");
+    g->count = static_cast<int>(std::min<int64_t>(count / 1000, 1 << 20));
+    if (cores) {
+      const int64_t pct = milli(kResourceGpuCores);
+      if (pct % 1000 != 0 || pct <= 0 || pct > 100000) {
+        return Status::InvalidArgument(path + ": nvidia.com/gpucores must be a whole percent 1..100 per card");
+      }
+      g->milli_per_gpu = pct / 100;  // 1 % = 10 milli-GPU
+    } else if (mem) {
+      return Status::InvalidArgument(path + ": nvidia.com/gpumem without nvidia.com/gpucores; state the compute share per card");
+    } else {
+      g->milli_per_gpu = 1000;  // nvidia.com/gpu alone: whole cards
+    }
+  }
+  if (mem) {
+    if (milli(kResourceGpuMemory) % 1000 != 0 || milli(kResourceGpuMemory) < 0) {
+      return Status::InvalidArgument(path + ": nvidia.com/gpumem must be a whole number of MiB");
+    }
+    g->memory_mib_per_gpu = milli(kResourceGpuMemory) / 1000;
+  }
   return Status::Ok();
 }
 
@@ -234,6 +283,19 @@ Result<PodRequest> DecodePodRequest(const rapidjson::Value& v) {
     scoring::ContainerRequest c;
     Requests r;
     if (Status s = DecodeContainer((*containers)[i], IndexPath("spec.containers", i), &c, &r); !s.ok()) return s;
+    scoring::GpuRequest g;
+    const std::string rp = IndexPath("spec.containers", i) + ".resources";
+    if (Status s = DecodeDevices(r.all, rp, &g); !s.ok()) return s;
+    if (g.count > 0) {
+      // One share per pod: containers asking for cards must ask the same share per card.
+      if (pod.gpu.count > 0 && (pod.gpu.milli_per_gpu != g.milli_per_gpu || pod.gpu.memory_mib_per_gpu != g.memory_mib_per_gpu)) {
+        return Status::InvalidArgument(rp + ": containers ask different GPU shares per card; Tessera schedules one share per pod");
+      }
+      pod.gpu.count += g.count;
+      pod.gpu.milli_per_gpu = g.milli_per_gpu;
+      pod.gpu.memory_mib_per_gpu = g.memory_mib_per_gpu;
+    }
+    pod.gpu.rdma_nics = std::max(pod.gpu.rdma_nics, g.rdma_nics);  // NICs are shared between a pod's containers
     sum.cpu += r.cpu;
     sum.memory += r.memory;
     sum.reclaimed_cpu += r.reclaimed_cpu;
@@ -262,6 +324,33 @@ Result<PodRequest> DecodePodRequest(const rapidjson::Value& v) {
   pod.reclaimed_milli_cpu = sum.reclaimed_cpu;
   pod.reclaimed_memory_bytes = sum.reclaimed_memory;
   pod.guaranteed = all_guaranteed;
+  if (auto it = annotations.find(kAnnotationGpuModel); it != annotations.end()) {
+    std::string models = it->second;
+    size_t start = 0;
+    while (start <= models.size()) {
+      size_t bar = models.find('|', start);
+      std::string m = models.substr(start, bar == std::string::npos ? std::string::npos : bar - start);
+      if (m.empty()) return Status::InvalidArgument(std::string("annotation ") + kAnnotationGpuModel + ": empty model in \"" + models + "\"");
+      pod.gpu.models.push_back(m);
+      if (bar == std::string::npos) break;
+      start = bar + 1;
+    }
+  }
+  if (auto it = annotations.find(kAnnotationDeviceAffinity); it != annotations.end()) {
+    static const std::map<std::string, std::pair<scoring::DeviceAffinityLevel, bool>> kValues = {
+        {"preferred:pcie-switch", {scoring::DeviceAffinityLevel::kPcieSwitch, false}},
+        {"required:pcie-switch", {scoring::DeviceAffinityLevel::kPcieSwitch, true}},
+        {"required:numa", {scoring::DeviceAffinityLevel::kNuma, true}},
+        {"required:socket", {scoring::DeviceAffinityLevel::kSocket, true}}};
+    auto level = kValues.find(it->second);
+    if (level == kValues.end()) {
+      return Status::InvalidArgument(std::string("annotation ") + kAnnotationDeviceAffinity + ": unknown value \"" +
+                                     it->second.substr(0, 64) +
+                                     "\" (preferred:pcie-switch, required:pcie-switch, required:numa, required:socket)");
+    }
+    pod.gpu.affinity_level = level->second.first;
+    pod.gpu.affinity_required = level->second.second;
+  }
   return pod;
 }
 

@@ -18,6 +18,10 @@ inline constexpr char kAnnotationQosLevel[] = "katalyst.kubewharf.io/qos_level";
 inline constexpr char kAnnotationMemoryEnhancement[] = "katalyst.kubewharf.io/memory_enhancement";
 inline constexpr char kAnnotationNumaAffinity[] = "katalyst.kubewharf.io/microtopology_affinity";
 inline constexpr char kAnnotationNumaAntiAffinity[] = "katalyst.kubewharf.io/microtopology_antiaffinity";
+inline constexpr char kAnnotationGpuModel[] = "tessera.io/gpu-model";
+inline constexpr char kAnnotationDeviceAffinity[] = "tessera.io/device-affinity";
+inline constexpr char kResourceMilliGpu[] = "resource.katalyst.kubewharf.io/milligpu";
+inline constexpr char kResourceRdma[] = "tessera.io/rdma";
 
 Result<scoring::PodRequest> DecodePodRequest(const rapidjson::Value& pod);
 Result<scoring::PodRequest> DecodePodRequest(std::string_view json);

@@ -191,3 +191,61 @@ TEST(CnrNodeState, ReporterCnrDrivesTheScheduler) {
 
 }  // namespace
 }  // namespace tessera::crd
+
+namespace tessera::crd {
+namespace {
+
+std::string GpuPod(const std::string& resources, const std::string& annotations = "") {
+  return R"({"metadata": {"name": "g", "uid": "u", "annotations": {)" + annotations +
+         R"(}}, "spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": "2", "memory": "4Gi", )" +
+         resources + R"(}}}]}})";
+}
+
+TEST(PodCodecGpu, HamiKatalystAndRdmaRequests) {
+  auto pod = DecodePodRequest(GpuPod(R"("nvidia.com/gpucores": "30", "nvidia.com/gpumem": "10240")"));
+  ASSERT_TRUE(pod.ok()) << pod.status().ToString();
+  EXPECT_EQ(pod->gpu.count, 1);
+  EXPECT_EQ(pod->gpu.milli_per_gpu, 300);
+  EXPECT_EQ(pod->gpu.memory_mib_per_gpu, 10240);
+  pod = DecodePodRequest(GpuPod(R"("nvidia.com/gpu": "2", "tessera.io/rdma": "1")",
+                                R"("tessera.io/device-affinity": "required:numa", "tessera.io/gpu-model": "A100|V100-32GB")"));
+  ASSERT_TRUE(pod.ok()) << pod.status().ToString();
+  EXPECT_EQ(pod->gpu.count, 2);
+  EXPECT_EQ(pod->gpu.milli_per_gpu, 1000);
+  EXPECT_EQ(pod->gpu.rdma_nics, 1);
+  EXPECT_TRUE(pod->gpu.affinity_required);
+  EXPECT_EQ(pod->gpu.affinity_level, scoring::DeviceAffinityLevel::kNuma);
+  EXPECT_EQ(pod->gpu.models, (std::vector<std::string>{"A100", "V100-32GB"}));
+  pod = DecodePodRequest(GpuPod(R"("resource.katalyst.kubewharf.io/milligpu": "250")"));
+  ASSERT_TRUE(pod.ok()) << pod.status().ToString();
+  EXPECT_EQ(pod->gpu.milli_per_gpu, 250);
+  pod = DecodePodRequest(GpuPod(R"("resource.katalyst.kubewharf.io/milligpu": "2000")"));
+  ASSERT_TRUE(pod.ok());
+  EXPECT_EQ(pod->gpu.count, 2);
+  EXPECT_EQ(pod->gpu.milli_per_gpu, 1000);
+}
+
+TEST(PodCodecGpu, BadGpuRequestsAreRejected) {
+  const std::pair<std::string, const char*> cases[] = {
+      {R"("nvidia.com/gpucores": "0")", "whole percent 1..100"},
+      {R"("nvidia.com/gpucores": "150")", "whole percent 1..100"},
+      {R"("nvidia.com/gpucores": "2.5")", "whole percent"},
+      {R"("nvidia.com/gpumem": "1024")", "without nvidia.com/gpucores"},
+      {R"("resource.katalyst.kubewharf.io/milligpu": "255")", "not a whole percent"},
+      {R"("resource.katalyst.kubewharf.io/milligpu": "1500")", "whole cards"},
+      {R"("resource.katalyst.kubewharf.io/milligpu": "500", "nvidia.com/gpu": "1")", "not both"},
+      {R"("nvidia.com/gpu": "0.5")", "positive whole number"},
+      {R"("nvidia.com/gpu": "-1")", "negative"},
+  };
+  for (const auto& [res, expected] : cases) {
+    auto pod = DecodePodRequest(GpuPod(res));
+    ASSERT_FALSE(pod.ok()) << res;
+    EXPECT_NE(pod.status().message().find(expected), std::string::npos) << pod.status().message();
+  }
+  auto pod = DecodePodRequest(GpuPod(R"("nvidia.com/gpu": "1")", R"("tessera.io/device-affinity": "required:rack")"));
+  ASSERT_FALSE(pod.ok());
+  EXPECT_NE(pod.status().message().find("unknown value"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tessera::crd
