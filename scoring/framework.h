@@ -30,6 +30,7 @@ struct SchedulerConfig {
   int64_t weight_affinity = 1;
   int64_t weight_gpu = 2;     // GPU placement quality matters most on GPU clusters
   int64_t weight_device = 1;  // closeness of a pod's several devices
+  bool explain_failures = true;  // false: verdicts name the failing rule but carry no reason text (faster)
 };
 
 // Per (pod, node) scratch shared by the plugins of one scheduling cycle.
@@ -49,7 +50,8 @@ class FilterPlugin {
  public:
   virtual ~FilterPlugin() = default;
   virtual std::string_view Name() const = 0;
-  // True when the node fits; otherwise false with `reason` set.
+  // True when the node fits; otherwise false with `reason` set (when non-null: callers that only count failures
+  // pass null, and building the text is skipped).
   virtual bool Filter(NodeCycle& cycle, std::string* reason) const = 0;
 };
 

@@ -13,7 +13,7 @@ class FgdPolicy : public GpuPolicy {
   double Score(const GpuScoreInput& in) const override {
     if (in.node->gpus.empty()) return 0;
     const double before = in.ctx->NodeFragmentationCached(*in.cluster, in.node_index);
-    const double after = NodeFragmentation(ViewAfter(in), in.ctx->workload);
+    const double after = in.ctx->FragmentationOf(ViewAfter(in), in.node_index);
     return -(after - before);
   }
   int ChooseCard(const GpuScoreInput& in, const std::vector<int>& candidates) const override {
@@ -30,7 +30,7 @@ class FgdPolicy : public GpuPolicy {
       seen_free[seen++] = free;
       GpuScoreInput trial = in;
       trial.gpu_mask = uint64_t{1} << c;
-      const double f = NodeFragmentation(ViewAfter(trial), in.ctx->workload);
+      const double f = in.ctx->FragmentationOf(ViewAfter(trial), in.node_index);
       if (c == candidates.front() || f < best_frag) {
         best = c;
         best_frag = f;

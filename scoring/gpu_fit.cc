@@ -47,7 +47,10 @@ bool GpuFit::Filter(NodeCycle& c, std::string* reason) const {
     return numa_index >= 0 && (c.placement.numa_mask >> numa_index & 1);
   };
 
-  std::vector<int> cards, nics;
+  // Reused across calls: this runs for every node of every cycle.
+  thread_local std::vector<int> cards, nics;
+  cards.clear();
+  nics.clear();
   int model_ok = 0;
   for (size_t i = 0; i < node.gpus.size() && i < 64; ++i) {
     const GpuState& card = node.gpus[i];
@@ -63,16 +66,16 @@ bool GpuFit::Filter(NodeCycle& c, std::string* reason) const {
   }
   if (static_cast<int>(cards.size()) < g.count) {
     if (model_ok == 0 && g.count > 0) {
-      *reason = node.gpus.empty() ? "node has no GPUs" : "no GPU of an accepted model (" + node.gpus.front().model + " here)";
+      if (reason != nullptr) *reason = node.gpus.empty() ? "node has no GPUs" : "no GPU of an accepted model (" + node.gpus.front().model + " here)";
     } else {
-      *reason = std::to_string(cards.size()) + " card(s) with " + std::to_string(g.milli_per_gpu / 10) + " % compute and " +
+      if (reason != nullptr) *reason = std::to_string(cards.size()) + " card(s) with " + std::to_string(g.milli_per_gpu / 10) + " % compute and " +
                 std::to_string(g.memory_mib_per_gpu) + " MiB free" + (g.whole_cards() ? " (untouched)" : "") +
                 (pinned ? " in the pod's NUMA node(s)" : "") + ", pod needs " + std::to_string(g.count);
     }
     return false;
   }
   if (static_cast<int>(nics.size()) < g.rdma_nics) {
-    *reason = std::to_string(nics.size()) + " RDMA NIC(s) usable, pod needs " + std::to_string(g.rdma_nics);
+    if (reason != nullptr) *reason = std::to_string(nics.size()) + " RDMA NIC(s) usable, pod needs " + std::to_string(g.rdma_nics);
     return false;
   }
 
@@ -121,7 +124,7 @@ bool GpuFit::Filter(NodeCycle& c, std::string* reason) const {
       return true;
     }
   }
-  *reason = std::string("no ") + LevelName(max_level) + " holds " + std::to_string(g.count) + " free card(s)" +
+  if (reason != nullptr) *reason = std::string("no ") + LevelName(max_level) + " holds " + std::to_string(g.count) + " free card(s)" +
             (g.rdma_nics > 0 ? " and " + std::to_string(g.rdma_nics) + " RDMA NIC(s)" : "") + " together" +
             (single_numa && required > 1 ? " (the kubelet's single-numa-node policy aligns devices to one NUMA node)" : "");
   return false;

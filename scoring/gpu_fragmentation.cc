@@ -37,7 +37,7 @@ GpuView MakeGpuView(const NodeState& node) {
     v.free_milli[i] = node.gpus[static_cast<size_t>(i)].free_milli;
     v.models[i] = &node.gpus[static_cast<size_t>(i)].model;
   }
-  return v;
+  return v;  // NOLINT: the arrays are filled up to count
 }
 
 double ShapeFragmentation(const GpuView& v, const TaskShape& m) {

@@ -31,11 +31,13 @@ struct TargetWorkload {
 };
 
 // A node's GPU picture for the measure: free CPU and per-card free milli and models.
+// Only the first `count` entries are meaningful (and initialised): the view is built for every node of every
+// scheduling cycle, so it is not zero-filled.
 struct GpuView {
   int64_t free_cpu_milli = 0;
   int count = 0;
-  int64_t free_milli[64] = {};
-  const std::string* models[64] = {};
+  int64_t free_milli[64];
+  const std::string* models[64];
 };
 
 GpuView MakeGpuView(const NodeState& node);

@@ -7,7 +7,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <array>
 #include <random>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,9 +32,33 @@ class GpuContext {
   // Largest node CPU and GPU capacity in the cluster.
   void Calibrate(const ClusterState& cluster);
   double NodeFragmentationCached(const ClusterState& cluster, uint32_t node);
+  // Fragmentation of a hypothetical node state. Nodes in the same state give the same answer, so within one
+  // scheduling cycle results are memoised by state signature (free GPU milli per card, sorted; where the free
+  // CPU sits among the workload's CPU sizes; which shapes the cards' models serve).
+  double FragmentationOf(const GpuView& view, uint32_t node);
+  // Starts a scheduling cycle (clears the memo). The scheduler calls it once per pod.
+  void BeginCycle() { memo_.clear(); }
 
  private:
+  void PrepareShapes();
+  uint64_t ModelMask(const GpuView& view, uint32_t node);
+
   std::vector<std::pair<uint64_t, double>> frag_cache_;  // per node: (version + 1, fragmentation)
+  struct Key {
+    std::array<int16_t, 8> free{};
+    uint8_t count = 0;
+    uint8_t cpu_class = 0;
+    uint64_t models = 0;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const;
+  };
+  std::unordered_map<Key, double, KeyHash> memo_;
+  std::vector<int64_t> shape_cpus_;             // sorted distinct CPU sizes of the workload
+  size_t prepared_shapes_ = static_cast<size_t>(-1);
+  bool any_model_constraint_ = false;
+  std::vector<std::pair<bool, uint64_t>> model_masks_;  // per node: (computed, shapes its cards' models serve)
 };
 
 struct GpuScoreInput {

@@ -14,7 +14,7 @@ class TesseraPolicy : public GpuPolicy {
     if (in.node->gpus.empty()) return 0;
     const double before = in.ctx->NodeFragmentationCached(*in.cluster, in.node_index);
     const GpuView after_view = ViewAfter(in);
-    const double delta = NodeFragmentation(after_view, in.ctx->workload) - before;
+    const double delta = in.ctx->FragmentationOf(after_view, in.node_index) - before;
     int64_t free_gpu = 0;
     for (int i = 0; i < after_view.count; ++i) free_gpu += after_view.free_milli[i];
     const double residual = 0.5 * static_cast<double>(after_view.free_cpu_milli) / static_cast<double>(in.ctx->max_node_cpu_milli) +
@@ -27,7 +27,7 @@ class TesseraPolicy : public GpuPolicy {
     for (int c : candidates) {
       GpuScoreInput trial = in;
       trial.gpu_mask = uint64_t{1} << c;
-      const double f = NodeFragmentation(ViewAfter(trial), in.ctx->workload);
+      const double f = in.ctx->FragmentationOf(ViewAfter(trial), in.node_index);
       const bool tighter = in.node->gpus[static_cast<size_t>(c)].free_milli < in.node->gpus[static_cast<size_t>(best)].free_milli;
       if (c == candidates.front() || f < best_frag - 1e-9 || (f < best_frag + 1e-9 && tighter)) {
         best = c;

@@ -102,7 +102,7 @@ bool NumaAffinityFilter::Filter(NodeCycle& cycle, std::string* reason) const {
   }
   cycle.usable_numas = usable;
   if (usable == 0) {
-    *reason = "no NUMA node satisfies the pod's NUMA affinity rules (" + first_block + ")";
+    if (reason != nullptr) *reason = "no NUMA node satisfies the pod's NUMA affinity rules (" + first_block + ")";
     return false;
   }
   return true;

@@ -36,7 +36,7 @@ bool PlaceReclaimed(NodeCycle& c, std::string* reason) {
     }
   }
   if (best < 0) {
-    *reason = "no NUMA node has the reclaimed CPU and memory this NUMA-bound reclaimed_cores pod asks";
+    if (reason != nullptr) *reason = "no NUMA node has the reclaimed CPU and memory this NUMA-bound reclaimed_cores pod asks";
     return false;
   }
   c.placement.numa_mask = uint64_t{1} << best;
@@ -94,7 +94,7 @@ bool PlaceExclusive(NodeCycle& c, std::string* reason) {
       return true;
     }
   }
-  *reason = "numa_exclusive: " + std::to_string(idle.size()) + " idle NUMA node(s) usable, together too small for " +
+  if (reason != nullptr) *reason = "numa_exclusive: " + std::to_string(idle.size()) + " idle NUMA node(s) usable, together too small for " +
             std::to_string(pod.cpu_milli / 1000) + " CPUs and the memory asked (or they would starve the shared pool)";
   return false;
 }
@@ -138,7 +138,7 @@ bool PlaceBinding(NodeCycle& c, std::string* reason) {
     }
   }
   if (best < 0) {
-    *reason = "no " + std::string(c.usable_numas == AllNumas(node.numas.size()) ? "" : "allowed ") +
+    if (reason != nullptr) *reason = "no " + std::string(c.usable_numas == AllNumas(node.numas.size()) ? "" : "allowed ") +
               "NUMA node has " + std::to_string(pod.cpu_milli / 1000) + " free CPUs and the memory asked for numa_binding";
     return false;
   }
@@ -156,7 +156,7 @@ bool NumaPlacement::Filter(NodeCycle& c, std::string* reason) const {
   c.placement.node = c.node_index;
   if (node.numas.empty()) {
     if (!c.numa_bound) return true;
-    *reason = "the node reports no NUMA nodes";
+    if (reason != nullptr) *reason = "the node reports no NUMA nodes";
     return false;
   }
   if (policy == ResourcePolicy::kDynamic) {
@@ -177,11 +177,11 @@ bool NumaPlacement::Filter(NodeCycle& c, std::string* reason) const {
   if (!c.placement.cpu_pinned && !c.placement.memory_pinned) return true;
   uint64_t mask = PredictKubeletNumaMask(node, pod, policy);
   if (mask == 0) {
-    *reason = "no set of NUMA nodes has the free CPUs and memory the kubelet would pin";
+    if (reason != nullptr) *reason = "no set of NUMA nodes has the free CPUs and memory the kubelet would pin";
     return false;
   }
   if ((mask & ~c.usable_numas) != 0) {
-    *reason = "the kubelet would place it on NUMA " + NumaIdList(node, mask) + ", which its NUMA affinity rules forbid";
+    if (reason != nullptr) *reason = "the kubelet would place it on NUMA " + NumaIdList(node, mask) + ", which its NUMA affinity rules forbid";
     return false;
   }
   c.placement.numa_mask = mask;

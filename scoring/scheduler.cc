@@ -45,7 +45,7 @@ Scheduler::Scheduler(SchedulerConfig config) : config_(std::move(config)) {
 
 bool Scheduler::RunFilters(NodeCycle& cycle, NodeVerdict* verdict) const {
   for (const auto& f : filters_) {
-    if (!f->Filter(cycle, &verdict->reason)) {
+    if (!f->Filter(cycle, config_.explain_failures ? &verdict->reason : nullptr)) {
       verdict->feasible = false;
       verdict->failed_plugin = f->Name();
       return false;
@@ -108,6 +108,7 @@ SchedulingResult Scheduler::Schedule(const ClusterState& cluster, const PodReque
     }
     return result;
   }
+  config_.gpu_context->BeginCycle();
   const size_t plugins = scores_.size();
   std::vector<double> raw(nodes.size() * plugins, 0);
   std::vector<double> lo(plugins, std::numeric_limits<double>::max()), hi(plugins, std::numeric_limits<double>::lowest());

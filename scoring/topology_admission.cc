@@ -10,7 +10,7 @@ bool TopologyManagerAdmission::Filter(NodeCycle& c, std::string* reason) const {
   AdmissionResult r =
       CheckTopologyAdmission(*c.node, *c.pod, c.config->resource_policy, pinned_by_us ? c.placement.numa_mask : 0);
   if (!r.admit) {
-    *reason = std::move(r.reason);
+    if (reason != nullptr) *reason = std::move(r.reason);
     return false;
   }
   return true;

@@ -1,0 +1,312 @@
+#include "bench/sim/simulator.h"
+
+#include <algorithm>
+#include <bit>
+#include <chrono>
+#include <numeric>
+#include <random>
+
+#include "bench/bench_stats.h"
+#include "scoring/gpu_policy.h"
+#include "scoring/numa_affinity.h"
+#include "scoring/scheduler.h"
+#include "scoring/topology_manager.h"
+
+namespace tessera::sim {
+
+using scoring::ClusterState;
+using scoring::NodeState;
+using scoring::PodRequest;
+
+std::vector<std::string> SimPolicyNames() {
+  std::vector<std::string> names = scoring::GpuPolicyNames();
+  names.push_back("topology-blind");
+  return names;
+}
+
+namespace {
+
+// The demand that "arrived %" measures: GPU milli on clusters with GPUs, else CPU milli.
+struct DemandMeter {
+  bool gpu = true;
+  double capacity = 1;
+  double Of(const PodRequest& p) const {
+    return gpu ? static_cast<double>(p.gpu.count) * static_cast<double>(p.gpu.milli_per_gpu) : static_cast<double>(p.cpu_milli);
+  }
+};
+
+DemandMeter MeterFor(const Workload& w) {
+  DemandMeter m;
+  double gpus = 0, cpu = 0;
+  for (const NodeState& n : w.nodes) {
+    gpus += static_cast<double>(n.gpus.size()) * 1000.0;
+    cpu += static_cast<double>(n.cpu_allocatable_milli);
+  }
+  m.gpu = gpus > 0;
+  m.capacity = m.gpu ? gpus : std::max(1.0, cpu);
+  return m;
+}
+
+}  // namespace
+
+std::vector<size_t> TunedOrder(const Workload& workload, uint64_t seed, double max_load_pct) {
+  std::mt19937_64 rng(seed);
+  std::vector<size_t> order(workload.pods.size());
+  std::iota(order.begin(), order.end(), 0);
+  // Sort by name first so the shuffle does not depend on the input order (the reference simulator does the same).
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return workload.pods[a].name < workload.pods[b].name; });
+  std::shuffle(order.begin(), order.end(), rng);
+  const DemandMeter meter = MeterFor(workload);
+  const double target = meter.capacity * max_load_pct / 100.0;
+  double demand = 0;
+  for (size_t i : order) demand += meter.Of(workload.pods[i]);
+  if (workload.pods.empty()) return order;
+  std::uniform_int_distribution<size_t> pick(0, workload.pods.size() - 1);
+  bool any_demand = false;
+  for (const PodRequest& p : workload.pods) any_demand = any_demand || meter.Of(p) > 0;
+  while (any_demand && demand < target) {
+    size_t i = pick(rng);
+    order.push_back(i);
+    demand += meter.Of(workload.pods[i]);
+  }
+  while (any_demand && demand > target && !order.empty()) {
+    std::uniform_int_distribution<size_t> victim(0, order.size() - 1);
+    size_t k = victim(rng);
+    const double d = meter.Of(workload.pods[order[k]]);
+    if (demand - d < target) break;
+    demand -= d;
+    order.erase(order.begin() + static_cast<long>(k));
+  }
+  return order;
+}
+
+namespace {
+
+struct Tally {
+  double total_gpu_milli = 0;
+  double allocated_gpu_milli = 0;
+  double cluster_frag = 0;
+  std::vector<double> node_frag;
+};
+
+// What a topology-blind scheduler (kube-scheduler without Tessera) does: node-level fit, least allocated; on
+// the node the agent picks the lowest NUMA node with room (nobody pins) and the first free cards. Returns the
+// placement, or nullopt when nothing fits at node level.
+std::optional<scoring::Placement> BlindPlacement(const ClusterState& cluster, const PodRequest& pod,
+                                                 const scoring::Scheduler& blind, scoring::ResourcePolicy policy,
+                                                 std::string* failure) {
+  PodRequest flat = pod;
+  flat.numa_binding = false;
+  flat.numa_exclusive = false;
+  flat.affinity = {};
+  flat.anti_affinity = {};
+  flat.gpu.affinity_required = false;
+  if (flat.qos == scoring::QosLevel::kReclaimedCores) flat.numa_binding = false;
+  scoring::SchedulingResult r = blind.Schedule(cluster, flat);
+  if (r.Best() == nullptr) {
+    *failure = r.verdicts.empty() ? "no nodes" : std::string(r.verdicts[0].failed_plugin);
+    return std::nullopt;
+  }
+  scoring::Placement p = r.Best()->placement;
+  const NodeState& node = cluster.node(r.Best()->node);
+  const bool bound = scoring::IsNumaBound(pod, policy) &&
+                     (policy == scoring::ResourcePolicy::kDynamic || node.cpu_manager_static);
+  p.numa_mask = 0;
+  p.cpu_pinned = p.memory_pinned = p.exclusive = false;
+  if (bound && pod.qos != scoring::QosLevel::kReclaimedCores) {
+    p.cpu_pinned = true;
+    p.memory_pinned = policy == scoring::ResourcePolicy::kDynamic || node.memory_manager_static;
+    // The agent's own choice: the kubelet's (or QRM's) lowest NUMA node with room.
+    p.numa_mask = scoring::PredictKubeletNumaMask(node, pod, policy);
+    if (pod.numa_exclusive) p.exclusive = true;
+  }
+  // Devices: the first free cards and RDMA NICs in index order, blind to switches and NUMA.
+  if (pod.gpu.count > 0) {
+    uint64_t gm = 0;
+    int need = pod.gpu.count;
+    for (size_t i = 0; i < node.gpus.size() && need > 0; ++i) {
+      const scoring::GpuState& g = node.gpus[i];
+      const bool ok = pod.gpu.whole_cards() ? g.Untouched() : g.free_milli >= pod.gpu.milli_per_gpu;
+      if (ok && g.free_memory_mib >= pod.gpu.memory_mib_per_gpu) {
+        gm |= uint64_t{1} << i;
+        --need;
+      }
+    }
+    p.gpu_mask = gm;
+  }
+  uint64_t nm = 0;
+  int need_nics = pod.gpu.rdma_nics;
+  for (size_t i = 0; i < node.nics.size() && need_nics > 0; ++i) {
+    if (node.nics[i].rdma) {
+      nm |= uint64_t{1} << i;
+      --need_nics;
+    }
+  }
+  p.nic_mask = nm;
+  return p;
+}
+
+int AntiAffinityViolationsOn(const ClusterState& cluster, const PodRequest& pod, const scoring::Placement& placement) {
+  if (placement.numa_mask == 0) return 0;
+  const NodeState& node = cluster.node(placement.node);
+  int violations = 0;
+  for (size_t i = 0; i < node.numas.size() && i < 64; ++i) {
+    if ((placement.numa_mask >> i & 1) == 0) continue;
+    for (const scoring::NumaAffinityTerm& t : pod.anti_affinity.required) {
+      if (scoring::CountTermMatches(cluster, node, i, t, pod.namespace_name) > 0) ++violations;
+    }
+    // Symmetric: pods already there that repel this one.
+    for (uint32_t slot : node.numa_detail[i].pinned_pods) {
+      const PodRequest& other = cluster.entry(slot).pod;
+      for (const scoring::NumaAffinityTerm& t : other.anti_affinity.required) {
+        if (t.zone == scoring::NumaAffinityTerm::Zone::kNuma && scoring::TermMatchesPod(t, other.namespace_name, pod)) ++violations;
+      }
+    }
+  }
+  return violations;
+}
+
+}  // namespace
+
+RunResult RunOnce(const Workload& workload, const RunConfig& config, const std::function<void(size_t, size_t)>& progress) {
+  const auto start = std::chrono::steady_clock::now();
+  RunResult result;
+  result.policy = config.policy;
+  result.seed = config.seed;
+  const bool blind = config.policy == "topology-blind";
+
+  ClusterState cluster;
+  for (const NodeState& n : workload.nodes) cluster.AddNode(n);
+  scoring::GpuContext ctx;
+  ctx.workload = scoring::TargetWorkload::FromPods(workload.pods, 0.95);
+  ctx.rng.seed(config.seed);
+  ctx.Calibrate(cluster);
+
+  scoring::SchedulerConfig sc;
+  sc.explain_failures = false;  // the simulator counts failures by rule; it does not print per-node reasons
+  sc.resource_policy = config.resource_policy;
+  sc.gpu_policy = blind ? "spread" : config.policy;
+  sc.gpu_context = &ctx;
+  if (workload.trace_mode || blind) {
+    // The paper's runs: the GPU policy alone ranks nodes. kube-scheduler's default (topology-blind) spreads.
+    sc.weight_allocation = blind ? 1 : 0;
+    sc.strategy = scoring::AllocationStrategy::kLeastAllocated;
+    sc.weight_numa_fit = 0;
+    sc.weight_affinity = 0;
+    sc.weight_device = 0;
+    sc.weight_gpu = 1;
+  }
+  scoring::Scheduler scheduler(sc);
+
+  const DemandMeter meter = MeterFor(workload);
+  const std::vector<size_t> order = TunedOrder(workload, config.seed, config.max_load_pct);
+  result.pods_total = static_cast<int>(order.size());
+  const int points = static_cast<int>(config.max_load_pct);
+  result.curve.assign(static_cast<size_t>(points) + 1, std::nullopt);
+
+  Tally tally;
+  tally.node_frag.assign(cluster.node_count(), 0);
+  for (uint32_t i = 0; i < cluster.node_count(); ++i) {
+    tally.total_gpu_milli += static_cast<double>(cluster.node(i).gpus.size()) * 1000.0;
+    tally.node_frag[i] = ctx.NodeFragmentationCached(cluster, i);
+    tally.cluster_frag += tally.node_frag[i];
+  }
+  auto sample = [&](int pct) {
+    if (pct < 0 || pct > points || result.curve[static_cast<size_t>(pct)]) return;
+    CurvePoint c;
+    const double total = std::max(1.0, tally.total_gpu_milli);
+    c.allocated_pct = 100.0 * tally.allocated_gpu_milli / total;
+    c.unallocated_pct = 100.0 - c.allocated_pct;
+    c.frag_total_pct = 100.0 * tally.cluster_frag / total;
+    const double idle = tally.total_gpu_milli - tally.allocated_gpu_milli;
+    c.frag_rate_pct = idle > 0 ? 100.0 * tally.cluster_frag / idle : 0;
+    result.curve[static_cast<size_t>(pct)] = c;
+  };
+  sample(0);
+  double arrived = 0;
+  for (size_t k = 0; k < order.size(); ++k) {
+    PodRequest pod = workload.pods[order[k]];
+    pod.uid = "p" + std::to_string(k);
+    pod.name = pod.name + "#" + std::to_string(k);
+    std::optional<scoring::Placement> placement;
+    std::string failure;
+    if (blind) {
+      placement = BlindPlacement(cluster, pod, scheduler, config.resource_policy, &failure);
+      if (placement) {
+        // The node agent judges the blind choice: the kubelet's Topology Manager, and the devices it got.
+        const NodeState& node = cluster.node(placement->node);
+        scoring::AdmissionResult adm = scoring::CheckTopologyAdmission(node, pod, config.resource_policy);
+        const bool bound_without_room = placement->cpu_pinned && placement->numa_mask == 0;
+        const bool numa_ok = !(pod.numa_binding && config.resource_policy == scoring::ResourcePolicy::kDynamic &&
+                               std::popcount(placement->numa_mask) > 1 && !pod.numa_exclusive);
+        if (!adm.admit || bound_without_room || !numa_ok ||
+            std::popcount(placement->gpu_mask) != pod.gpu.count || std::popcount(placement->nic_mask) != pod.gpu.rdma_nics) {
+          ++result.topology_admission_failures;
+          failure = "TopologyAffinityError";
+          placement.reset();
+        }
+      }
+    } else {
+      scoring::SchedulingResult r = scheduler.Schedule(cluster, pod);
+      if (const scoring::NodeVerdict* best = r.Best()) {
+        placement = best->placement;
+        if (pod.gpu.count > 0 && pod.gpu.rdma_nics > 0) {
+          ++result.gpu_rdma_pods;
+          result.gpu_rdma_same_switch += best->device_level == 0;
+        }
+        // Every Tessera placement must pass the kubelet's admission (counted if it ever did not).
+        const bool pinned_by_us = config.resource_policy == scoring::ResourcePolicy::kDynamic && scoring::IsNumaBound(pod, config.resource_policy);
+        if (!scoring::CheckTopologyAdmission(cluster.node(best->node), pod, config.resource_policy,
+                                             pinned_by_us ? best->placement.numa_mask : 0).admit) {
+          ++result.topology_admission_failures;
+        }
+      } else {
+        failure = r.pod_error.empty() ? (r.verdicts.empty() ? "no nodes" : std::string(r.verdicts[0].failed_plugin)) : "invalid pod";
+      }
+    }
+    if (placement) {
+      if (blind && pod.gpu.count > 0 && pod.gpu.rdma_nics > 0) {
+        ++result.gpu_rdma_pods;
+        const NodeState& node = cluster.node(placement->node);
+        int sw = -2;
+        bool same = true;
+        for (size_t i = 0; i < node.gpus.size(); ++i) {
+          if ((placement->gpu_mask >> i & 1) == 0) continue;
+          if (node.gpus[i].switch_id < 0 || (sw != -2 && sw != node.gpus[i].switch_id)) same = false;
+          sw = node.gpus[i].switch_id;
+        }
+        for (size_t i = 0; i < node.nics.size(); ++i) {
+          if (placement->nic_mask >> i & 1) same = same && node.nics[i].switch_id == sw;
+        }
+        result.gpu_rdma_same_switch += same;
+      }
+      result.numa_antiaffinity_violations += AntiAffinityViolationsOn(cluster, pod, *placement);
+      if (cluster.Reserve(pod, *placement).ok()) {
+        ++result.pods_scheduled;
+        tally.allocated_gpu_milli += static_cast<double>(pod.gpu.count) * static_cast<double>(pod.gpu.milli_per_gpu);
+        const uint32_t n = placement->node;
+        tally.cluster_frag -= tally.node_frag[n];
+        tally.node_frag[n] = ctx.NodeFragmentationCached(cluster, n);
+        tally.cluster_frag += tally.node_frag[n];
+      } else {
+        ++result.pods_failed;
+        result.failure_reasons["Reserve"]++;
+      }
+    } else {
+      ++result.pods_failed;
+      result.failure_reasons[failure]++;
+    }
+    const double before = arrived;
+    arrived += meter.Of(pod);
+    // Sample every integer arrived % crossed by this pod, with the state after it.
+    for (int pct = static_cast<int>(before * 100.0 / meter.capacity) + 1; pct <= static_cast<int>(arrived * 100.0 / meter.capacity); ++pct) {
+      sample(pct);
+    }
+    if (progress && (k % 256 == 0 || k + 1 == order.size())) progress(k + 1, order.size());
+  }
+  result.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.peak_rss_mb = bench::PeakRssMib() * 1.048576;  // MiB -> MB
+  return result;
+}
+
+}  // namespace tessera::sim

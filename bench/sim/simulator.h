@@ -1,0 +1,69 @@
+// The offline simulator: replays a pod list against a cluster through the same scoring/ code the extender runs,
+// following the FGD paper's protocol (shared/reference/fgd.md §6): shuffle the pods with the seed, "tune" the list
+// by drawing pods uniformly with replacement until the GPU demand reaches max_load % of capacity (or dropping
+// random pods above it), submit one by one, nothing ever leaves, failures are recorded.
+#ifndef TESSERA_BENCH_SIM_SIMULATOR_H_
+#define TESSERA_BENCH_SIM_SIMULATOR_H_
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "scoring/cluster_state.h"
+#include "scoring/gpu_fragmentation.h"
+#include "scoring/pod_request.h"
+
+namespace tessera::sim {
+
+struct Workload {
+  std::vector<scoring::NodeState> nodes;
+  std::vector<scoring::PodRequest> pods;  // the trace as given (before shuffling and tuning)
+  bool trace_mode = true;  // openb: pure GPU-policy scoring, as the paper ran it; synthetic: all plugins
+};
+
+struct RunConfig {
+  std::string policy = "tessera";  // a GPU policy name, or "topology-blind"
+  uint64_t seed = 42;
+  double max_load_pct = 130;
+  scoring::ResourcePolicy resource_policy = scoring::ResourcePolicy::kDynamic;
+};
+
+// One sample of the curves, at an integer arrived-demand percentage.
+struct CurvePoint {
+  double allocated_pct = 0;     // allocated milli-GPU / cluster milli-GPU
+  double unallocated_pct = 0;   // 100 - allocated
+  double frag_total_pct = 0;    // cluster fragmentation / cluster milli-GPU
+  double frag_rate_pct = 0;     // cluster fragmentation / idle milli-GPU
+};
+
+struct RunResult {
+  std::string policy;
+  uint64_t seed = 0;
+  int pods_total = 0;
+  int pods_scheduled = 0;
+  int pods_failed = 0;
+  std::map<std::string, int> failure_reasons;   // by failing rule
+  std::vector<std::optional<CurvePoint>> curve;  // index: arrived % (0..max_load)
+  int topology_admission_failures = 0;
+  int numa_antiaffinity_violations = 0;
+  int gpu_rdma_pods = 0;
+  int gpu_rdma_same_switch = 0;
+  double wall_seconds = 0;
+  double peak_rss_mb = 0;
+};
+
+// The shuffled and tuned submission order (indexes into workload.pods).
+std::vector<size_t> TunedOrder(const Workload& workload, uint64_t seed, double max_load_pct);
+
+// Runs one policy on one seed. `progress(done, total)` is called now and then.
+RunResult RunOnce(const Workload& workload, const RunConfig& config,
+                  const std::function<void(size_t, size_t)>& progress = nullptr);
+
+// Names accepted by --policy.
+std::vector<std::string> SimPolicyNames();
+
+}  // namespace tessera::sim
+
+#endif  // TESSERA_BENCH_SIM_SIMULATOR_H_
