@@ -13,7 +13,8 @@ class FgdPolicy : public GpuPolicy {
   double Score(const GpuScoreInput& in) const override {
     if (in.node->gpus.empty()) return 0;
     const double before = in.ctx->NodeFragmentationCached(*in.cluster, in.node_index);
-    const double after = in.ctx->FragmentationOf(ViewAfter(in), in.node_index);
+    double after = 0;
+    if (!in.ctx->RecallChoice(in.node_index, in.gpu_mask, &after)) after = in.ctx->FragmentationOf(ViewAfter(in), in.node_index);
     return -(after - before);
   }
   int ChooseCard(const GpuScoreInput& in, const std::vector<int>& candidates) const override {
@@ -36,6 +37,7 @@ class FgdPolicy : public GpuPolicy {
         best_frag = f;
       }
     }
+    in.ctx->RememberChoice(in.node_index, uint64_t{1} << best, best_frag);
     return best;
   }
 };

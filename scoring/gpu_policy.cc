@@ -44,7 +44,7 @@ double GpuContext::NodeFragmentationCached(const ClusterState& cluster, uint32_t
   const NodeState& n = cluster.node(node);
   auto& [version, value] = frag_cache_[node];
   if (version != n.version + 1) {
-    value = NodeFragmentation(MakeGpuView(n), workload);
+    value = FragmentationOf(MakeGpuView(n), node);
     version = n.version + 1;
   }
   return value;
@@ -61,49 +61,36 @@ void GpuContext::PrepareShapes() {
   std::sort(shape_cpus_.begin(), shape_cpus_.end());
   shape_cpus_.erase(std::unique(shape_cpus_.begin(), shape_cpus_.end()), shape_cpus_.end());
   prepared_shapes_ = workload.shapes.size();
-  model_masks_.clear();
   memo_.clear();
 }
 
-uint64_t GpuContext::ModelMask(const GpuView& view, uint32_t node) {
-  if (!any_model_constraint_) return 0;
-  if (model_masks_.size() <= node) model_masks_.resize(node + 1, {false, 0});
-  auto& [done, mask] = model_masks_[node];
-  if (!done) {
-    // Models of a node's cards do not change: which shapes they serve is computed once per node.
-    for (size_t s = 0; s < workload.shapes.size() && s < 64; ++s) {
-      const TaskShape& shape = workload.shapes[s];
-      bool served = shape.models.empty();
-      for (int i = 0; i < view.count && !served; ++i) {
-        served = std::find(shape.models.begin(), shape.models.end(), *view.models[i]) != shape.models.end();
-      }
-      if (served) mask |= uint64_t{1} << s;
-    }
-    done = true;
-  }
-  return mask;
-}
-
 size_t GpuContext::KeyHash::operator()(const Key& k) const {
-  uint64_t h = k.count * 0x9e3779b97f4a7c15ull ^ k.cpu_class ^ (k.models * 0xbf58476d1ce4e5b9ull);
-  for (int16_t f : k.free) h = (h ^ static_cast<uint64_t>(f + 1)) * 0x100000001b3ull;
-  return static_cast<size_t>(h);
+  uint64_t h = k.lo * 0x9e3779b97f4a7c15ull;
+  h ^= (k.hi + 0x632be59bd9b4e019ull) * 0xbf58476d1ce4e5b9ull;
+  return static_cast<size_t>(h ^ (h >> 31));
 }
 
 double GpuContext::FragmentationOf(const GpuView& view, uint32_t node) {
   PrepareShapes();
   if (view.count > 8 || workload.shapes.size() > 64) return NodeFragmentation(view, workload);
+  if (any_model_constraint_) return NodeFragmentation(view, workload);  // card order and models would matter
+  std::array<int64_t, 8> free{};
+  for (int i = 0; i < view.count; ++i) {
+    free[static_cast<size_t>(i)] = std::clamp<int64_t>(view.free_milli[i], 0, 1023);
+    for (int j = i; j > 0 && free[static_cast<size_t>(j - 1)] > free[static_cast<size_t>(j)]; --j) {  // insertion sort
+      std::swap(free[static_cast<size_t>(j - 1)], free[static_cast<size_t>(j)]);
+    }
+  }
+  const uint64_t cpu_class =
+      static_cast<uint64_t>(std::upper_bound(shape_cpus_.begin(), shape_cpus_.end(), view.free_cpu_milli) - shape_cpus_.begin());
   Key key;
-  key.count = static_cast<uint8_t>(view.count);
-  for (int i = 0; i < view.count; ++i) key.free[static_cast<size_t>(i)] = static_cast<int16_t>(view.free_milli[i]);
-  // Card order matters only when cards differ in model.
-  if (!any_model_constraint_) std::sort(key.free.begin(), key.free.begin() + view.count);
-  key.cpu_class = static_cast<uint8_t>(std::upper_bound(shape_cpus_.begin(), shape_cpus_.end(), view.free_cpu_milli) - shape_cpus_.begin());
-  key.models = ModelMask(view, node);
+  for (size_t i = 0; i < 6; ++i) key.lo |= static_cast<uint64_t>(free[i]) << (10 * i);
+  key.hi = static_cast<uint64_t>(free[6]) | static_cast<uint64_t>(free[7]) << 10 |
+           static_cast<uint64_t>(view.count) << 20 | cpu_class << 24;
   auto it = memo_.find(key);
   if (it != memo_.end()) return it->second;
   const double f = NodeFragmentation(view, workload);
-  if (!any_model_constraint_) memo_.emplace(key, f);  // with per-card models the key would need card order too
+  memo_.emplace(key, f);
   return f;
 }
 

@@ -32,33 +32,50 @@ class GpuContext {
   // Largest node CPU and GPU capacity in the cluster.
   void Calibrate(const ClusterState& cluster);
   double NodeFragmentationCached(const ClusterState& cluster, uint32_t node);
-  // Fragmentation of a hypothetical node state. Nodes in the same state give the same answer, so within one
-  // scheduling cycle results are memoised by state signature (free GPU milli per card, sorted; where the free
-  // CPU sits among the workload's CPU sizes; which shapes the cards' models serve).
+  // Fragmentation of a hypothetical node state. It depends on the state alone (the workload is fixed), and
+  // nodes in the same state give the same answer, so results are memoised by state signature (free GPU milli
+  // per card, sorted; where the free CPU sits among the workload's CPU sizes) for the whole run. Workloads with
+  // GPU-model constraints are computed directly (card order and models would have to enter the key).
   double FragmentationOf(const GpuView& view, uint32_t node);
-  // Starts a scheduling cycle (clears the memo). The scheduler calls it once per pod.
-  void BeginCycle() { memo_.clear(); }
+  // Starts a scheduling cycle. The scheduler calls it once per pod; it bounds the memo's size.
+  void BeginCycle() {
+    if (memo_.size() > kMaxMemo) memo_.clear();
+    last_choice_node_ = UINT32_MAX;
+  }
+  // The fragmentation after the card a policy just chose on `node`, kept so scoring the same choice does not
+  // recompute it.
+  void RememberChoice(uint32_t node, uint64_t gpu_mask, double fragmentation) {
+    last_choice_node_ = node;
+    last_choice_mask_ = gpu_mask;
+    last_choice_frag_ = fragmentation;
+  }
+  bool RecallChoice(uint32_t node, uint64_t gpu_mask, double* fragmentation) const {
+    if (node != last_choice_node_ || gpu_mask != last_choice_mask_) return false;
+    *fragmentation = last_choice_frag_;
+    return true;
+  }
 
  private:
   void PrepareShapes();
-  uint64_t ModelMask(const GpuView& view, uint32_t node);
 
   std::vector<std::pair<uint64_t, double>> frag_cache_;  // per node: (version + 1, fragmentation)
+  // Up to 8 cards' free milli (0..1000, 10 bits each), the card count and the CPU class, packed in 128 bits.
   struct Key {
-    std::array<int16_t, 8> free{};
-    uint8_t count = 0;
-    uint8_t cpu_class = 0;
-    uint64_t models = 0;
+    uint64_t lo = 0;
+    uint64_t hi = 0;
     bool operator==(const Key&) const = default;
   };
   struct KeyHash {
     size_t operator()(const Key& k) const;
   };
+  static constexpr size_t kMaxMemo = size_t{1} << 20;
+  uint32_t last_choice_node_ = UINT32_MAX;
+  uint64_t last_choice_mask_ = 0;
+  double last_choice_frag_ = 0;
   std::unordered_map<Key, double, KeyHash> memo_;
   std::vector<int64_t> shape_cpus_;             // sorted distinct CPU sizes of the workload
   size_t prepared_shapes_ = static_cast<size_t>(-1);
   bool any_model_constraint_ = false;
-  std::vector<std::pair<bool, uint64_t>> model_masks_;  // per node: (computed, shapes its cards' models serve)
 };
 
 struct GpuScoreInput {

@@ -14,7 +14,9 @@ class TesseraPolicy : public GpuPolicy {
     if (in.node->gpus.empty()) return 0;
     const double before = in.ctx->NodeFragmentationCached(*in.cluster, in.node_index);
     const GpuView after_view = ViewAfter(in);
-    const double delta = in.ctx->FragmentationOf(after_view, in.node_index) - before;
+    double after = 0;
+    if (!in.ctx->RecallChoice(in.node_index, in.gpu_mask, &after)) after = in.ctx->FragmentationOf(after_view, in.node_index);
+    const double delta = after - before;
     int64_t free_gpu = 0;
     for (int i = 0; i < after_view.count; ++i) free_gpu += after_view.free_milli[i];
     const double residual = 0.5 * static_cast<double>(after_view.free_cpu_milli) / static_cast<double>(in.ctx->max_node_cpu_milli) +
@@ -34,6 +36,7 @@ class TesseraPolicy : public GpuPolicy {
         best_frag = f;
       }
     }
+    in.ctx->RememberChoice(in.node_index, uint64_t{1} << best, best_frag);
     return best;
   }
 

@@ -95,10 +95,36 @@ SchedulingResult Scheduler::Schedule(const ClusterState& cluster, const PodReque
   return Schedule(cluster, pod, all);
 }
 
+void Scheduler::ScheduleInto(const ClusterState& cluster, const PodRequest& pod, SchedulingResult* result) const {
+  thread_local std::vector<uint32_t> all;
+  all.resize(cluster.node_count());
+  for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
+  ScheduleImpl(cluster, pod, all, result);
+}
+
 SchedulingResult Scheduler::Schedule(const ClusterState& cluster, const PodRequest& pod,
                                      const std::vector<uint32_t>& nodes) const {
   SchedulingResult result;
+  ScheduleImpl(cluster, pod, nodes, &result);
+  return result;
+}
+
+void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod, const std::vector<uint32_t>& nodes,
+                             SchedulingResult* out) const {
+  SchedulingResult& result = *out;
+  result.pod_error.clear();
+  result.best = -1;
+  result.best_shares.clear();
   result.verdicts.resize(nodes.size());
+  for (NodeVerdict& v : result.verdicts) {
+    v.feasible = false;
+    v.failed_plugin = {};
+    v.reason.clear();
+    v.score = 0;
+    v.exact_score = 0;
+    v.placement = Placement{};
+    v.device_level = -1;
+  }
   result.pod_error = ValidatePodRequest(pod, config_.resource_policy);
   if (!result.pod_error.empty()) {
     for (size_t i = 0; i < nodes.size(); ++i) {
@@ -106,7 +132,7 @@ SchedulingResult Scheduler::Schedule(const ClusterState& cluster, const PodReque
       result.verdicts[i].failed_plugin = "PodValidation";
       result.verdicts[i].reason = result.pod_error;
     }
-    return result;
+    return;
   }
   config_.gpu_context->BeginCycle();
   const size_t plugins = scores_.size();
@@ -163,7 +189,6 @@ SchedulingResult Scheduler::Schedule(const ClusterState& cluster, const PodReque
                                           reclaimed ? pod.reclaimed_milli_cpu : pod.cpu_milli,
                                           reclaimed ? pod.reclaimed_memory_bytes : pod.memory_bytes);
   }
-  return result;
 }
 
 }  // namespace tessera::scoring

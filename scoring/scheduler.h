@@ -45,6 +45,8 @@ class Scheduler {
   SchedulingResult Schedule(const ClusterState& cluster, const PodRequest& pod) const;
   // Only the given nodes (the extender's candidate list), in that order.
   SchedulingResult Schedule(const ClusterState& cluster, const PodRequest& pod, const std::vector<uint32_t>& nodes) const;
+  // All nodes, into `result` (its buffers are reused: loops that schedule many pods avoid reallocating).
+  void ScheduleInto(const ClusterState& cluster, const PodRequest& pod, SchedulingResult* result) const;
 
   // Filter + placement for one node (no scoring).
   NodeVerdict Evaluate(const ClusterState& cluster, const PodRequest& pod, uint32_t node) const;
@@ -53,6 +55,8 @@ class Scheduler {
 
  private:
   bool RunFilters(NodeCycle& cycle, NodeVerdict* verdict) const;
+  void ScheduleImpl(const ClusterState& cluster, const PodRequest& pod, const std::vector<uint32_t>& nodes,
+                    SchedulingResult* result) const;
 
   SchedulerConfig config_;
   Status status_;

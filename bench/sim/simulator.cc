@@ -204,6 +204,7 @@ RunResult RunOnce(const Workload& workload, const RunConfig& config, const std::
   const int points = static_cast<int>(config.max_load_pct);
   result.curve.assign(static_cast<size_t>(points) + 1, std::nullopt);
 
+  scoring::SchedulingResult reusable;
   Tally tally;
   tally.node_frag.assign(cluster.node_count(), 0);
   for (uint32_t i = 0; i < cluster.node_count(); ++i) {
@@ -247,7 +248,8 @@ RunResult RunOnce(const Workload& workload, const RunConfig& config, const std::
         }
       }
     } else {
-      scoring::SchedulingResult r = scheduler.Schedule(cluster, pod);
+      scheduler.ScheduleInto(cluster, pod, &reusable);
+      const scoring::SchedulingResult& r = reusable;
       if (const scoring::NodeVerdict* best = r.Best()) {
         placement = best->placement;
         if (pod.gpu.count > 0 && pod.gpu.rdma_nics > 0) {
