@@ -61,7 +61,15 @@ void GpuContext::PrepareShapes() {
   std::sort(shape_cpus_.begin(), shape_cpus_.end());
   shape_cpus_.erase(std::unique(shape_cpus_.begin(), shape_cpus_.end()), shape_cpus_.end());
   prepared_shapes_ = workload.shapes.size();
-  memo_.clear();
+  memo_.map.clear();
+  demand_memo_.map.clear();
+  demand_workload_ = workload;
+  double total = 0;
+  for (TaskShape& s : demand_workload_.shapes) {
+    s.weight *= std::max(1.0, static_cast<double>(s.gpu_count) * static_cast<double>(s.gpu_milli));
+    total += s.weight;
+  }
+  for (TaskShape& s : demand_workload_.shapes) s.weight /= total > 0 ? total : 1.0;
 }
 
 size_t GpuContext::KeyHash::operator()(const Key& k) const {
@@ -70,10 +78,19 @@ size_t GpuContext::KeyHash::operator()(const Key& k) const {
   return static_cast<size_t>(h ^ (h >> 31));
 }
 
-double GpuContext::FragmentationOf(const GpuView& view, uint32_t node) {
+double GpuContext::FragmentationOf(const GpuView& view, uint32_t /*node*/) {
   PrepareShapes();
-  if (view.count > 8 || workload.shapes.size() > 64) return NodeFragmentation(view, workload);
-  if (any_model_constraint_) return NodeFragmentation(view, workload);  // card order and models would matter
+  return Lookup(memo_, workload, view);
+}
+
+double GpuContext::DemandFragmentationOf(const GpuView& view, uint32_t /*node*/) {
+  PrepareShapes();
+  return Lookup(demand_memo_, demand_workload_, view);
+}
+
+double GpuContext::Lookup(Memo& memo, const TargetWorkload& w, const GpuView& view) {
+  if (view.count > 8 || w.shapes.size() > 64) return NodeFragmentation(view, w);
+  if (any_model_constraint_) return NodeFragmentation(view, w);  // card order and models would matter
   std::array<int64_t, 8> free{};
   for (int i = 0; i < view.count; ++i) {
     free[static_cast<size_t>(i)] = std::clamp<int64_t>(view.free_milli[i], 0, 1023);
@@ -87,10 +104,10 @@ double GpuContext::FragmentationOf(const GpuView& view, uint32_t node) {
   for (size_t i = 0; i < 6; ++i) key.lo |= static_cast<uint64_t>(free[i]) << (10 * i);
   key.hi = static_cast<uint64_t>(free[6]) | static_cast<uint64_t>(free[7]) << 10 |
            static_cast<uint64_t>(view.count) << 20 | cpu_class << 24;
-  auto it = memo_.find(key);
-  if (it != memo_.end()) return it->second;
-  const double f = NodeFragmentation(view, workload);
-  memo_.emplace(key, f);
+  auto it = memo.map.find(key);
+  if (it != memo.map.end()) return it->second;
+  const double f = NodeFragmentation(view, w);
+  memo.map.emplace(key, f);
   return f;
 }
 

@@ -37,9 +37,14 @@ class GpuContext {
   // per card, sorted; where the free CPU sits among the workload's CPU sizes) for the whole run. Workloads with
   // GPU-model constraints are computed directly (card order and models would have to enter the key).
   double FragmentationOf(const GpuView& view, uint32_t node);
+  // The same measure against the workload re-weighted by GPU demand (each shape's popularity times the milli-GPU
+  // it asks for): the tessera policy's view, in which a stranded slot matters in proportion to the GPUs the tasks
+  // that cannot use it would have taken.
+  double DemandFragmentationOf(const GpuView& view, uint32_t node);
   // Starts a scheduling cycle. The scheduler calls it once per pod; it bounds the memo's size.
   void BeginCycle() {
-    if (memo_.size() > kMaxMemo) memo_.clear();
+    if (memo_.map.size() > kMaxMemo) memo_.map.clear();
+    if (demand_memo_.map.size() > kMaxMemo) demand_memo_.map.clear();
     last_choice_node_ = UINT32_MAX;
   }
   // The fragmentation after the card a policy just chose on `node`, kept so scoring the same choice does not
@@ -56,7 +61,9 @@ class GpuContext {
   }
 
  private:
+  struct Memo;
   void PrepareShapes();
+  double Lookup(Memo& memo, const TargetWorkload& w, const GpuView& view);
 
   std::vector<std::pair<uint64_t, double>> frag_cache_;  // per node: (version + 1, fragmentation)
   // Up to 8 cards' free milli (0..1000, 10 bits each), the card count and the CPU class, packed in 128 bits.
@@ -69,10 +76,15 @@ class GpuContext {
     size_t operator()(const Key& k) const;
   };
   static constexpr size_t kMaxMemo = size_t{1} << 20;
+  TargetWorkload demand_workload_;
   uint32_t last_choice_node_ = UINT32_MAX;
   uint64_t last_choice_mask_ = 0;
   double last_choice_frag_ = 0;
-  std::unordered_map<Key, double, KeyHash> memo_;
+  struct Memo {
+    std::unordered_map<Key, double, KeyHash> map;
+  };
+  Memo memo_;
+  Memo demand_memo_;
   std::vector<int64_t> shape_cpus_;             // sorted distinct CPU sizes of the workload
   size_t prepared_shapes_ = static_cast<size_t>(-1);
   bool any_model_constraint_ = false;
