@@ -41,6 +41,11 @@ class GpuContext {
   // it asks for): the tessera policy's view, in which a stranded slot matters in proportion to the GPUs the tasks
   // that cannot use it would have taken.
   double DemandFragmentationOf(const GpuView& view, uint32_t node);
+  // Forgets memoised hypothetical states (not the per-node cache): benchmarks use it to time cold lookups.
+  void ClearMemo() {
+    memo_.map.clear();
+    demand_memo_.map.clear();
+  }
   // Starts a scheduling cycle. The scheduler calls it once per pod; it bounds the memo's size.
   void BeginCycle() {
     if (memo_.map.size() > kMaxMemo) memo_.map.clear();

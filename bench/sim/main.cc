@@ -434,7 +434,7 @@ int main(int argc, char** argv) {
   }
   {
     std::ofstream gp(staging / "curves.gp");
-    gp << "set terminal pngcairo size 1400,560 font 'sans,10'\nset output 'curves.png'\nset datafile separator ','\n"
+    gp << "set terminal pngcairo noenhanced size 1400,560 font 'sans,10'\nset output 'curves.png'\nset datafile separator ','\n"
           "set datafile missing 'null'\nset multiplot layout 1,2 title 'tessera-sim: "
        << what << "'\nset key top right\nset grid\n"
           "set xlabel 'arrived GPU demand (% of capacity)'\nset ylabel 'unallocated GPU (%)'\nset xrange [50:"

@@ -56,6 +56,8 @@ std::vector<size_t> TunedOrder(const Workload& workload, uint64_t seed, double m
   // Sort by name first so the shuffle does not depend on the input order (the reference simulator does the same).
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return workload.pods[a].name < workload.pods[b].name; });
   std::shuffle(order.begin(), order.end(), rng);
+  // Synthetic workloads are generated at the size asked for; the trace protocol's tuning applies to traces.
+  if (!workload.trace_mode) return order;
   const DemandMeter meter = MeterFor(workload);
   const double target = meter.capacity * max_load_pct / 100.0;
   double demand = 0;
@@ -291,8 +293,10 @@ RunResult RunOnce(const Workload& workload, const RunConfig& config, const std::
         tally.node_frag[n] = ctx.NodeFragmentationCached(cluster, n);
         tally.cluster_frag += tally.node_frag[n];
       } else {
+        // Only a topology-blind choice can be refused here: the node agent would find the resources taken.
         ++result.pods_failed;
-        result.failure_reasons["Reserve"]++;
+        ++result.topology_admission_failures;
+        result.failure_reasons[blind ? "TopologyAffinityError" : "Reserve"]++;
       }
     } else {
       ++result.pods_failed;

@@ -1,7 +1,9 @@
 // The offline simulator: replays a pod list against a cluster through the same scoring/ code the extender runs,
 // following the FGD paper's protocol (shared/reference/fgd.md §6): shuffle the pods with the seed, "tune" the list
 // by drawing pods uniformly with replacement until the GPU demand reaches max_load % of capacity (or dropping
-// random pods above it), submit one by one, nothing ever leaves, failures are recorded.
+// random pods above it), submit one by one, nothing ever leaves, failures are recorded. Synthetic workloads are
+// shuffled but not tuned: they are submitted at the size generated, and arrivals stop at max_load % only in the
+// curves.
 #ifndef TESSERA_BENCH_SIM_SIMULATOR_H_
 #define TESSERA_BENCH_SIM_SIMULATOR_H_
 
