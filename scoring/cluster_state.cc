@@ -134,6 +134,7 @@ std::vector<NumaShare> SplitAcrossNumas(const NodeState& node, const Placement& 
 uint32_t ClusterState::AddNode(NodeState node) {
   uint32_t index = static_cast<uint32_t>(nodes_.size());
   node_by_name_[node.name] = index;
+  gpu_count_ += node.gpus.size();
   nodes_.push_back(std::move(node));
   return index;
 }

@@ -167,6 +167,7 @@ class ClusterState {
  public:
   uint32_t AddNode(NodeState node);
   size_t node_count() const { return nodes_.size(); }
+  size_t gpu_count() const { return gpu_count_; }
   const NodeState& node(uint32_t index) const { return nodes_[index]; }
   const std::vector<NodeState>& nodes() const { return nodes_; }
   // -1 when absent.
@@ -188,6 +189,7 @@ class ClusterState {
   Status Apply(const LedgerEntry& e, int sign);
 
   std::vector<NodeState> nodes_;
+  size_t gpu_count_ = 0;
   std::unordered_map<std::string, uint32_t> node_by_name_;
   std::vector<LedgerEntry> ledger_;
   std::vector<uint32_t> free_slots_;

@@ -15,6 +15,9 @@ class DeviceTopologyScore : public ScorePlugin {
     return 100.0 - 100.0 * cycle.device_level / 3.0;
   }
   int64_t Weight(const SchedulerConfig& config) const override { return config.weight_device; }
+  bool AppliesTo(const PodRequest& pod, const ClusterState&) const override {
+    return pod.gpu.count + pod.gpu.rdma_nics >= 2;
+  }
 };
 
 }  // namespace tessera::scoring

@@ -53,6 +53,8 @@ class FilterPlugin {
   // True when the node fits; otherwise false with `reason` set (when non-null: callers that only count failures
   // pass null, and building the text is skipped).
   virtual bool Filter(NodeCycle& cycle, std::string* reason) const = 0;
+  // False when the filter can never fail this pod (e.g. GpuFit for a pod without devices): it is then skipped.
+  virtual bool AppliesTo(const PodRequest& pod) const { return true; }
 };
 
 class ScorePlugin {
@@ -64,6 +66,8 @@ class ScorePlugin {
   // Raw scores rescaled to 0..100 over the feasible nodes (min -> 0, max -> 100), as kube-scheduler normalizes.
   virtual bool NormalizeAcrossNodes() const { return false; }
   virtual int64_t Weight(const SchedulerConfig& config) const = 0;
+  // False when the score would be the same on every node for this pod: it is then skipped (ranking unchanged).
+  virtual bool AppliesTo(const PodRequest& pod, const ClusterState& cluster) const { return true; }
 };
 
 // Mask of the first n NUMA indexes.

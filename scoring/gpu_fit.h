@@ -18,6 +18,7 @@ class GpuFit : public FilterPlugin {
   GpuFit(const GpuPolicy* policy, GpuContext* context) : policy_(policy), context_(context) {}
   std::string_view Name() const override { return "GpuFit"; }
   bool Filter(NodeCycle& cycle, std::string* reason) const override;
+  bool AppliesTo(const PodRequest& pod) const override { return pod.gpu.any(); }
 
  private:
   const GpuPolicy* policy_;

@@ -19,6 +19,9 @@ class GpuPolicyScore : public ScorePlugin {
   }
   bool NormalizeAcrossNodes() const override { return true; }
   int64_t Weight(const SchedulerConfig& config) const override { return config.weight_gpu; }
+  bool AppliesTo(const PodRequest& pod, const ClusterState& cluster) const override {
+    return pod.gpu.any() || cluster.gpu_count() > 0;
+  }
 
  private:
   const GpuPolicy* policy_;

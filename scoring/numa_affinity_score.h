@@ -14,6 +14,9 @@ class NumaAffinityScore : public ScorePlugin {
   double Score(const NodeCycle& cycle) const override;
   bool NormalizeAcrossNodes() const override { return true; }
   int64_t Weight(const SchedulerConfig& config) const override { return config.weight_affinity; }
+  bool AppliesTo(const PodRequest& pod, const ClusterState&) const override {
+    return !pod.affinity.preferred.empty() || !pod.anti_affinity.preferred.empty();
+  }
 };
 
 }  // namespace tessera::scoring

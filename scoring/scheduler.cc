@@ -43,8 +43,8 @@ Scheduler::Scheduler(SchedulerConfig config) : config_(std::move(config)) {
   scores_.push_back(std::make_unique<DeviceTopologyScore>());
 }
 
-bool Scheduler::RunFilters(NodeCycle& cycle, NodeVerdict* verdict) const {
-  for (const auto& f : filters_) {
+bool Scheduler::RunFilters(NodeCycle& cycle, NodeVerdict* verdict, const std::vector<const FilterPlugin*>& filters) const {
+  for (const FilterPlugin* f : filters) {
     if (!f->Filter(cycle, config_.explain_failures ? &verdict->reason : nullptr)) {
       verdict->feasible = false;
       verdict->failed_plugin = f->Name();
@@ -85,7 +85,9 @@ NodeVerdict Scheduler::Evaluate(const ClusterState& cluster, const PodRequest& p
   NodeVerdict v;
   v.node = node;
   NodeCycle c = MakeCycle(cluster, pod, node, config_);
-  RunFilters(c, &v);
+  std::vector<const FilterPlugin*> filters;
+  for (const auto& f : filters_) filters.push_back(f.get());
+  RunFilters(c, &v, filters);
   return v;
 }
 
@@ -116,18 +118,10 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
   result.best = -1;
   result.best_shares.clear();
   result.verdicts.resize(nodes.size());
-  for (NodeVerdict& v : result.verdicts) {
-    v.feasible = false;
-    v.failed_plugin = {};
-    v.reason.clear();
-    v.score = 0;
-    v.exact_score = 0;
-    v.placement = Placement{};
-    v.device_level = -1;
-  }
   result.pod_error = ValidatePodRequest(pod, config_.resource_policy);
   if (!result.pod_error.empty()) {
     for (size_t i = 0; i < nodes.size(); ++i) {
+      result.verdicts[i] = NodeVerdict{};
       result.verdicts[i].node = nodes[i];
       result.verdicts[i].failed_plugin = "PodValidation";
       result.verdicts[i].reason = result.pod_error;
@@ -136,13 +130,26 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
   }
   config_.gpu_context->BeginCycle();
   const size_t plugins = scores_.size();
-  std::vector<double> raw(nodes.size() * plugins, 0);
+  thread_local std::vector<double> raw;
+  raw.assign(nodes.size() * plugins, 0);
   std::vector<double> lo(plugins, std::numeric_limits<double>::max()), hi(plugins, std::numeric_limits<double>::lowest());
   std::vector<bool> active(plugins);
-  for (size_t p = 0; p < plugins; ++p) active[p] = scores_[p]->Weight(config_) > 0;
+  for (size_t p = 0; p < plugins; ++p) active[p] = scores_[p]->Weight(config_) > 0 && scores_[p]->AppliesTo(pod, cluster);
+  thread_local std::vector<const FilterPlugin*> filters;
+  filters.clear();
+  for (const auto& f : filters_) {
+    if (f->AppliesTo(pod)) filters.push_back(f.get());
+  }
   for (size_t i = 0; i < nodes.size(); ++i) {
     NodeVerdict& v = result.verdicts[i];
     v.node = nodes[i];
+    v.feasible = false;
+    v.failed_plugin = {};
+    v.reason.clear();
+    v.score = 0;
+    v.exact_score = 0;
+    v.placement = Placement{};
+    v.device_level = -1;
     if (nodes[i] >= cluster.node_count()) {
       v.failed_plugin = "NodeLookup";
       v.reason = "unknown node";
@@ -156,7 +163,7 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
       for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off);
     }
     NodeCycle c = MakeCycle(cluster, pod, nodes[i], config_);
-    if (!RunFilters(c, &v)) continue;
+    if (!RunFilters(c, &v, filters)) continue;
     for (size_t p = 0; p < plugins; ++p) {
       if (!active[p]) continue;
       double s = scores_[p]->Score(c);
@@ -166,7 +173,7 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
     }
   }
   int64_t weight_sum = 0;
-  for (const auto& s : scores_) weight_sum += std::max<int64_t>(0, s->Weight(config_));
+  for (size_t p = 0; p < plugins; ++p) weight_sum += active[p] ? std::max<int64_t>(0, scores_[p]->Weight(config_)) : 0;
   for (size_t i = 0; i < nodes.size(); ++i) {
     NodeVerdict& v = result.verdicts[i];
     if (!v.feasible) continue;

@@ -54,7 +54,7 @@ class Scheduler {
   const SchedulerConfig& config() const { return config_; }
 
  private:
-  bool RunFilters(NodeCycle& cycle, NodeVerdict* verdict) const;
+  bool RunFilters(NodeCycle& cycle, NodeVerdict* verdict, const std::vector<const FilterPlugin*>& filters) const;
   void ScheduleImpl(const ClusterState& cluster, const PodRequest& pod, const std::vector<uint32_t>& nodes,
                     SchedulingResult* result) const;
 

@@ -23,6 +23,7 @@
 #include "bench/sim/simulator.h"
 #include "bench/sim/synthetic.h"
 #include "bench/sim/trace.h"
+#include "scoring/framework.h"
 #include "topology/hwloc_discovery.h"
 
 DEFINE_string(nodes, "", "openb node list CSV (default: bench/data/openb_node_list_gpu_node.csv)");
@@ -40,6 +41,7 @@ DEFINE_string(out, "", "write per-policy curve CSVs, curves.png and summary.json
 DEFINE_bool(quiet, false, "no progress bar");
 DEFINE_string(resource_policy, "dynamic", "node agent: dynamic (Katalyst QRM) or native (kubelet managers)");
 DEFINE_int32(jobs, 0, "runs in parallel (default: CPU count)");
+DEFINE_string(strategy, "MostAllocated", "synthetic workloads: LeastAllocated|MostAllocated|BalancedAllocation");
 
 namespace {
 
@@ -195,6 +197,9 @@ int main(int argc, char** argv) {
     return BadInput("--resource-policy must be dynamic or native");
   }
 
+  auto strategy = tessera::scoring::ParseAllocationStrategy(FLAGS_strategy);
+  if (!strategy.ok()) return BadInput("--strategy: " + strategy.status().message());
+
   sim::Workload workload;
   std::string what;
   if (!FLAGS_topology_xml.empty()) {
@@ -282,6 +287,7 @@ int main(int argc, char** argv) {
         rc.seed = jobs[next].seed;
         rc.max_load_pct = FLAGS_max_load;
         rc.resource_policy = resource_policy;
+        rc.strategy = *strategy;
         sim::RunResult r = sim::RunOnce(workload, rc, [&](size_t d, size_t t) {
           std::fprintf(out, "P %zu %zu\n", d, t);
           std::fflush(out);
@@ -344,7 +350,7 @@ int main(int argc, char** argv) {
                 s.MedianOf([](const sim::RunResult& r) { return static_cast<double>(r.pods_failed); }),
                 Num(s.CurveMedian(100, &CurvePoint::unallocated_pct)).c_str(),
                 Num(s.CurveMedian(static_cast<size_t>(std::min(130.0, FLAGS_max_load)), &CurvePoint::unallocated_pct)).c_str(),
-                Num(PaperAt100(p)).c_str(), Num(s.CurveMedian(100, &CurvePoint::frag_total_pct)).c_str(),
+                Num(workload.trace_mode ? PaperAt100(p) : std::nullopt).c_str(), Num(s.CurveMedian(100, &CurvePoint::frag_total_pct)).c_str(),
                 s.MedianOf([](const sim::RunResult& r) { return static_cast<double>(r.topology_admission_failures); }),
                 s.MedianOf([](const sim::RunResult& r) { return static_cast<double>(r.numa_antiaffinity_violations); }),
                 Num(same_rate, 3).c_str(), s.MedianOf([](const sim::RunResult& r) { return r.wall_seconds; }),

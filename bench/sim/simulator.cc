@@ -185,6 +185,7 @@ RunResult RunOnce(const Workload& workload, const RunConfig& config, const std::
   ctx.Calibrate(cluster);
 
   scoring::SchedulerConfig sc;
+  sc.strategy = config.strategy;
   sc.explain_failures = false;  // the simulator counts failures by rule; it does not print per-node reasons
   sc.resource_policy = config.resource_policy;
   sc.gpu_policy = blind ? "spread" : config.policy;

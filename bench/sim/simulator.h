@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "scoring/cluster_state.h"
+#include "scoring/framework.h"
 #include "scoring/gpu_fragmentation.h"
 #include "scoring/pod_request.h"
 
@@ -30,6 +31,7 @@ struct RunConfig {
   uint64_t seed = 42;
   double max_load_pct = 130;
   scoring::ResourcePolicy resource_policy = scoring::ResourcePolicy::kDynamic;
+  scoring::AllocationStrategy strategy = scoring::AllocationStrategy::kMostAllocated;  // synthetic workloads
 };
 
 // One sample of the curves, at an integer arrived-demand percentage.

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Every benchmark in bench/, printing median, p99 and the ratio to each issue's target (see bench/README.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cmake -S . -B build -G Ninja -DTESSERA_WERROR=ON >/dev/null
+cmake --build build -j"$(nproc)"
+topology=../shared/topologies/topo.jrc0386.xml
+if [ -f "$topology" ]; then build/bin/tessera-bench-reporter --xml "$topology"; else echo "skip reporter bench: $topology absent"; fi
+build/bin/tessera-bench-scheduler --benchmark_min_time=0.5
+build/bin/tessera-bench-gpu --benchmark_min_time=0.2
+for policy in tessera fgd bestfit; do build/bin/tessera-sim --quiet --jobs 1 --policy "$policy"; done
