@@ -1,0 +1,494 @@
+#include "extender/extender_service.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include "crd/cnr_builder.h"
+#include "crd/cnr_codec.h"
+#include "crd/cnr_node_state.h"
+#include "crd/json_fields.h"
+#include "crd/pod_codec.h"
+#include "extender/allocation.h"
+
+namespace tessera::extender {
+
+using rapidjson::Value;
+
+namespace {
+
+// kube-scheduler decodes with Go's encoding/json, which matches keys case-insensitively; so do we.
+const Value* MemberCi(const Value& obj, const char* key) {
+  if (!obj.IsObject()) return nullptr;
+  const size_t n = std::char_traits<char>::length(key);
+  for (auto it = obj.MemberBegin(); it != obj.MemberEnd(); ++it) {
+    if (it->name.GetStringLength() != n) continue;
+    bool eq = true;
+    for (size_t i = 0; i < n && eq; ++i) eq = std::tolower(it->name.GetString()[i]) == std::tolower(key[i]);
+    if (eq) return it->value.IsNull() ? nullptr : &it->value;
+  }
+  return nullptr;
+}
+
+Answer BadRequest(const std::string& msg) { return Answer{400, "{\"Error\":\"" + msg + "\"}"}; }
+
+std::string Escape(const std::string& s) {
+  rapidjson::StringBuffer b;
+  rapidjson::Writer<rapidjson::StringBuffer> w(b);
+  w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
+  return std::string(b.GetString() + 1, b.GetSize() - 2);  // without the quotes
+}
+
+Answer BadRequestStatus(const Status& s) { return BadRequest(Escape(s.message())); }
+
+// Parses RFC 3339 UTC ("2026-11-30T12:00:00Z"); false when it is not that.
+bool ParseRfc3339(const std::string& s, std::chrono::system_clock::time_point* out) {
+  std::tm tm{};
+  int y, mo, d, h, mi, sec;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec) != 6) return false;
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  *out = std::chrono::system_clock::from_time_t(timegm(&tm));
+  return true;
+}
+
+Result<std::string> ReadFileText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IoError("cannot read " + path);
+  std::stringstream b;
+  b << in.rdbuf();
+  return b.str();
+}
+
+// The items of a Kubernetes List file.
+Status ReadListItems(const std::string& path, rapidjson::Document* doc) {
+  Result<std::string> text = ReadFileText(path);
+  if (!text.ok()) return text.status();
+  if (Status s = crd::ParseJson(*text, doc); !s.ok()) return s.WithContext(path);
+  const Value* items = crd::Member(*doc, "items");
+  if (items == nullptr || !items->IsArray()) return Status::InvalidArgument(path + ": not a Kubernetes List (no items)");
+  return Status::Ok();
+}
+
+}  // namespace
+
+ExtenderService::ExtenderService(ExtenderOptions options) : options_(std::move(options)) {
+  scheduler_ = std::make_unique<scoring::Scheduler>(options_.scheduler);
+}
+
+bool ExtenderService::ready() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ready_;
+}
+
+size_t ExtenderService::placed_pods() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return cluster_.pod_count();
+}
+
+std::string ExtenderService::AllocationOf(const std::string& pod_uid) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = pods_.find(pod_uid);
+  return it == pods_.end() ? "" : it->second.allocation;
+}
+
+bool ExtenderService::NeedsTopology(const scoring::PodRequest& pod) const {
+  return scoring::IsNumaBound(pod, options_.scheduler.resource_policy) || pod.gpu.any();
+}
+
+Status ExtenderService::AddNodeLocked(const std::string& name, const std::string* cnr_json) {
+  NodeRecord rec;
+  scoring::NodeState state;
+  state.name = name;
+  if (cnr_json == nullptr) {
+    rec.topology_reason = "node has no CustomNodeResource: its NUMA and device topology is unknown";
+  } else {
+    Result<crd::Cnr> cnr = crd::DecodeCnr(*cnr_json);
+    Result<crd::CnrNodeState> ns = cnr.ok() ? crd::NodeStateFromCnr(*cnr) : Result<crd::CnrNodeState>(cnr.status());
+    Result<topology::NodeTopology> topo = cnr.ok() ? crd::TopologyFromCnr(*cnr) : Result<topology::NodeTopology>(cnr.status());
+    const crd::Condition* ready = cnr.ok() ? cnr->FindCondition(crd::kConditionAgentReady) : nullptr;
+    std::chrono::system_clock::time_point beat;
+    if (!ns.ok() || !topo.ok()) {
+      rec.topology_reason = "its CustomNodeResource is unusable: " + (!ns.ok() ? ns.status() : topo.status()).message();
+    } else if (ready == nullptr || ready->status != "True" || !ParseRfc3339(ready->last_heartbeat_time, &beat)) {
+      rec.topology_reason = "its CustomNodeResource has no AgentReady heartbeat";
+    } else if (options_.now() - beat > options_.cnr_stale_after) {
+      rec.topology_reason = "its CustomNodeResource is stale (last heartbeat " + ready->last_heartbeat_time + ")";
+    } else {
+      state = std::move(ns->node);
+      state.name = name;
+      scoring::AddDevicesFromTopology(*topo, &state);
+      rec.has_topology = true;
+    }
+  }
+  rec.index = cluster_.AddNode(std::move(state));
+  nodes_[name] = rec;
+  return Status::Ok();
+}
+
+Status ExtenderService::LoadSnapshot(const std::string& dir) {
+  std::lock_guard<std::mutex> lock(mu_);
+  rapidjson::Document nodes, pods, cnrs;
+  if (Status s = ReadListItems(dir + "/nodes.json", &nodes); !s.ok()) return s;
+  if (Status s = ReadListItems(dir + "/pods.json", &pods); !s.ok()) return s;
+  if (Status s = ReadListItems(dir + "/cnrs.json", &cnrs); !s.ok()) return s;
+  std::map<std::string, std::string> cnr_by_name;
+  for (const Value& c : cnrs["items"].GetArray()) {
+    const Value* meta = crd::Member(c, "metadata");
+    std::string name;
+    if (meta == nullptr || !crd::ReadString(*meta, "name", "metadata", &name, true).ok()) continue;
+    rapidjson::StringBuffer b;
+    rapidjson::Writer<rapidjson::StringBuffer> w(b);
+    c.Accept(w);
+    cnr_by_name[name] = b.GetString();
+  }
+  for (const Value& n : nodes["items"].GetArray()) {
+    const Value* meta = crd::Member(n, "metadata");
+    std::string name;
+    if (meta == nullptr || !crd::ReadString(*meta, "name", "metadata", &name, true).ok() || nodes_.count(name)) continue;
+    auto it = cnr_by_name.find(name);
+    if (Status s = AddNodeLocked(name, it == cnr_by_name.end() ? nullptr : &it->second); !s.ok()) return s;
+  }
+  // Rebuild the ledger from the pods already on nodes: exactly from Tessera's annotation, else at node level.
+  for (const Value& p : pods["items"].GetArray()) {
+    Result<scoring::PodRequest> req = crd::DecodePodRequest(p);
+    if (!req.ok() || req->uid.empty()) continue;
+    PodRecord rec;
+    rec.request = *req;
+    const Value* spec = crd::Member(p, "spec");
+    if (spec != nullptr) (void)crd::ReadString(*spec, "nodeName", "spec", &rec.node);
+    std::map<std::string, std::string> annotations;
+    if (const Value* meta = crd::Member(p, "metadata")) (void)crd::ReadStringMap(*meta, "annotations", "metadata", &annotations);
+    if (auto a = annotations.find(kAllocationAnnotation); a != annotations.end()) rec.allocation = a->second;
+    auto node = nodes_.find(rec.node);
+    if (!rec.node.empty() && node != nodes_.end() && node->second.has_topology) {
+      scoring::Placement placement;
+      placement.node = node->second.index;
+      if (!rec.allocation.empty()) {
+        Result<scoring::Placement> decoded = DecodeAllocation(rec.allocation, cluster_.node(node->second.index), node->second.index);
+        if (decoded.ok()) placement = *decoded;
+      }
+      (void)cluster_.Reserve(rec.request, placement);
+    }
+    pods_[rec.request.uid] = std::move(rec);
+  }
+  ready_ = true;
+  return Status::Ok();
+}
+
+ExtenderService::Evaluation ExtenderService::EvaluateLocked(const scoring::PodRequest& pod,
+                                                            const std::vector<std::string>& names) {
+  Evaluation e;
+  e.names = names;
+  const size_t n = names.size();
+  e.feasible.assign(n, false);
+  e.unresolvable.assign(n, false);
+  e.reason.assign(n, "");
+  e.score.assign(n, 0);
+  std::vector<uint32_t> candidates;
+  std::vector<size_t> slot;
+  const bool needs_topology = NeedsTopology(pod);
+  for (size_t i = 0; i < n; ++i) {
+    auto it = nodes_.find(names[i]);
+    if (it == nodes_.end()) {
+      e.unresolvable[i] = true;
+      e.reason[i] = "Tessera: node " + names[i] + " is unknown to the extender (no Node object seen)";
+    } else if (!it->second.has_topology) {
+      if (needs_topology) {
+        e.unresolvable[i] = true;
+        e.reason[i] = "Tessera: the pod needs NUMA or device placement, but " + it->second.topology_reason;
+      } else {
+        e.feasible[i] = true;  // kube-scheduler's own fit checks cover pods that need no topology
+      }
+    } else {
+      candidates.push_back(it->second.index);
+      slot.push_back(i);
+    }
+  }
+  scoring::SchedulingResult r = scheduler_->Schedule(cluster_, pod, candidates);
+  e.pod_error = r.pod_error;
+  for (size_t k = 0; k < candidates.size(); ++k) {
+    const scoring::NodeVerdict& v = r.verdicts[k];
+    const size_t i = slot[k];
+    e.feasible[i] = v.feasible;
+    if (!v.feasible) {
+      e.reason[i] = "Tessera " + std::string(v.failed_plugin) + ": " + v.reason;
+      // Removing pods cannot fix an invalid pod.
+      e.unresolvable[i] = v.failed_plugin == "PodValidation";
+    } else {
+      e.score[i] = std::clamp<int64_t>(std::llround(v.exact_score / 10.0), 0, 10);
+    }
+  }
+  if (!e.pod_error.empty()) {
+    for (size_t i = 0; i < n; ++i) {
+      e.feasible[i] = false;
+      e.unresolvable[i] = true;
+      e.reason[i] = "Tessera: invalid pod: " + e.pod_error;
+    }
+  }
+  return e;
+}
+
+namespace {
+
+struct ExtenderArgs {
+  const Value* pod = nullptr;
+  std::vector<std::string> names;
+  const Value* node_items = nullptr;  // full-nodes mode: the items to echo back
+  bool node_cache = true;
+};
+
+Status ParseArgs(const rapidjson::Document& doc, ExtenderArgs* a) {
+  if (!doc.IsObject()) return Status::InvalidArgument("request body must be a JSON object (ExtenderArgs)");
+  a->pod = MemberCi(doc, "Pod");
+  if (a->pod == nullptr || !a->pod->IsObject()) return Status::InvalidArgument("Pod: required object");
+  if (const Value* names = MemberCi(doc, "NodeNames")) {
+    if (!names->IsArray()) return Status::InvalidArgument("NodeNames: expected array of strings");
+    for (const Value& v : names->GetArray()) {
+      if (!v.IsString()) return Status::InvalidArgument("NodeNames: expected array of strings");
+      a->names.emplace_back(v.GetString(), v.GetStringLength());
+    }
+    return Status::Ok();
+  }
+  const Value* nodes = MemberCi(doc, "Nodes");
+  if (nodes == nullptr) return Status::InvalidArgument("one of NodeNames or Nodes is required");
+  const Value* items = crd::Member(*nodes, "items");
+  if (items == nullptr || !items->IsArray()) return Status::InvalidArgument("Nodes.items: expected array");
+  a->node_cache = false;
+  a->node_items = items;
+  for (const Value& n : items->GetArray()) {
+    const Value* meta = crd::Member(n, "metadata");
+    std::string name;
+    if (meta == nullptr || !crd::ReadString(*meta, "name", "Nodes.items[].metadata", &name, true).ok()) {
+      return Status::InvalidArgument("Nodes.items[].metadata.name: required");
+    }
+    a->names.push_back(name);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Answer ExtenderService::Filter(std::string_view body) {
+  rapidjson::Document doc;
+  if (Status s = crd::ParseJson(body, &doc); !s.ok()) return BadRequestStatus(s);
+  ExtenderArgs args;
+  if (Status s = ParseArgs(doc, &args); !s.ok()) return BadRequestStatus(s);
+  Result<scoring::PodRequest> pod = crd::DecodePodRequest(*args.pod);
+  std::lock_guard<std::mutex> lock(mu_);
+  Evaluation e;
+  if (!pod.ok()) {
+    // The pod itself is unreadable: every node fails with the reason, nothing else happens.
+    e.names = args.names;
+    e.feasible.assign(args.names.size(), false);
+    e.unresolvable.assign(args.names.size(), true);
+    e.reason.assign(args.names.size(), "Tessera: invalid pod: " + pod.status().message());
+  } else {
+    if (!pod->uid.empty()) pods_[pod->uid].request = *pod;  // remembered for the bind that follows
+    e = EvaluateLocked(*pod, args.names);
+  }
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  if (args.node_cache) {
+    w.Key("Nodes");
+    w.Null();
+    w.Key("NodeNames");
+    w.StartArray();
+    for (size_t i = 0; i < e.names.size(); ++i) {
+      if (e.feasible[i]) w.String(e.names[i].c_str());
+    }
+    w.EndArray();
+  } else {
+    // Full-nodes mode: the client replaces its nodes with what we return, so echo the objects unchanged.
+    w.Key("Nodes");
+    w.StartObject();
+    w.Key("metadata");
+    w.StartObject();
+    w.EndObject();
+    w.Key("items");
+    w.StartArray();
+    for (size_t i = 0; i < e.names.size(); ++i) {
+      if (e.feasible[i]) (*args.node_items)[static_cast<rapidjson::SizeType>(i)].Accept(w);
+    }
+    w.EndArray();
+    w.EndObject();
+    w.Key("NodeNames");
+    w.Null();
+  }
+  w.Key("FailedNodes");
+  w.StartObject();
+  for (size_t i = 0; i < e.names.size(); ++i) {
+    if (!e.feasible[i] && !e.unresolvable[i]) {
+      w.Key(e.names[i].c_str());
+      w.String(e.reason[i].c_str());
+    }
+  }
+  w.EndObject();
+  w.Key("FailedAndUnresolvableNodes");
+  w.StartObject();
+  for (size_t i = 0; i < e.names.size(); ++i) {
+    if (!e.feasible[i] && e.unresolvable[i]) {
+      w.Key(e.names[i].c_str());
+      w.String(e.reason[i].c_str());
+    }
+  }
+  w.EndObject();
+  w.Key("Error");
+  w.String("");
+  w.EndObject();
+  return Answer{200, std::string(buf.GetString(), buf.GetSize())};
+}
+
+Answer ExtenderService::Prioritize(std::string_view body) {
+  rapidjson::Document doc;
+  if (Status s = crd::ParseJson(body, &doc); !s.ok()) return BadRequestStatus(s);
+  ExtenderArgs args;
+  if (Status s = ParseArgs(doc, &args); !s.ok()) return BadRequestStatus(s);
+  Result<scoring::PodRequest> pod = crd::DecodePodRequest(*args.pod);
+  std::lock_guard<std::mutex> lock(mu_);
+  Evaluation e;
+  if (pod.ok()) e = EvaluateLocked(*pod, args.names);
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartArray();
+  for (size_t i = 0; i < args.names.size(); ++i) {
+    w.StartObject();
+    w.Key("Host");
+    w.String(args.names[i].c_str());
+    w.Key("Score");
+    w.Int64(pod.ok() ? e.score[i] : 0);  // the core's 0..100 scaled to kube-scheduler's 0..10
+    w.EndObject();
+  }
+  w.EndArray();
+  return Answer{200, std::string(buf.GetString(), buf.GetSize())};
+}
+
+Answer ExtenderService::Bind(std::string_view body) {
+  rapidjson::Document doc;
+  if (Status s = crd::ParseJson(body, &doc); !s.ok()) return BadRequestStatus(s);
+  if (!doc.IsObject()) return BadRequest("request body must be a JSON object (ExtenderBindingArgs)");
+  auto str = [&](const char* key) {
+    const Value* v = MemberCi(doc, key);
+    return v != nullptr && v->IsString() ? std::string(v->GetString(), v->GetStringLength()) : std::string();
+  };
+  const std::string uid = str("PodUID"), node_name = str("Node"), name = str("PodName"), ns = str("PodNamespace");
+  if (uid.empty() || node_name.empty()) return BadRequest("PodUID and Node are required");
+  auto error = [](const std::string& msg) { return Answer{200, "{\"Error\":\"" + Escape(msg) + "\"}"}; };
+  std::lock_guard<std::mutex> lock(mu_);
+  auto pod = pods_.find(uid);
+  if (pod == pods_.end()) return error("Tessera: pod " + ns + "/" + name + " (" + uid + ") was never filtered here");
+  auto node = nodes_.find(node_name);
+  if (node == nodes_.end()) return error("Tessera: node " + node_name + " is unknown");
+  if (const scoring::LedgerEntry* placed = cluster_.FindPod(uid)) {
+    // A retried bind is idempotent: same node, nothing more to do.
+    if (placed->placement.node == node->second.index) return Answer{200, "{\"Error\":\"\"}"};
+    return error("Tessera: pod " + uid + " is already placed on " + cluster_.node(placed->placement.node).name);
+  }
+  const scoring::PodRequest& request = pod->second.request;
+  scoring::Placement placement;
+  placement.node = node->second.index;
+  if (node->second.has_topology) {
+    scoring::SchedulingResult r = scheduler_->Schedule(cluster_, request, {node->second.index});
+    if (r.Best() == nullptr) {
+      const std::string why = !r.pod_error.empty() ? r.pod_error : std::string(r.verdicts[0].failed_plugin) + ": " + r.verdicts[0].reason;
+      return error("Tessera: " + node_name + " no longer fits: " + why);
+    }
+    placement = r.Best()->placement;
+  } else if (NeedsTopology(request)) {
+    return error("Tessera: " + node_name + ": " + node->second.topology_reason);
+  }
+  if (node->second.has_topology) {
+    if (Status s = cluster_.Reserve(request, placement); !s.ok()) return error("Tessera: " + s.message());
+    pod->second.allocation = EncodeAllocation(cluster_.node(placement.node), request, placement);
+  }
+  pod->second.node = node_name;
+  return Answer{200, "{\"Error\":\"\"}"};
+}
+
+Answer ExtenderService::Preempt(std::string_view body) {
+  rapidjson::Document doc;
+  if (Status s = crd::ParseJson(body, &doc); !s.ok()) return BadRequestStatus(s);
+  if (!doc.IsObject()) return BadRequest("request body must be a JSON object (ExtenderPreemptionArgs)");
+  const Value* pod_json = MemberCi(doc, "Pod");
+  if (pod_json == nullptr) return BadRequest("Pod: required");
+  Result<scoring::PodRequest> pod = crd::DecodePodRequest(*pod_json);
+  // Victims per node, by UID (meta victims) or from full pods.
+  std::map<std::string, std::vector<std::string>> victims;
+  std::map<std::string, int64_t> pdb;
+  auto collect = [&](const Value* map, bool meta) -> Status {
+    if (map == nullptr) return Status::Ok();
+    if (!map->IsObject()) return Status::InvalidArgument("victims: expected object");
+    for (auto it = map->MemberBegin(); it != map->MemberEnd(); ++it) {
+      const Value* pods = MemberCi(it->value, "Pods");
+      auto& list = victims[it->name.GetString()];
+      if (const Value* n = MemberCi(it->value, "NumPDBViolations"); n != nullptr && n->IsInt64()) pdb[it->name.GetString()] = n->GetInt64();
+      if (pods == nullptr) continue;
+      if (!pods->IsArray()) return Status::InvalidArgument("Pods: expected array");
+      for (const Value& p : pods->GetArray()) {
+        const Value* uid = meta ? MemberCi(p, "UID") : (crd::Member(p, "metadata") ? crd::Member(*crd::Member(p, "metadata"), "uid") : nullptr);
+        if (uid != nullptr && uid->IsString()) list.emplace_back(uid->GetString());
+      }
+    }
+    return Status::Ok();
+  };
+  if (Status s = collect(MemberCi(doc, "NodeNameToMetaVictims"), true); !s.ok()) return BadRequestStatus(s);
+  if (Status s = collect(MemberCi(doc, "NodeNameToVictims"), false); !s.ok()) return BadRequestStatus(s);
+  std::lock_guard<std::mutex> lock(mu_);
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("NodeNameToMetaVictims");
+  w.StartObject();
+  for (const auto& [node_name, uids] : victims) {
+    if (uids.empty() || !pod.ok()) continue;  // every answered node must keep a victim
+    auto node = nodes_.find(node_name);
+    if (node == nodes_.end()) continue;
+    bool fits = true;
+    if (node->second.has_topology) {
+      // Remove the victims Tessera placed, see whether the pod now fits under its rules, and put them back.
+      std::vector<scoring::LedgerEntry> removed;
+      for (const std::string& uid : uids) {
+        const scoring::LedgerEntry* e = cluster_.FindPod(uid);
+        if (e != nullptr && e->placement.node == node->second.index) {
+          removed.push_back(*e);
+          (void)cluster_.Unreserve(uid);
+        }
+      }
+      fits = scheduler_->Schedule(cluster_, *pod, {node->second.index}).Best() != nullptr;
+      for (const scoring::LedgerEntry& e : removed) (void)cluster_.Reserve(e.pod, e.placement);
+    } else if (NeedsTopology(*pod)) {
+      fits = false;
+    }
+    if (!fits) continue;
+    w.Key(node_name.c_str());
+    w.StartObject();
+    w.Key("Pods");
+    w.StartArray();
+    for (const std::string& uid : uids) {
+      w.StartObject();
+      w.Key("UID");
+      w.String(uid.c_str());
+      w.EndObject();
+    }
+    w.EndArray();
+    w.Key("NumPDBViolations");
+    w.Int64(pdb[node_name]);
+    w.EndObject();
+  }
+  w.EndObject();
+  w.EndObject();
+  return Answer{200, std::string(buf.GetString(), buf.GetSize())};
+}
+
+}  // namespace tessera::extender

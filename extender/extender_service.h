@@ -1,0 +1,89 @@
+// The extender's decisions, independent of HTTP: the cluster state (nodes, their CNRs, the ledger of pods
+// Tessera placed, rebuilt from their allocation annotations), and the four verbs kube-scheduler calls, each taking
+// the request body as the client sends it and returning the status and body to answer.
+//
+// Every verb holds one lock: one ledger decides, and a bind is atomic against concurrent binds.
+#ifndef TESSERA_EXTENDER_EXTENDER_SERVICE_H_
+#define TESSERA_EXTENDER_EXTENDER_SERVICE_H_
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "scoring/scheduler.h"
+#include "topology/status.h"
+
+namespace tessera::extender {
+
+struct Answer {
+  int status = 200;
+  std::string body;
+};
+
+struct ExtenderOptions {
+  scoring::SchedulerConfig scheduler;
+  // A CNR whose AgentReady heartbeat is older than this is stale: topology pods fail on its node.
+  std::chrono::seconds cnr_stale_after{300};
+  std::function<std::chrono::system_clock::time_point()> now = [] { return std::chrono::system_clock::now(); };
+};
+
+class ExtenderService {
+ public:
+  explicit ExtenderService(ExtenderOptions options);
+
+  // --snapshot DIR: nodes.json, pods.json and cnrs.json, each a Kubernetes List (kubectl get -o json). Pods
+  // already on nodes with a tessera.io/allocation annotation are charged exactly; others at node level.
+  Status LoadSnapshot(const std::string& dir);
+  bool ready() const;
+
+  Answer Filter(std::string_view body);
+  Answer Prioritize(std::string_view body);
+  Answer Bind(std::string_view body);
+  Answer Preempt(std::string_view body);
+
+  // The annotations Tessera wrote on a pod it bound (snapshot mode keeps them in memory), "" if none.
+  std::string AllocationOf(const std::string& pod_uid) const;
+  size_t placed_pods() const;
+
+ private:
+  struct PodRecord {
+    scoring::PodRequest request;
+    std::string node;        // "" while pending
+    std::string allocation;  // tessera.io/allocation
+  };
+  struct NodeRecord {
+    uint32_t index = 0;
+    bool has_topology = false;   // a fresh CNR describes it
+    std::string topology_reason;  // why not
+  };
+
+  bool NeedsTopology(const scoring::PodRequest& pod) const;
+  // Evaluates `pod` on the named nodes; unknown nodes and nodes without topology are reported as such.
+  struct Evaluation {
+    std::string pod_error;
+    std::vector<std::string> names;
+    std::vector<bool> feasible;
+    std::vector<bool> unresolvable;
+    std::vector<std::string> reason;
+    std::vector<int64_t> score;  // 0..10
+  };
+  Evaluation EvaluateLocked(const scoring::PodRequest& pod, const std::vector<std::string>& names);
+  Status AddNodeLocked(const std::string& name, const std::string* cnr_json);
+
+  ExtenderOptions options_;
+  mutable std::mutex mu_;
+  bool ready_ = false;
+  scoring::ClusterState cluster_;
+  std::unique_ptr<scoring::Scheduler> scheduler_;
+  std::map<std::string, NodeRecord> nodes_;
+  std::unordered_map<std::string, PodRecord> pods_;  // by UID: pods seen in the snapshot or in filter calls
+};
+
+}  // namespace tessera::extender
+
+#endif  // TESSERA_EXTENDER_EXTENDER_SERVICE_H_

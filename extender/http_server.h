@@ -1,0 +1,52 @@
+// A small asynchronous HTTP/1.1 server on Boost.Beast for the extender: a fixed pool of threads over one
+// io_context, keep-alive, a request body limit (413 beyond it), a read/write timeout per request, and a cap on
+// open connections (new ones beyond it are closed at once). The handler runs on the pool's threads.
+#ifndef TESSERA_EXTENDER_HTTP_SERVER_H_
+#define TESSERA_EXTENDER_HTTP_SERVER_H_
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "topology/status.h"
+
+namespace tessera::extender {
+
+struct HttpServerOptions {
+  std::string address = "0.0.0.0";
+  int port = 8888;  // 0: pick a free port (tests)
+  int threads = 2;
+  size_t max_body_bytes = 16u << 20;
+  std::chrono::milliseconds io_timeout{30000};
+  size_t max_connections = 1024;
+};
+
+struct HttpReply {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+};
+
+using HttpHandler = std::function<HttpReply(const std::string& method, const std::string& target, std::string_view body)>;
+
+class HttpServer {
+ public:
+  HttpServer(HttpServerOptions options, HttpHandler handler);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  Status Start();  // binds and starts the threads
+  void Stop();     // closes the listener and every connection; joins the threads
+  int port() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tessera::extender
+
+#endif  // TESSERA_EXTENDER_HTTP_SERVER_H_

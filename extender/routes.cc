@@ -1,0 +1,69 @@
+#include "extender/routes.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
+#include <prometheus/text_serializer.h>
+
+#include <chrono>
+
+namespace tessera::extender {
+
+HttpHandler MakeExtenderHandler(ExtenderService* service, std::string url_prefix,
+                                std::shared_ptr<prometheus::Registry> registry) {
+  while (!url_prefix.empty() && url_prefix.back() == '/') url_prefix.pop_back();
+  auto& requests = prometheus::BuildCounter()
+                       .Name("tessera_extender_requests_total")
+                       .Help("HTTP requests by verb and status code")
+                       .Register(*registry);
+  auto& latency = prometheus::BuildHistogram()
+                      .Name("tessera_extender_request_seconds")
+                      .Help("Request handling time by verb")
+                      .Register(*registry);
+  const prometheus::Histogram::BucketBoundaries buckets = {0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25, 1};
+  return [service, url_prefix, registry, &requests, &latency, buckets](const std::string& method, const std::string& target,
+                                                                       std::string_view body) -> HttpReply {
+    const auto start = std::chrono::steady_clock::now();
+    const std::string path = target.substr(0, target.find('?'));
+    std::string verb = "other";
+    HttpReply reply;
+    if (method == "GET" && path == "/healthz") {
+      verb = "healthz";
+      reply = {200, "ok", "text/plain"};
+    } else if (method == "GET" && path == "/readyz") {
+      verb = "readyz";
+      reply = service->ready() ? HttpReply{200, "ok", "text/plain"} : HttpReply{503, "caches not synced", "text/plain"};
+    } else if (method == "GET" && path == "/version") {
+      verb = "version";
+      reply = {200, kVersion, "text/plain"};
+    } else if (method == "GET" && path == "/metrics") {
+      verb = "metrics";
+      reply = {200, prometheus::TextSerializer().Serialize(registry->Collect()), "text/plain; version=0.0.4"};
+    } else if (path.rfind(url_prefix + "/", 0) == 0) {
+      const std::string name = path.substr(url_prefix.size() + 1);
+      Answer a;
+      bool known = true;
+      if (name == "filter") a = service->Filter(body);
+      else if (name == "prioritize") a = service->Prioritize(body);
+      else if (name == "bind") a = service->Bind(body);
+      else if (name == "preempt") a = service->Preempt(body);
+      else known = false;
+      if (!known) {
+        reply = {404, "{\"Error\":\"unknown verb " + name + "\"}"};
+      } else if (method != "POST") {
+        verb = name;
+        reply = {405, "{\"Error\":\"" + name + " takes POST\"}"};
+      } else {
+        verb = name;
+        reply = {a.status, std::move(a.body)};
+      }
+    } else {
+      reply = {404, "{\"Error\":\"not found\"}"};
+    }
+    requests.Add({{"verb", verb}, {"code", std::to_string(reply.status)}}).Increment();
+    latency.Add({{"verb", verb}}, buckets)
+        .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    return reply;
+  };
+}
+
+}  // namespace tessera::extender

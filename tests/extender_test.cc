@@ -1,0 +1,246 @@
+// The extender over loopback HTTP: the captured kube-scheduler requests accepted unchanged and answered in the
+// shapes the real client accepted; decisions on nodes with CNRs, the allocation annotation, restart recovery,
+// malformed and oversized input, and concurrent binds racing for the last GPU share.
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "crd/cnr_builder.h"
+#include "crd/cnr_codec.h"
+#include "extender/allocation.h"
+#include "extender/extender_service.h"
+#include "extender/http_server.h"
+#include "extender/routes.h"
+#include "kube/kube_client.h"
+#include "reporter/reporter.h"
+#include "tests/shared_data.h"
+#include "topology/hwloc_discovery.h"
+
+namespace tessera::extender {
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kFixtures = "fixtures/kube-scheduler";
+
+std::string Fixture(const std::string& name) { return testing::ReadFile(testing::SharedPath(kFixtures + "/" + name)); }
+
+std::string WriteSnapshot(const std::string& tag, const std::string& nodes, const std::string& pods, const std::string& cnrs) {
+  std::string dir = ::testing::TempDir() + "/snap-" + tag + "-" + std::to_string(getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir + "/nodes.json") << nodes;
+  std::ofstream(dir + "/pods.json") << pods;
+  std::ofstream(dir + "/cnrs.json") << cnrs;
+  return dir;
+}
+
+// A CNR for `node` from a shared topology with a fresh heartbeat.
+std::string CnrFor(const std::string& node, const std::string& topology_file) {
+  topology::DiscoveryOptions d;
+  d.xml_path = testing::SharedPath("topologies/" + topology_file);
+  auto t = topology::DiscoverTopology(d);
+  crd::CnrBuildOptions o;
+  o.node_name = node;
+  o.topology_policy = "single-numa-node";
+  o.heartbeat_time = reporter::FormatRfc3339(std::chrono::system_clock::now());
+  return crd::EncodeCnr(*crd::BuildCnr(t->topology, o));
+}
+
+struct Server {
+  explicit Server(const std::string& snapshot_dir, size_t max_body = 1 << 20) : service(ExtenderOptions{}) {
+    EXPECT_TRUE(service.LoadSnapshot(snapshot_dir).ok());
+    HttpServerOptions o;
+    o.address = "127.0.0.1";
+    o.port = 0;
+    o.max_body_bytes = max_body;
+    o.io_timeout = std::chrono::milliseconds(2000);
+    http = std::make_unique<HttpServer>(o, MakeExtenderHandler(&service, "/scheduler", registry));
+    EXPECT_TRUE(http->Start().ok());
+    kube::ClusterConfig c;
+    c.server = "http://127.0.0.1:" + std::to_string(http->port());
+    c.timeout = std::chrono::milliseconds(5000);
+    client = std::make_unique<kube::KubeClient>(c);
+  }
+  kube::HttpResponse Post(const std::string& verb, const std::string& body) {
+    auto r = client->Post("/scheduler/" + verb, body);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : kube::HttpResponse{};
+  }
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  ExtenderService service;
+  std::unique_ptr<HttpServer> http;
+  std::unique_ptr<kube::KubeClient> client;
+};
+
+rapidjson::Document Json(const std::string& s) {
+  rapidjson::Document d;
+  d.Parse(s.c_str());
+  EXPECT_FALSE(d.HasParseError()) << s.substr(0, 200);
+  return d;
+}
+
+TEST(ExtenderFixtures, CapturedRequestsAnsweredInAcceptedShapes) {
+  TESSERA_REQUIRE_SHARED(kFixtures + "/raw/filter-nodecache.json");
+  // The fixture nodes have no CNR: the NUMA-bound fixture pod fails everywhere, unresolvably, with the reason.
+  Server s(WriteSnapshot("fix", Fixture("inputs/nodes.json"), R"({"items": []})", R"({"items": []})"));
+  kube::HttpResponse r = s.Post("filter", Fixture("raw/filter-nodecache.json"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto d = Json(r.body);
+  ASSERT_TRUE(d["NodeNames"].IsArray());
+  EXPECT_EQ(d["NodeNames"].Size(), 0u);
+  EXPECT_TRUE(d["Nodes"].IsNull());
+  ASSERT_TRUE(d["FailedAndUnresolvableNodes"].IsObject());
+  EXPECT_EQ(d["FailedAndUnresolvableNodes"].MemberCount(), 3u);
+  EXPECT_NE(std::string(d["FailedAndUnresolvableNodes"]["node-1"].GetString()).find("no CustomNodeResource"), std::string::npos);
+  EXPECT_STREQ(d["Error"].GetString(), "");
+
+  r = s.Post("filter", Fixture("raw/filter-fullnodes.json"));
+  ASSERT_EQ(r.status, 200);
+  d = Json(r.body);
+  EXPECT_TRUE(d["NodeNames"].IsNull());
+  ASSERT_TRUE(d["Nodes"]["items"].IsArray());
+
+  r = s.Post("prioritize", Fixture("raw/prioritize-nodecache.json"));
+  ASSERT_EQ(r.status, 200);
+  d = Json(r.body);
+  ASSERT_TRUE(d.IsArray());
+  ASSERT_EQ(d.Size(), 3u);
+  for (const auto& e : d.GetArray()) {
+    EXPECT_TRUE(e["Host"].IsString());
+    EXPECT_TRUE(e["Score"].IsInt64());
+    EXPECT_GE(e["Score"].GetInt64(), 0);
+    EXPECT_LE(e["Score"].GetInt64(), 10);
+  }
+  r = s.Post("prioritize", Fixture("raw/prioritize-fullnodes.json"));
+  EXPECT_EQ(r.status, 200);
+
+  r = s.Post("bind", Fixture("raw/bind.json"));
+  ASSERT_EQ(r.status, 200);
+  d = Json(r.body);
+  EXPECT_NE(std::string(d["Error"].GetString()).find("CustomNodeResource"), std::string::npos) << r.body;
+
+  for (const char* f : {"raw/preempt-nodecache.json", "raw/preempt-fullnodes.json"}) {
+    r = s.Post("preempt", Fixture(f));
+    ASSERT_EQ(r.status, 200) << f;
+    d = Json(r.body);
+    ASSERT_TRUE(d["NodeNameToMetaVictims"].IsObject());
+    for (auto it = d["NodeNameToMetaVictims"].MemberBegin(); it != d["NodeNameToMetaVictims"].MemberEnd(); ++it) {
+      EXPECT_GT(it->value["Pods"].Size(), 0u) << "every answered node keeps a victim";
+    }
+  }
+}
+
+TEST(ExtenderDecisions, FilterBindAnnotateAndRebuildAfterRestart) {
+  TESSERA_REQUIRE_SHARED("topologies/topo.jrc0386.xml");
+  TESSERA_REQUIRE_SHARED(kFixtures + "/raw/filter-nodecache.json");
+  const std::string cnrs = "{\"items\": [" + CnrFor("node-1", "topo.jrc0386.xml") + "]}";
+  const std::string nodes = Fixture("inputs/nodes.json");
+  std::string dir = WriteSnapshot("dec", nodes, R"({"items": []})", cnrs);
+  Server s(dir);
+  kube::HttpResponse r = s.Post("filter", Fixture("raw/filter-nodecache.json"));
+  auto d = Json(r.body);
+  ASSERT_EQ(d["NodeNames"].Size(), 1u) << r.body;
+  EXPECT_STREQ(d["NodeNames"][0].GetString(), "node-1");
+  r = s.Post("prioritize", Fixture("raw/prioritize-nodecache.json"));
+  d = Json(r.body);
+  for (const auto& e : d.GetArray()) {
+    // Only node-1 can take the pod; the others score 0. (Scores are the core's 0..100 scaled to 0..10.)
+    if (std::string(e["Host"].GetString()) != "node-1") {
+      EXPECT_EQ(e["Score"].GetInt64(), 0);
+    }
+  }
+  // Bind the fixture pod to node-1 (the fixture binds to node-1 too).
+  r = s.Post("bind", Fixture("raw/bind.json"));
+  d = Json(r.body);
+  ASSERT_STREQ(d["Error"].GetString(), "") << r.body;
+  // Retried bind: idempotent.
+  r = s.Post("bind", Fixture("raw/bind.json"));
+  EXPECT_STREQ(Json(r.body)["Error"].GetString(), "");
+  const std::string uid = "2b6a8c1e-3f4d-4e5a-9b7c-0d1e2f3a4b5c";
+  const std::string allocation = s.service.AllocationOf(uid);
+  auto a = Json(allocation);
+  EXPECT_STREQ(a["node"].GetString(), "node-1");
+  ASSERT_EQ(a["numa"].Size(), 1u);
+  EXPECT_EQ(a["numa"][0]["cpu_milli"].GetInt64(), 4000);
+  EXPECT_TRUE(a["cpu_pinned"].GetBool());
+
+  // Restart: the bound pod (with its annotation) in pods.json rebuilds the same ledger.
+  rapidjson::Document pod = Json(Fixture("inputs/pod.json"));
+  auto& alloc = pod.GetAllocator();
+  pod["spec"].AddMember("nodeName", "node-1", alloc);
+  pod["metadata"]["annotations"].AddMember(rapidjson::Value(kAllocationAnnotation, alloc),
+                                           rapidjson::Value(allocation.c_str(), alloc), alloc);
+  rapidjson::StringBuffer b;
+  rapidjson::Writer<rapidjson::StringBuffer> w(b);
+  pod.Accept(w);
+  Server restarted(WriteSnapshot("restart", nodes, std::string("{\"items\": [") + b.GetString() + "]}", cnrs));
+  EXPECT_EQ(restarted.service.placed_pods(), 1u);
+  EXPECT_EQ(restarted.service.AllocationOf(uid), allocation);
+}
+
+TEST(ExtenderHttp, MalformedOversizedAndUnknownRequests) {
+  Server s(WriteSnapshot("http", R"({"items": [{"metadata": {"name": "n1"}}]})", R"({"items": []})", R"({"items": []})"), 4096);
+  EXPECT_EQ(s.Post("filter", "{not json").status, 400);
+  EXPECT_EQ(s.Post("filter", "[]").status, 400);
+  EXPECT_EQ(s.Post("filter", R"({"Pod": 5, "NodeNames": ["n1"]})").status, 400);
+  EXPECT_EQ(s.Post("filter", R"({"Pod": {"metadata": {"name": "p"}}, "NodeNames": "n1"})").status, 400);
+  EXPECT_EQ(s.Post("bind", R"({"PodName": "p"})").status, 400);
+  EXPECT_EQ(s.Post("preempt", R"({"Pod": {"metadata": {}}, "NodeNameToMetaVictims": 7})").status, 400);
+  EXPECT_EQ(s.Post("filter", std::string(8192, ' ')).status, 413);
+  EXPECT_EQ(s.Post("teleport", "{}").status, 404);
+  auto get = [&](const std::string& path) { return *s.client->Get(path); };
+  EXPECT_EQ(get("/healthz").status, 200);
+  EXPECT_EQ(get("/readyz").status, 200);
+  EXPECT_EQ(get("/version").body, kVersion);
+  EXPECT_EQ(get("/scheduler/filter").status, 405);
+  const std::string metrics = get("/metrics").body;
+  EXPECT_NE(metrics.find("tessera_extender_requests_total{code=\"400\",verb=\"filter\"} 4"), std::string::npos) << metrics.substr(0, 600);
+  // An invalid pod (unknown QoS) fails every node with one reason and changes nothing.
+  kube::HttpResponse r = s.Post("filter", R"({"Pod": {"metadata": {"name": "p", "uid": "u", "annotations":
+      {"katalyst.kubewharf.io/qos_level": "gold"}}, "spec": {"containers": [{"name": "c"}]}}, "NodeNames": ["n1"], "Nodes": null})");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("unknown QoS level"), std::string::npos) << r.body;
+  EXPECT_EQ(s.service.placed_pods(), 0u);
+}
+
+TEST(ExtenderRace, ConcurrentBindsForTheLastShareOfACard) {
+  TESSERA_REQUIRE_SHARED("topologies/topo.dp-esb01.xml");
+  // One node with one V100: 16 pods each want 30 % of it; exactly three fit.
+  const std::string cnrs = "{\"items\": [" + CnrFor("gpu-node", "topo.dp-esb01.xml") + "]}";
+  Server s(WriteSnapshot("race", R"({"items": [{"metadata": {"name": "gpu-node"}}]})", R"({"items": []})", cnrs));
+  auto pod = [](int i) {
+    return R"({"Pod": {"metadata": {"name": "p)" + std::to_string(i) + R"(", "namespace": "default", "uid": "uid-)" +
+           std::to_string(i) + R"("}, "spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": "1",
+           "memory": "1Gi", "nvidia.com/gpucores": "30"}}}]}}, "NodeNames": ["gpu-node"], "Nodes": null})";
+  };
+  for (int i = 0; i < 16; ++i) ASSERT_EQ(s.Post("filter", pod(i)).status, 200);
+  std::atomic<int> won{0}, lost{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 16; ++i) {
+    threads.emplace_back([&, i] {
+      kube::ClusterConfig c;
+      c.server = "http://127.0.0.1:" + std::to_string(s.http->port());
+      kube::KubeClient client(c);
+      auto r = client.Post("/scheduler/bind", R"({"PodName": "p)" + std::to_string(i) + R"(", "PodNamespace": "default",
+          "PodUID": "uid-)" + std::to_string(i) + R"(", "Node": "gpu-node"})");
+      if (r.ok() && r->body == R"({"Error":""})") {
+        ++won;
+      } else {
+        ++lost;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(won.load(), 3);
+  EXPECT_EQ(lost.load(), 13);
+  EXPECT_EQ(s.service.placed_pods(), 3u);
+}
+
+}  // namespace
+}  // namespace tessera::extender
