@@ -1,6 +1,7 @@
 #include "kube/kube_client.h"
 
 #include <cpprest/asyncrt_utils.h>
+#include <cpprest/containerstream.h>
 #include <cpprest/http_client.h>
 #include <yaml-cpp/yaml.h>
 
@@ -168,6 +169,37 @@ Result<HttpResponse> KubeClient::Send(const std::string& method, const std::stri
     return out;
   } catch (const std::exception& e) {
     return Status::Unavailable(method + " " + path + " to " + config_.server + ": " + e.what());
+  }
+}
+
+Result<int> KubeClient::StreamLines(const std::string& path, const std::function<bool(std::string_view)>& on_line,
+                                    std::string* error_body) {
+  if (!impl_->client) return Status::InvalidArgument("API server URL \"" + config_.server + "\" is malformed");
+  try {
+    web::http::http_request req(web::http::methods::GET);
+    req.set_request_uri(utility::conversions::to_string_t(path));
+    req.headers().add(U("Accept"), U("application/json"));
+    if (!config_.bearer_token.empty()) {
+      req.headers().add(U("Authorization"), utility::conversions::to_string_t("Bearer " + config_.bearer_token));
+    }
+    web::http::http_response resp = impl_->client->request(req).get();
+    const int status = resp.status_code();
+    if (status != 200) {
+      std::string body = resp.extract_utf8string(true).get();
+      if (error_body != nullptr) *error_body = body.substr(0, 4096);
+      return status;
+    }
+    concurrency::streams::istream body = resp.body();
+    while (true) {
+      concurrency::streams::container_buffer<std::string> line;
+      const size_t n = body.read_line(line).get();
+      if (n == 0 && body.is_eof()) break;
+      if (line.collection().size() > kMaxResponseBytes) return Status::Unavailable("watch line too long");
+      if (!line.collection().empty() && !on_line(line.collection())) break;
+    }
+    return status;
+  } catch (const std::exception& e) {
+    return Status::Unavailable("watch " + path + " on " + config_.server + ": " + e.what());
   }
 }
 

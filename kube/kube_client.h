@@ -5,6 +5,8 @@
 #define TESSERA_KUBE_KUBE_CLIENT_H_
 
 #include <chrono>
+#include <functional>
+#include <string_view>
 #include <memory>
 #include <string>
 
@@ -47,6 +49,12 @@ class KubeClient {
   Result<HttpResponse> Put(const std::string& path, const std::string& json);
   // RFC 7386 JSON merge patch (application/merge-patch+json).
   Result<HttpResponse> MergePatch(const std::string& path, const std::string& json);
+
+  // A long-running GET (a watch): calls `on_line` with each newline-terminated line of the body as it arrives,
+  // until the server ends the response or `on_line` returns false. Returns the HTTP status; a non-200 answer's
+  // body is returned in `error_body`.
+  Result<int> StreamLines(const std::string& path, const std::function<bool(std::string_view)>& on_line,
+                          std::string* error_body = nullptr);
 
   const ClusterConfig& config() const { return config_; }
 

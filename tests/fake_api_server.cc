@@ -102,6 +102,12 @@ class FakeApiServerSession : public std::enable_shared_from_this<FakeApiServerSe
     r.body = request_.body();
     r.content_type = std::string(request_[http::field::content_type]);
     r.authorization = std::string(request_[http::field::authorization]);
+    if (server_->IsWatch(r)) {
+      // A watch streams on its own thread with blocking writes; this session hands over its socket and ends.
+      auto socket = std::make_unique<tcp::socket>(stream_.release_socket());
+      server_->StartWatch(socket.release(), std::move(r));
+      return;
+    }
     reply_ = server_->Handle(r);
     if (reply_.delay.count() > 0) {
       timer_.expires_after(reply_.delay);
@@ -171,6 +177,12 @@ FakeApiServer::FakeApiServer() : impl_(std::make_unique<Impl>()) {
 }
 
 FakeApiServer::~FakeApiServer() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (std::thread& t : watch_threads_) t.join();
   asio::post(impl_->io, [this] {
     beast::error_code ec;
     impl_->acceptor.close(ec);
@@ -191,11 +203,10 @@ std::string FakeApiServer::Seed(const std::string& path, const std::string& json
   std::lock_guard<std::mutex> lock(mu_);
   rapidjson::Document d;
   d.Parse(json.c_str());
-  std::string rv = std::to_string(next_resource_version_++);
-  SetMeta(d, "resourceVersion", rv);
-  if (ResourceVersionOf(d).empty() || !d["metadata"].HasMember("uid")) SetMeta(d, "uid", "uid-" + std::to_string(next_uid_++));
-  objects_[path] = Serialize(d);
-  return rv;
+  if (!d.IsObject()) return "";
+  if (!d.HasMember("metadata") || !d["metadata"].HasMember("uid")) SetMeta(d, "uid", "uid-" + std::to_string(next_uid_++));
+  RecordEventLocked(path, "ADDED", Serialize(d));
+  return std::to_string(next_resource_version_ - 1);
 }
 
 std::optional<std::string> FakeApiServer::Object(const std::string& path) const {
@@ -213,6 +224,140 @@ std::vector<FakeRequest> FakeApiServer::Requests() const {
 void FakeApiServer::ClearRequests() {
   std::lock_guard<std::mutex> lock(mu_);
   requests_.clear();
+}
+
+namespace {
+
+std::string QueryParam(const std::string& target, const std::string& key) {
+  size_t q = target.find('?');
+  if (q == std::string::npos) return "";
+  std::string query = target.substr(q + 1);
+  size_t pos = 0;
+  while (pos <= query.size()) {
+    size_t amp = query.find('&', pos);
+    std::string kv = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
+    if (kv.rfind(key + "=", 0) == 0) return kv.substr(key.size() + 1);
+    if (amp == std::string::npos) break;
+    pos = amp + 1;
+  }
+  return "";
+}
+
+// Whether the object at `object_path` belongs to the collection `collection` (pods of every namespace are listed
+// at /api/v1/pods but live under /api/v1/namespaces/<ns>/pods/<name>).
+bool InCollection(const std::string& object_path, const std::string& collection) {
+  if (object_path.rfind(collection + "/", 0) == 0 && object_path.find('/', collection.size() + 1) == std::string::npos) {
+    return true;
+  }
+  if (collection == "/api/v1/pods") {
+    const std::string prefix = "/api/v1/namespaces/";
+    if (object_path.rfind(prefix, 0) != 0) return false;
+    size_t ns_end = object_path.find('/', prefix.size());
+    return ns_end != std::string::npos && object_path.compare(ns_end, 6, "/pods/") == 0 &&
+           object_path.find('/', ns_end + 6) == std::string::npos;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool FakeApiServer::IsWatch(const FakeRequest& r) const {
+  const std::string w = QueryParam(r.target, "watch");
+  return r.method == "GET" && (w == "1" || w == "true");
+}
+
+void FakeApiServer::StartWatch(void* socket, FakeRequest request) {
+  std::lock_guard<std::mutex> lock(mu_);
+  requests_.push_back(request);
+  watch_threads_.emplace_back([this, socket, request = std::move(request)] { ServeWatch(socket, request); });
+}
+
+void FakeApiServer::ServeWatch(void* raw_socket, FakeRequest request) {
+  std::unique_ptr<tcp::socket> socket(static_cast<tcp::socket*>(raw_socket));
+  const std::string collection = request.target.substr(0, request.target.find('?'));
+  long long from = std::atoll(QueryParam(request.target, "resourceVersion").c_str());
+  const long long timeout_s = std::max(1LL, std::atoll(QueryParam(request.target, "timeoutSeconds").c_str()));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(std::min(timeout_s, 60LL));
+  beast::error_code ec;
+  http::response<http::empty_body> res{http::status::ok, 11};
+  res.set(http::field::content_type, "application/json");
+  res.chunked(true);
+  res.keep_alive(false);
+  http::response_serializer<http::empty_body> sr{res};
+  http::write_header(*socket, sr, ec);
+  auto send = [&](const std::string& line) {
+    const std::string data = line + "\n";
+    asio::write(*socket, http::make_chunk(asio::buffer(data)), ec);
+    return !ec;
+  };
+  std::unique_lock<std::mutex> lock(mu_);
+  ++active_watches_;
+  if (from != 0 && from <= expired_before_) {
+    lock.unlock();
+    send(R"({"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old resource version","reason":"Expired","code":410}})");
+    lock.lock();
+  } else {
+    while (!stopping_ && std::chrono::steady_clock::now() < deadline && !ec) {
+      std::vector<std::string> lines;
+      for (const Event& e : events_) {
+        if (e.rv <= from) continue;
+        const bool match = e.object_path.empty() ? e.collection == collection : InCollection(e.object_path, collection);
+        if (match) lines.push_back(e.line);
+        from = std::max(from, e.rv);
+      }
+      if (!lines.empty()) {
+        lock.unlock();
+        for (const std::string& l : lines) send(l);
+        lock.lock();
+        continue;
+      }
+      cv_.wait_for(lock, std::chrono::milliseconds(50));
+    }
+  }
+  --active_watches_;
+  lock.unlock();
+  asio::write(*socket, http::make_chunk_last(), ec);
+  socket->shutdown(tcp::socket::shutdown_both, ec);
+  socket->close(ec);
+}
+
+int FakeApiServer::active_watches() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return active_watches_;
+}
+
+void FakeApiServer::RecordEventLocked(const std::string& object_path, const std::string& type, const std::string& object_json) {
+  const long long rv = next_resource_version_++;
+  rapidjson::Document d;
+  d.Parse(object_json.c_str());
+  if (d.HasParseError() || !d.IsObject()) return;
+  SetMeta(d, "resourceVersion", std::to_string(rv));
+  const std::string stored = Serialize(d);
+  if (type == "DELETED") {
+    objects_.erase(object_path);
+  } else {
+    objects_[object_path] = stored;
+  }
+  events_.push_back({rv, object_path, "", "{\"type\":\"" + type + "\",\"object\":" + stored + "}"});
+  cv_.notify_all();
+}
+
+void FakeApiServer::EmitEvent(const std::string& object_path, const std::string& type, const std::string& object_json) {
+  std::lock_guard<std::mutex> lock(mu_);
+  RecordEventLocked(object_path, type, object_json);
+}
+
+void FakeApiServer::EmitBookmark(const std::string& collection_path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const long long rv = next_resource_version_++;
+  events_.push_back({rv, "", collection_path,
+                     "{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{\"resourceVersion\":\"" + std::to_string(rv) + "\"}}}"});
+  cv_.notify_all();
+}
+
+void FakeApiServer::ExpireHistory() {
+  std::lock_guard<std::mutex> lock(mu_);
+  expired_before_ = next_resource_version_ - 1;
 }
 
 FakeReply FakeApiServer::Handle(const FakeRequest& request) {
@@ -233,14 +378,41 @@ FakeReply FakeApiServer::HandleLocked(const FakeRequest& req) {
 
   if (req.method == "GET") {
     auto it = objects_.find(object_path);
-    if (it == objects_.end()) return not_found();
-    return FakeReply{200, it->second};
+    if (it != objects_.end()) return FakeReply{200, it->second};
+    // A collection: list what is in it, with the current resourceVersion.
+    std::string items;
+    const std::string cnrs = "/customnoderesources";
+    const bool any_known_collection = path == "/api/v1/pods" || path == "/api/v1/nodes" ||
+                                      (path.size() > cnrs.size() && path.compare(path.size() - cnrs.size(), cnrs.size(), cnrs) == 0);
+    for (const auto& [p, json] : objects_) {
+      if (InCollection(p, path)) items += (items.empty() ? "" : ",") + json;
+    }
+    if (items.empty() && !any_known_collection) return not_found();
+    return FakeReply{200, "{\"kind\":\"List\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"" +
+                              std::to_string(next_resource_version_ - 1) + "\"},\"items\":[" + items + "]}"};
   }
   rapidjson::Document body;
   body.Parse(req.body.c_str());
   if (body.HasParseError() || !body.IsObject()) return bad_request("body is not a JSON object");
   auto& a = body.GetAllocator();
 
+  if (req.method == "POST" && path.size() > 8 && path.compare(path.size() - 8, 8, "/binding") == 0) {
+    const std::string pod_path = path.substr(0, path.size() - 8);
+    auto pod = objects_.find(pod_path);
+    if (pod == objects_.end()) return FakeReply{404, KubeStatusBody(404, "NotFound", pod_path + " not found")};
+    rapidjson::Document p;
+    p.Parse(pod->second.c_str());
+    if (p.HasMember("spec") && p["spec"].HasMember("nodeName")) {
+      return FakeReply{409, KubeStatusBody(409, "Conflict", "pod is already assigned to a node")};
+    }
+    if (!body.HasMember("target") || !body["target"].HasMember("name") || !body["target"]["name"].IsString()) {
+      return bad_request("target.name required");
+    }
+    if (!p.HasMember("spec")) p.AddMember("spec", rapidjson::Value(rapidjson::kObjectType), p.GetAllocator());
+    p["spec"].AddMember("nodeName", rapidjson::Value(body["target"]["name"].GetString(), p.GetAllocator()), p.GetAllocator());
+    RecordEventLocked(pod_path, "MODIFIED", Serialize(p));
+    return FakeReply{201, R"({"kind":"Status","apiVersion":"v1","status":"Success","code":201})"};
+  }
   if (req.method == "POST") {
     if (!body.HasMember("metadata") || !body["metadata"].IsObject() || !body["metadata"].HasMember("name") ||
         !body["metadata"]["name"].IsString()) {
@@ -251,9 +423,8 @@ FakeReply FakeApiServer::HandleLocked(const FakeRequest& req) {
       return FakeReply{409, KubeStatusBody(409, "AlreadyExists", target + " already exists")};
     }
     body.RemoveMember("status");  // the API server ignores status on create when a status subresource exists
-    SetMeta(body, "resourceVersion", std::to_string(next_resource_version_++));
     SetMeta(body, "uid", "uid-" + std::to_string(next_uid_++));
-    objects_[target] = Serialize(body);
+    RecordEventLocked(target, "ADDED", Serialize(body));
     return FakeReply{201, objects_[target]};
   }
 
@@ -285,15 +456,20 @@ FakeReply FakeApiServer::HandleLocked(const FakeRequest& req) {
       if (!next.HasMember("status")) next.AddMember("status", rapidjson::Value(rapidjson::kObjectType), next.GetAllocator());
       MergePatch(next["status"], body["status"], next.GetAllocator());
     }
+  } else if (req.method == "PATCH" && !status_sub) {
+    if (req.content_type != "application/merge-patch+json") {
+      return FakeReply{415, KubeStatusBody(415, "UnsupportedMediaType", "want merge patch")};
+    }
+    next.CopyFrom(stored, next.GetAllocator());
+    MergePatch(next, body, next.GetAllocator());
   } else {
     return FakeReply{405, KubeStatusBody(405, "MethodNotAllowed", req.method + " " + path)};
   }
   (void)a;
   // Identity never changes on update.
   if (stored["metadata"].HasMember("uid")) SetMeta(next, "uid", stored["metadata"]["uid"].GetString());
-  SetMeta(next, "resourceVersion", std::to_string(next_resource_version_++));
-  it->second = Serialize(next);
-  return FakeReply{200, it->second};
+  RecordEventLocked(object_path, "MODIFIED", Serialize(next));
+  return FakeReply{200, objects_[object_path]};
 }
 
 }  // namespace tessera::testing

@@ -12,7 +12,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <condition_variable>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace tessera::testing {
@@ -51,10 +53,37 @@ class FakeApiServer {
   std::vector<FakeRequest> Requests() const;
   void ClearRequests();
 
+  // Watch support (GET <collection>?watch=1&resourceVersion=RV&timeoutSeconds=N answers a chunked stream of
+  // {"type": ..., "object": ...} lines). Every write through the API also emits an event.
+  // ADDED / MODIFIED store the object at `object_path`, DELETED removes it; all are streamed to watchers.
+  void EmitEvent(const std::string& object_path, const std::string& type, const std::string& object_json);
+  void EmitBookmark(const std::string& collection_path);
+  // Watches that resume from a resourceVersion at or before now get `410 Gone` (an ERROR event), as after etcd
+  // compaction, and must relist.
+  void ExpireHistory();
+  int active_watches() const;
+
  private:
   friend class FakeApiServerSession;
   FakeReply Handle(const FakeRequest& request);
   FakeReply HandleLocked(const FakeRequest& request);
+  void ServeWatch(void* socket, FakeRequest request);  // runs on its own thread; socket is a tcp::socket*
+  void RecordEventLocked(const std::string& object_path, const std::string& type, const std::string& object_json);
+  bool IsWatch(const FakeRequest& request) const;
+  void StartWatch(void* socket, FakeRequest request);
+
+  struct Event {
+    long long rv;
+    std::string object_path;  // "" for bookmarks
+    std::string collection;   // bookmarks only
+    std::string line;
+  };
+  std::vector<Event> events_;
+  long long expired_before_ = 0;
+  std::vector<std::thread> watch_threads_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  int active_watches_ = 0;
 
   struct Impl;
   std::unique_ptr<Impl> impl_;

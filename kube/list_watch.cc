@@ -1,0 +1,105 @@
+#include "kube/list_watch.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace tessera::kube {
+namespace {
+
+std::string Serialize(const rapidjson::Value& v) {
+  rapidjson::StringBuffer b;
+  rapidjson::Writer<rapidjson::StringBuffer> w(b);
+  v.Accept(w);
+  return std::string(b.GetString(), b.GetSize());
+}
+
+std::string ResourceVersion(const rapidjson::Value& obj) {
+  if (!obj.IsObject() || !obj.HasMember("metadata") || !obj["metadata"].IsObject()) return "";
+  const auto& m = obj["metadata"];
+  return m.HasMember("resourceVersion") && m["resourceVersion"].IsString() ? m["resourceVersion"].GetString() : "";
+}
+
+}  // namespace
+
+ListWatch::ListWatch(ClusterConfig config, std::string collection_path, ListWatchHandlers handlers, ListWatchOptions options)
+    : config_(std::move(config)), path_(std::move(collection_path)), handlers_(std::move(handlers)), options_(options) {
+  config_.timeout = std::chrono::seconds(options_.watch_timeout_seconds + 30);
+}
+
+ListWatch::~ListWatch() { Stop(); }
+
+void ListWatch::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void ListWatch::Stop() {
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+}
+
+void ListWatch::Sleep(std::chrono::milliseconds d) {
+  const auto until = std::chrono::steady_clock::now() + d;
+  while (!stop_.load() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+}
+
+void ListWatch::Run() {
+  KubeClient client(config_);
+  std::chrono::milliseconds backoff = options_.backoff_initial;
+  auto fail = [&] {
+    restarts_.fetch_add(1);
+    Sleep(backoff);
+    backoff = std::min(backoff * 2, options_.backoff_max);
+  };
+  while (!stop_.load()) {
+    Result<HttpResponse> listed = client.Get(path_);
+    rapidjson::Document doc;
+    if (!listed.ok() || listed->status != 200 || doc.Parse(listed->body.c_str()).HasParseError() || !doc.IsObject() ||
+        !doc.HasMember("items") || !doc["items"].IsArray()) {
+      fail();
+      continue;
+    }
+    std::vector<std::string> items;
+    for (const auto& item : doc["items"].GetArray()) items.push_back(Serialize(item));
+    std::string rv = ResourceVersion(doc);
+    handlers_.on_replace(items);
+    synced_.store(true);
+    backoff = options_.backoff_initial;
+    while (!stop_.load()) {
+      bool gone = false, garbled = false;
+      const std::string watch_path = path_ + "?watch=1&allowWatchBookmarks=true&resourceVersion=" + rv +
+                                     "&timeoutSeconds=" + std::to_string(options_.watch_timeout_seconds);
+      Result<int> streamed = client.StreamLines(watch_path, [&](std::string_view line) {
+        rapidjson::Document ev;
+        ev.Parse(line.data(), line.size());
+        if (ev.HasParseError() || !ev.IsObject() || !ev.HasMember("type") || !ev["type"].IsString() || !ev.HasMember("object")) {
+          garbled = true;
+          return false;
+        }
+        const std::string type = ev["type"].GetString();
+        const rapidjson::Value& obj = ev["object"];
+        if (type == "ERROR") {
+          gone = obj.IsObject() && obj.HasMember("code") && obj["code"].IsInt() && obj["code"].GetInt() == 410;
+          garbled = !gone;
+          return false;
+        }
+        if (std::string v = ResourceVersion(obj); !v.empty()) rv = v;
+        if (type == "BOOKMARK") return !stop_.load();
+        const WatchEventType t = type == "ADDED" ? WatchEventType::kAdded
+                                 : type == "DELETED" ? WatchEventType::kDeleted
+                                                     : WatchEventType::kModified;
+        handlers_.on_event(t, Serialize(obj));
+        return !stop_.load();
+      });
+      if (gone) {  // history compacted: relist at once
+        restarts_.fetch_add(1);
+        break;
+      }
+      if (!streamed.ok() || *streamed != 200 || garbled) {
+        fail();
+        break;
+      }
+      // The server ended the watch normally: resume from the last version seen.
+    }
+  }
+}
+
+}  // namespace tessera::kube

@@ -1,0 +1,60 @@
+// A Kubernetes informer for one collection: LIST, then WATCH from the list's resourceVersion (with bookmarks),
+// handing every object to the caller as JSON text. When the watch ends it resumes from the last version seen;
+// on 410 Gone (history compacted) or any error it relists; failures back off exponentially up to a cap. Runs on
+// its own thread until Stop().
+#ifndef TESSERA_KUBE_LIST_WATCH_H_
+#define TESSERA_KUBE_LIST_WATCH_H_
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kube/kube_client.h"
+
+namespace tessera::kube {
+
+enum class WatchEventType { kAdded, kModified, kDeleted };
+
+struct ListWatchHandlers {
+  // The complete current contents (after every LIST): replaces whatever the caller had.
+  std::function<void(const std::vector<std::string>& items)> on_replace;
+  std::function<void(WatchEventType type, const std::string& object)> on_event;
+};
+
+struct ListWatchOptions {
+  int watch_timeout_seconds = 10;  // the server ends each watch after this; it is then resumed
+  std::chrono::milliseconds backoff_initial{200};
+  std::chrono::milliseconds backoff_max{10000};
+};
+
+class ListWatch {
+ public:
+  // `config` is used for a dedicated client whose deadline covers a whole watch.
+  ListWatch(ClusterConfig config, std::string collection_path, ListWatchHandlers handlers, ListWatchOptions options = {});
+  ~ListWatch();
+  void Start();
+  void Stop();  // returns within about one watch timeout
+
+  bool synced() const { return synced_.load(); }
+  int restarts() const { return restarts_.load(); }  // relists after 410, errors or broken streams
+
+ private:
+  void Run();
+  void Sleep(std::chrono::milliseconds d);
+
+  ClusterConfig config_;
+  std::string path_;
+  ListWatchHandlers handlers_;
+  ListWatchOptions options_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> synced_{false};
+  std::atomic<int> restarts_{0};
+  std::thread thread_;
+};
+
+}  // namespace tessera::kube
+
+#endif  // TESSERA_KUBE_LIST_WATCH_H_
