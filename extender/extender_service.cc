@@ -87,8 +87,120 @@ ExtenderService::ExtenderService(ExtenderOptions options) : options_(std::move(o
 }
 
 bool ExtenderService::ready() const {
+  std::function<bool()> probe;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (ready_) return true;
+    probe = ready_probe_;
+  }
+  return probe && probe();
+}
+
+void ExtenderService::SetReadyProbe(std::function<bool()> probe) {
   std::lock_guard<std::mutex> lock(mu_);
-  return ready_;
+  ready_probe_ = std::move(probe);
+}
+
+void ExtenderService::AttachApi(kube::KubeClient* client) {
+  std::lock_guard<std::mutex> lock(mu_);
+  api_ = client;
+}
+
+namespace {
+
+std::string NameOf(const rapidjson::Value& obj) {
+  std::string name;
+  if (const Value* meta = crd::Member(obj, "metadata")) (void)crd::ReadString(*meta, "name", "metadata", &name);
+  return name;
+}
+
+}  // namespace
+
+void ExtenderService::Replace(Kind kind, const std::vector<std::string>& items) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (kind == Kind::kNode) node_names_.clear();
+  if (kind == Kind::kCnr) cnr_json_.clear();
+  if (kind == Kind::kPod) {
+    // Pods only seen in filter calls (pending, not yet listed) survive; listed ones are replaced.
+    for (auto it = pods_.begin(); it != pods_.end();) it = it->second.from_api ? pods_.erase(it) : std::next(it);
+  }
+  for (const std::string& item : items) ApplyLocked(kind, false, item);
+  dirty_ = true;
+}
+
+void ExtenderService::Apply(Kind kind, bool deleted, const std::string& object) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ApplyLocked(kind, deleted, object);
+}
+
+void ExtenderService::ApplyLocked(Kind kind, bool deleted, const std::string& object) {
+  rapidjson::Document doc;
+  if (!crd::ParseJson(object, &doc).ok() || !doc.IsObject()) return;
+  dirty_ = true;
+  if (kind == Kind::kNode) {
+    const std::string name = NameOf(doc);
+    if (name.empty()) return;
+    if (deleted) node_names_.erase(name);
+    else node_names_.insert(name);
+    return;
+  }
+  if (kind == Kind::kCnr) {
+    const std::string name = NameOf(doc);
+    if (name.empty()) return;
+    if (deleted) cnr_json_.erase(name);
+    else cnr_json_[name] = object;
+    return;
+  }
+  Result<scoring::PodRequest> req = crd::DecodePodRequest(static_cast<const Value&>(doc));
+  if (!req.ok() || req->uid.empty()) return;
+  if (deleted) {
+    pods_.erase(req->uid);  // whatever it held is released at the next rebuild
+    return;
+  }
+  PodRecord rec;
+  rec.request = *req;
+  rec.from_api = true;
+  if (const Value* spec = crd::Member(doc, "spec")) (void)crd::ReadString(*spec, "nodeName", "spec", &rec.node);
+  std::string phase;
+  if (const Value* status = crd::Member(doc, "status")) (void)crd::ReadString(*status, "phase", "status", &phase);
+  rec.terminal = phase == "Succeeded" || phase == "Failed";
+  std::map<std::string, std::string> annotations;
+  if (const Value* meta = crd::Member(doc, "metadata")) (void)crd::ReadStringMap(*meta, "annotations", "metadata", &annotations);
+  if (auto a = annotations.find(kAllocationAnnotation); a != annotations.end()) rec.allocation = a->second;
+  auto existing = pods_.find(rec.request.uid);
+  // A bind this process made may be newer than the event (annotation written, Binding not yet seen).
+  if (existing != pods_.end() && rec.node.empty() && !existing->second.node.empty()) {
+    rec.node = existing->second.node;
+    if (rec.allocation.empty()) rec.allocation = existing->second.allocation;
+  }
+  pods_[rec.request.uid] = std::move(rec);
+}
+
+void ExtenderService::RebuildIfNeededLocked() {
+  // Heartbeats age without events: re-judge CNR staleness now and then even when nothing changed.
+  const auto now = std::chrono::steady_clock::now();
+  if (!dirty_ && now - last_rebuild_ < std::chrono::seconds(10)) return;
+  cluster_ = scoring::ClusterState();
+  nodes_.clear();
+  for (const std::string& name : node_names_) {
+    auto cnr = cnr_json_.find(name);
+    (void)AddNodeLocked(name, cnr == cnr_json_.end() ? nullptr : &cnr->second);
+  }
+  // The ledger: exactly from Tessera's allocation annotations; pods without one at node level.
+  for (const auto& [uid, rec] : pods_) {
+    if (rec.node.empty() || rec.terminal) continue;
+    auto node = nodes_.find(rec.node);
+    if (node == nodes_.end() || !node->second.has_topology) continue;
+    scoring::Placement placement;
+    placement.node = node->second.index;
+    if (!rec.allocation.empty()) {
+      Result<scoring::Placement> decoded = DecodeAllocation(rec.allocation, cluster_.node(node->second.index), node->second.index);
+      if (decoded.ok()) placement = *decoded;
+    }
+    (void)cluster_.Reserve(rec.request, placement);
+  }
+  dirty_ = false;
+  last_rebuild_ = now;
 }
 
 size_t ExtenderService::placed_pods() const {
@@ -137,51 +249,25 @@ Status ExtenderService::AddNodeLocked(const std::string& name, const std::string
 }
 
 Status ExtenderService::LoadSnapshot(const std::string& dir) {
-  std::lock_guard<std::mutex> lock(mu_);
   rapidjson::Document nodes, pods, cnrs;
-  if (Status s = ReadListItems(dir + "/nodes.json", &nodes); !s.ok()) return s;
-  if (Status s = ReadListItems(dir + "/pods.json", &pods); !s.ok()) return s;
-  if (Status s = ReadListItems(dir + "/cnrs.json", &cnrs); !s.ok()) return s;
-  std::map<std::string, std::string> cnr_by_name;
-  for (const Value& c : cnrs["items"].GetArray()) {
-    const Value* meta = crd::Member(c, "metadata");
-    std::string name;
-    if (meta == nullptr || !crd::ReadString(*meta, "name", "metadata", &name, true).ok()) continue;
-    rapidjson::StringBuffer b;
-    rapidjson::Writer<rapidjson::StringBuffer> w(b);
-    c.Accept(w);
-    cnr_by_name[name] = b.GetString();
-  }
-  for (const Value& n : nodes["items"].GetArray()) {
-    const Value* meta = crd::Member(n, "metadata");
-    std::string name;
-    if (meta == nullptr || !crd::ReadString(*meta, "name", "metadata", &name, true).ok() || nodes_.count(name)) continue;
-    auto it = cnr_by_name.find(name);
-    if (Status s = AddNodeLocked(name, it == cnr_by_name.end() ? nullptr : &it->second); !s.ok()) return s;
-  }
-  // Rebuild the ledger from the pods already on nodes: exactly from Tessera's annotation, else at node level.
-  for (const Value& p : pods["items"].GetArray()) {
-    Result<scoring::PodRequest> req = crd::DecodePodRequest(p);
-    if (!req.ok() || req->uid.empty()) continue;
-    PodRecord rec;
-    rec.request = *req;
-    const Value* spec = crd::Member(p, "spec");
-    if (spec != nullptr) (void)crd::ReadString(*spec, "nodeName", "spec", &rec.node);
-    std::map<std::string, std::string> annotations;
-    if (const Value* meta = crd::Member(p, "metadata")) (void)crd::ReadStringMap(*meta, "annotations", "metadata", &annotations);
-    if (auto a = annotations.find(kAllocationAnnotation); a != annotations.end()) rec.allocation = a->second;
-    auto node = nodes_.find(rec.node);
-    if (!rec.node.empty() && node != nodes_.end() && node->second.has_topology) {
-      scoring::Placement placement;
-      placement.node = node->second.index;
-      if (!rec.allocation.empty()) {
-        Result<scoring::Placement> decoded = DecodeAllocation(rec.allocation, cluster_.node(node->second.index), node->second.index);
-        if (decoded.ok()) placement = *decoded;
-      }
-      (void)cluster_.Reserve(rec.request, placement);
+  if (Status st = ReadListItems(dir + "/nodes.json", &nodes); !st.ok()) return st;
+  if (Status st = ReadListItems(dir + "/pods.json", &pods); !st.ok()) return st;
+  if (Status st = ReadListItems(dir + "/cnrs.json", &cnrs); !st.ok()) return st;
+  auto items = [](const rapidjson::Document& d) {
+    std::vector<std::string> out;
+    for (const Value& v : d["items"].GetArray()) {
+      rapidjson::StringBuffer b;
+      rapidjson::Writer<rapidjson::StringBuffer> w(b);
+      v.Accept(w);
+      out.emplace_back(b.GetString(), b.GetSize());
     }
-    pods_[rec.request.uid] = std::move(rec);
-  }
+    return out;
+  };
+  Replace(Kind::kNode, items(nodes));
+  Replace(Kind::kCnr, items(cnrs));
+  Replace(Kind::kPod, items(pods));
+  std::lock_guard<std::mutex> lock(mu_);
+  RebuildIfNeededLocked();
   ready_ = true;
   return Status::Ok();
 }
@@ -286,6 +372,7 @@ Answer ExtenderService::Filter(std::string_view body) {
   if (Status s = ParseArgs(doc, &args); !s.ok()) return BadRequestStatus(s);
   Result<scoring::PodRequest> pod = crd::DecodePodRequest(*args.pod);
   std::lock_guard<std::mutex> lock(mu_);
+  RebuildIfNeededLocked();
   Evaluation e;
   if (!pod.ok()) {
     // The pod itself is unreadable: every node fails with the reason, nothing else happens.
@@ -294,7 +381,7 @@ Answer ExtenderService::Filter(std::string_view body) {
     e.unresolvable.assign(args.names.size(), true);
     e.reason.assign(args.names.size(), "Tessera: invalid pod: " + pod.status().message());
   } else {
-    if (!pod->uid.empty()) pods_[pod->uid].request = *pod;  // remembered for the bind that follows
+    if (!pod->uid.empty() && pods_.count(pod->uid) == 0) pods_[pod->uid].request = *pod;  // for the bind that follows
     e = EvaluateLocked(*pod, args.names);
   }
   rapidjson::StringBuffer buf;
@@ -357,6 +444,7 @@ Answer ExtenderService::Prioritize(std::string_view body) {
   if (Status s = ParseArgs(doc, &args); !s.ok()) return BadRequestStatus(s);
   Result<scoring::PodRequest> pod = crd::DecodePodRequest(*args.pod);
   std::lock_guard<std::mutex> lock(mu_);
+  RebuildIfNeededLocked();
   Evaluation e;
   if (pod.ok()) e = EvaluateLocked(*pod, args.names);
   rapidjson::StringBuffer buf;
@@ -386,18 +474,20 @@ Answer ExtenderService::Bind(std::string_view body) {
   if (uid.empty() || node_name.empty()) return BadRequest("PodUID and Node are required");
   auto error = [](const std::string& msg) { return Answer{200, "{\"Error\":\"" + Escape(msg) + "\"}"}; };
   std::lock_guard<std::mutex> lock(mu_);
+  RebuildIfNeededLocked();
   auto pod = pods_.find(uid);
   if (pod == pods_.end()) return error("Tessera: pod " + ns + "/" + name + " (" + uid + ") was never filtered here");
   auto node = nodes_.find(node_name);
   if (node == nodes_.end()) return error("Tessera: node " + node_name + " is unknown");
-  if (const scoring::LedgerEntry* placed = cluster_.FindPod(uid)) {
+  if (!pod->second.node.empty()) {
     // A retried bind is idempotent: same node, nothing more to do.
-    if (placed->placement.node == node->second.index) return Answer{200, "{\"Error\":\"\"}"};
-    return error("Tessera: pod " + uid + " is already placed on " + cluster_.node(placed->placement.node).name);
+    if (pod->second.node == node_name) return Answer{200, "{\"Error\":\"\"}"};
+    return error("Tessera: pod " + uid + " is already bound to " + pod->second.node);
   }
-  const scoring::PodRequest& request = pod->second.request;
+  const scoring::PodRequest request = pod->second.request;
   scoring::Placement placement;
   placement.node = node->second.index;
+  std::string allocation;
   if (node->second.has_topology) {
     scoring::SchedulingResult r = scheduler_->Schedule(cluster_, request, {node->second.index});
     if (r.Best() == nullptr) {
@@ -405,14 +495,39 @@ Answer ExtenderService::Bind(std::string_view body) {
       return error("Tessera: " + node_name + " no longer fits: " + why);
     }
     placement = r.Best()->placement;
+    if (Status st = cluster_.Reserve(request, placement); !st.ok()) return error("Tessera: " + st.message());
+    allocation = EncodeAllocation(cluster_.node(placement.node), request, placement);
   } else if (NeedsTopology(request)) {
     return error("Tessera: " + node_name + ": " + node->second.topology_reason);
   }
-  if (node->second.has_topology) {
-    if (Status s = cluster_.Reserve(request, placement); !s.ok()) return error("Tessera: " + s.message());
-    pod->second.allocation = EncodeAllocation(cluster_.node(placement.node), request, placement);
+  if (api_ != nullptr) {
+    // One patch writes the whole allocation; then the Binding. Any failure undoes the reservation (and the
+    // annotation), so nothing is left half allocated.
+    const std::string pod_path = "/api/v1/namespaces/" + ns + "/pods/" + name;
+    auto undo = [&](const std::string& why) {
+      if (node->second.has_topology) (void)cluster_.Unreserve(uid);
+      return error("Tessera: bind " + ns + "/" + name + " to " + node_name + ": " + why);
+    };
+    if (!allocation.empty()) {
+      const std::string patch = "{\"metadata\":{\"annotations\":{\"" + std::string(kAllocationAnnotation) + "\":\"" +
+                                Escape(allocation) + "\"}}}";
+      Result<kube::HttpResponse> pr = api_->MergePatch(pod_path, patch);
+      if (!pr.ok()) return undo(pr.status().message());
+      if (pr->status != 200) return undo("annotation patch: HTTP " + std::to_string(pr->status) + " " + pr->body.substr(0, 200));
+    }
+    const std::string binding = "{\"apiVersion\":\"v1\",\"kind\":\"Binding\",\"metadata\":{\"name\":\"" + Escape(name) +
+                                "\",\"namespace\":\"" + Escape(ns) + "\",\"uid\":\"" + Escape(uid) +
+                                "\"},\"target\":{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"name\":\"" + Escape(node_name) + "\"}}";
+    Result<kube::HttpResponse> br = api_->Post(pod_path + "/binding", binding);
+    if (!br.ok() || (br->status != 200 && br->status != 201)) {
+      if (!allocation.empty()) {
+        (void)api_->MergePatch(pod_path, "{\"metadata\":{\"annotations\":{\"" + std::string(kAllocationAnnotation) + "\":null}}}");
+      }
+      return undo(br.ok() ? "binding: HTTP " + std::to_string(br->status) + " " + br->body.substr(0, 200) : br.status().message());
+    }
   }
   pod->second.node = node_name;
+  pod->second.allocation = allocation;
   return Answer{200, "{\"Error\":\"\"}"};
 }
 
@@ -445,6 +560,7 @@ Answer ExtenderService::Preempt(std::string_view body) {
   if (Status s = collect(MemberCi(doc, "NodeNameToMetaVictims"), true); !s.ok()) return BadRequestStatus(s);
   if (Status s = collect(MemberCi(doc, "NodeNameToVictims"), false); !s.ok()) return BadRequestStatus(s);
   std::lock_guard<std::mutex> lock(mu_);
+  RebuildIfNeededLocked();
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   w.StartObject();

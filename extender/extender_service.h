@@ -9,12 +9,14 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <set>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "kube/kube_client.h"
 #include "scoring/scheduler.h"
 #include "topology/status.h"
 
@@ -41,6 +43,16 @@ class ExtenderService {
   Status LoadSnapshot(const std::string& dir);
   bool ready() const;
 
+  // The informers' view (API-server mode). Replace* carry a full LIST, *Event one watch event; the cluster state
+  // is rebuilt from them before the next decision. Every object is Kubernetes JSON.
+  enum class Kind { kNode, kPod, kCnr };
+  void Replace(Kind kind, const std::vector<std::string>& items);
+  void Apply(Kind kind, bool deleted, const std::string& object);
+  // Readiness in API-server mode: true once every informer has listed.
+  void SetReadyProbe(std::function<bool()> probe);
+  // Binds through the API server: the allocation annotation (one merge patch), then the Binding.
+  void AttachApi(kube::KubeClient* client);
+
   Answer Filter(std::string_view body);
   Answer Prioritize(std::string_view body);
   Answer Bind(std::string_view body);
@@ -55,6 +67,8 @@ class ExtenderService {
     scoring::PodRequest request;
     std::string node;        // "" while pending
     std::string allocation;  // tessera.io/allocation
+    bool terminal = false;   // Succeeded or Failed: holds nothing
+    bool from_api = false;   // seen in a list or watch (not only in a filter call)
   };
   struct NodeRecord {
     uint32_t index = 0;
@@ -74,10 +88,18 @@ class ExtenderService {
   };
   Evaluation EvaluateLocked(const scoring::PodRequest& pod, const std::vector<std::string>& names);
   Status AddNodeLocked(const std::string& name, const std::string* cnr_json);
+  void RebuildIfNeededLocked();
+  void ApplyLocked(Kind kind, bool deleted, const std::string& object);
 
   ExtenderOptions options_;
   mutable std::mutex mu_;
   bool ready_ = false;
+  std::function<bool()> ready_probe_;
+  kube::KubeClient* api_ = nullptr;
+  bool dirty_ = true;
+  std::chrono::steady_clock::time_point last_rebuild_{};
+  std::set<std::string> node_names_;
+  std::map<std::string, std::string> cnr_json_;
   scoring::ClusterState cluster_;
   std::unique_ptr<scoring::Scheduler> scheduler_;
   std::map<std::string, NodeRecord> nodes_;

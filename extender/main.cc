@@ -1,5 +1,6 @@
 // tessera-extender: the kube-scheduler HTTP extender (filter, prioritize, bind, preempt).
 //
+//   tessera-extender --kubeconfig ~/.kube/config    # list+watch Nodes, Pods, CNRs; bind through the API server
 //   tessera-extender --snapshot DIR --port 8888     # offline: state from nodes.json, pods.json, cnrs.json
 //
 // Exit codes: 0 on SIGTERM/SIGINT, 1 runtime failure (port busy), 2 bad input (flags, snapshot files).
@@ -13,6 +14,7 @@
 #include <iostream>
 #include <thread>
 
+#include "extender/api_source.h"
 #include "extender/extender_service.h"
 #include "extender/http_server.h"
 #include "extender/routes.h"
@@ -20,7 +22,9 @@
 #include "scoring/gpu_policy.h"
 
 DEFINE_string(snapshot, "", "Directory with nodes.json, pods.json, cnrs.json (Kubernetes Lists): no API server");
-DEFINE_string(kubeconfig, "", "kubeconfig (API-server mode; not available yet: use --snapshot)");
+DEFINE_string(kubeconfig, "", "kubeconfig for API-server mode; default: in-cluster service account");
+DEFINE_int32(watch_timeout, 30, "Seconds each watch request lasts before it is resumed");
+DEFINE_int32(api_timeout_ms, 10000, "Deadline of each API request (binds)");
 DEFINE_string(address, "0.0.0.0", "Listen address");
 DEFINE_int32(port, 8888, "Listen port");
 DEFINE_string(url_prefix, "", "Path prefix of the verbs (kube-scheduler's urlPrefix path), e.g. /tessera");
@@ -45,9 +49,6 @@ int main(int argc, char** argv) {
   gflags::SetUsageMessage("kube-scheduler HTTP extender: NUMA-, GPU- and PCIe-aware filter/prioritize/bind/preempt");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   using namespace tessera;  // NOLINT(google-build-using-namespace): main only
-  if (FLAGS_snapshot.empty()) {
-    return BadInput("--snapshot DIR is required: the API-server mode (watch cache, leader election) is not built yet");
-  }
   extender::ExtenderOptions options;
   if (FLAGS_resource_policy == "native") {
     options.scheduler.resource_policy = scoring::ResourcePolicy::kNative;
@@ -61,7 +62,22 @@ int main(int argc, char** argv) {
   options.scheduler.strategy = *strategy;
   options.cnr_stale_after = std::chrono::seconds(FLAGS_cnr_stale_after);
   extender::ExtenderService service(options);
-  if (Status s = service.LoadSnapshot(FLAGS_snapshot); !s.ok()) return BadInput("--snapshot: " + s.message());
+  std::unique_ptr<kube::KubeClient> api;
+  std::unique_ptr<extender::ApiSource> source;
+  if (!FLAGS_snapshot.empty()) {
+    if (Status s = service.LoadSnapshot(FLAGS_snapshot); !s.ok()) return BadInput("--snapshot: " + s.message());
+  } else {
+    Result<kube::ClusterConfig> cluster =
+        FLAGS_kubeconfig.empty() ? kube::InClusterConfig() : kube::KubeconfigConfig(FLAGS_kubeconfig);
+    if (!cluster.ok()) return BadInput(cluster.status().message() + " (or pass --snapshot DIR)");
+    cluster->timeout = std::chrono::milliseconds(FLAGS_api_timeout_ms);
+    api = std::make_unique<kube::KubeClient>(*cluster);
+    service.AttachApi(api.get());
+    kube::ListWatchOptions lw;
+    lw.watch_timeout_seconds = std::max(1, FLAGS_watch_timeout);
+    source = std::make_unique<extender::ApiSource>(*cluster, &service, lw);
+    source->Start();
+  }
 
   auto registry = std::make_shared<prometheus::Registry>();
   extender::HttpServerOptions http;
@@ -78,9 +94,10 @@ int main(int argc, char** argv) {
   sa.sa_handler = OnSignal;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
-  spdlog::info("serving on {}:{} (snapshot {}, {} pods placed)", FLAGS_address, server.port(), FLAGS_snapshot,
-               service.placed_pods());
+  spdlog::info("serving on {}:{} ({})", FLAGS_address, server.port(),
+               FLAGS_snapshot.empty() ? "API server" : "snapshot " + FLAGS_snapshot);
   while (!g_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   server.Stop();
+  if (source) source->Stop();
   return 0;
 }
