@@ -119,7 +119,7 @@ std::string NameOf(const rapidjson::Value& obj) {
 void ExtenderService::Replace(Kind kind, const std::vector<std::string>& items) {
   std::lock_guard<std::mutex> lock(mu_);
   if (kind == Kind::kNode) node_names_.clear();
-  if (kind == Kind::kCnr) cnr_json_.clear();
+  if (kind == Kind::kCnr) cnrs_.clear();
   if (kind == Kind::kPod) {
     // Pods only seen in filter calls (pending, not yet listed) survive; listed ones are replaced.
     for (auto it = pods_.begin(); it != pods_.end();) it = it->second.from_api ? pods_.erase(it) : std::next(it);
@@ -147,8 +147,26 @@ void ExtenderService::ApplyLocked(Kind kind, bool deleted, const std::string& ob
   if (kind == Kind::kCnr) {
     const std::string name = NameOf(doc);
     if (name.empty()) return;
-    if (deleted) cnr_json_.erase(name);
-    else cnr_json_[name] = object;
+    if (deleted) {
+      cnrs_.erase(name);
+      return;
+    }
+    CnrEntry e;
+    Result<crd::Cnr> cnr = crd::DecodeCnr(static_cast<const Value&>(doc));
+    Result<crd::CnrNodeState> ns = cnr.ok() ? crd::NodeStateFromCnr(*cnr) : Result<crd::CnrNodeState>(cnr.status());
+    Result<topology::NodeTopology> topo = cnr.ok() ? crd::TopologyFromCnr(*cnr) : Result<topology::NodeTopology>(cnr.status());
+    if (!ns.ok() || !topo.ok()) {
+      e.problem = "its CustomNodeResource is unusable: " + (!ns.ok() ? ns.status() : topo.status()).message();
+    } else {
+      e.usable = true;
+      e.state = std::move(ns->node);
+      e.state.name = name;
+      scoring::AddDevicesFromTopology(*topo, &e.state);
+      const crd::Condition* ready = cnr->FindCondition(crd::kConditionAgentReady);
+      e.has_heartbeat = ready != nullptr && ready->status == "True" && ParseRfc3339(ready->last_heartbeat_time, &e.heartbeat);
+      if (ready != nullptr) e.heartbeat_text = ready->last_heartbeat_time;
+    }
+    cnrs_[name] = std::move(e);
     return;
   }
   Result<scoring::PodRequest> req = crd::DecodePodRequest(static_cast<const Value&>(doc));
@@ -177,14 +195,26 @@ void ExtenderService::ApplyLocked(Kind kind, bool deleted, const std::string& ob
 }
 
 void ExtenderService::RebuildIfNeededLocked() {
-  // Heartbeats age without events: re-judge CNR staleness now and then even when nothing changed.
+  // Heartbeats age without events: once a second, see whether any node's CNR turned stale (or fresh again).
   const auto now = std::chrono::steady_clock::now();
-  if (!dirty_ && now - last_rebuild_ < std::chrono::seconds(10)) return;
+  if (!dirty_ && now - last_rebuild_ >= std::chrono::seconds(1)) {
+    const auto wall = options_.now();
+    for (const auto& [name, rec] : nodes_) {
+      auto cnr = cnrs_.find(name);
+      const bool fresh = cnr != cnrs_.end() && Fresh(cnr->second, wall);
+      if (fresh != rec.has_topology) {
+        dirty_ = true;
+        break;
+      }
+    }
+    last_rebuild_ = now;
+  }
+  if (!dirty_) return;
   cluster_ = scoring::ClusterState();
   nodes_.clear();
   for (const std::string& name : node_names_) {
-    auto cnr = cnr_json_.find(name);
-    (void)AddNodeLocked(name, cnr == cnr_json_.end() ? nullptr : &cnr->second);
+    auto cnr = cnrs_.find(name);
+    (void)AddNodeLocked(name, cnr == cnrs_.end() ? nullptr : &cnr->second);
   }
   // The ledger: exactly from Tessera's allocation annotations; pods without one at node level.
   for (const auto& [uid, rec] : pods_) {
@@ -218,30 +248,25 @@ bool ExtenderService::NeedsTopology(const scoring::PodRequest& pod) const {
   return scoring::IsNumaBound(pod, options_.scheduler.resource_policy) || pod.gpu.any();
 }
 
-Status ExtenderService::AddNodeLocked(const std::string& name, const std::string* cnr_json) {
+bool ExtenderService::Fresh(const CnrEntry& e, std::chrono::system_clock::time_point now) const {
+  return e.usable && e.has_heartbeat && now - e.heartbeat <= options_.cnr_stale_after;
+}
+
+Status ExtenderService::AddNodeLocked(const std::string& name, const CnrEntry* cnr) {
   NodeRecord rec;
   scoring::NodeState state;
   state.name = name;
-  if (cnr_json == nullptr) {
+  if (cnr == nullptr) {
     rec.topology_reason = "node has no CustomNodeResource: its NUMA and device topology is unknown";
+  } else if (!cnr->usable) {
+    rec.topology_reason = cnr->problem;
+  } else if (!cnr->has_heartbeat) {
+    rec.topology_reason = "its CustomNodeResource has no AgentReady heartbeat";
+  } else if (!Fresh(*cnr, options_.now())) {
+    rec.topology_reason = "its CustomNodeResource is stale (last heartbeat " + cnr->heartbeat_text + ")";
   } else {
-    Result<crd::Cnr> cnr = crd::DecodeCnr(*cnr_json);
-    Result<crd::CnrNodeState> ns = cnr.ok() ? crd::NodeStateFromCnr(*cnr) : Result<crd::CnrNodeState>(cnr.status());
-    Result<topology::NodeTopology> topo = cnr.ok() ? crd::TopologyFromCnr(*cnr) : Result<topology::NodeTopology>(cnr.status());
-    const crd::Condition* ready = cnr.ok() ? cnr->FindCondition(crd::kConditionAgentReady) : nullptr;
-    std::chrono::system_clock::time_point beat;
-    if (!ns.ok() || !topo.ok()) {
-      rec.topology_reason = "its CustomNodeResource is unusable: " + (!ns.ok() ? ns.status() : topo.status()).message();
-    } else if (ready == nullptr || ready->status != "True" || !ParseRfc3339(ready->last_heartbeat_time, &beat)) {
-      rec.topology_reason = "its CustomNodeResource has no AgentReady heartbeat";
-    } else if (options_.now() - beat > options_.cnr_stale_after) {
-      rec.topology_reason = "its CustomNodeResource is stale (last heartbeat " + ready->last_heartbeat_time + ")";
-    } else {
-      state = std::move(ns->node);
-      state.name = name;
-      scoring::AddDevicesFromTopology(*topo, &state);
-      rec.has_topology = true;
-    }
+    state = cnr->state;
+    rec.has_topology = true;
   }
   rec.index = cluster_.AddNode(std::move(state));
   nodes_[name] = rec;

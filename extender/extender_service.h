@@ -76,6 +76,7 @@ class ExtenderService {
     std::string topology_reason;  // why not
   };
 
+  struct CnrEntry;
   bool NeedsTopology(const scoring::PodRequest& pod) const;
   // Evaluates `pod` on the named nodes; unknown nodes and nodes without topology are reported as such.
   struct Evaluation {
@@ -87,7 +88,7 @@ class ExtenderService {
     std::vector<int64_t> score;  // 0..10
   };
   Evaluation EvaluateLocked(const scoring::PodRequest& pod, const std::vector<std::string>& names);
-  Status AddNodeLocked(const std::string& name, const std::string* cnr_json);
+  Status AddNodeLocked(const std::string& name, const CnrEntry* cnr);
   void RebuildIfNeededLocked();
   void ApplyLocked(Kind kind, bool deleted, const std::string& object);
 
@@ -99,10 +100,20 @@ class ExtenderService {
   bool dirty_ = true;
   std::chrono::steady_clock::time_point last_rebuild_{};
   std::set<std::string> node_names_;
-  std::map<std::string, std::string> cnr_json_;
+  // CNRs decoded once, when they arrive; rebuilds and staleness checks reuse them.
+  struct CnrEntry {
+    bool usable = false;
+    std::string problem;  // why not usable
+    scoring::NodeState state;
+    bool has_heartbeat = false;
+    std::string heartbeat_text;
+    std::chrono::system_clock::time_point heartbeat;
+  };
+  std::map<std::string, CnrEntry> cnrs_;
+  bool Fresh(const CnrEntry& e, std::chrono::system_clock::time_point now) const;
   scoring::ClusterState cluster_;
   std::unique_ptr<scoring::Scheduler> scheduler_;
-  std::map<std::string, NodeRecord> nodes_;
+  std::unordered_map<std::string, NodeRecord> nodes_;
   std::unordered_map<std::string, PodRecord> pods_;  // by UID: pods seen in the snapshot or in filter calls
 };
 

@@ -1,0 +1,185 @@
+// Load generator over loopback for the extender (issue #7): filter and prioritize at 1,000 and 5,000 nodes, in
+// node-names mode and full-nodes mode, at concurrency 1, 4 and 16, against tessera-extender's HTTP stack and, in
+// the same run, against the floor of this stack: a minimal Beast + RapidJSON server that parses the request and
+// answers a fixed reply. Prints requests/s, p50, p99 and our/floor ratios.
+//
+//   build/bin/tessera-bench-extender [--seconds S]
+#include <utility>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <rapidjson/document.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include "bench/bench_stats.h"
+#include "crd/cnr_builder.h"
+#include "crd/cnr_codec.h"
+#include "extender/extender_service.h"
+#include "extender/http_server.h"
+#include "extender/routes.h"
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using tessera::extender::ExtenderService;
+
+// Two sockets x 4 NUMA nodes x 16 CPUs / 64 GiB, single-numa-node kubelet: a typical NUMA-aware node.
+std::string CnrJson(const std::string& name) {
+  static const tessera::topology::NodeTopology t = [] {
+    tessera::topology::NodeTopology topo;
+    for (int s = 0; s < 2; ++s) topo.sockets.push_back({s, {s * 4, s * 4 + 1, s * 4 + 2, s * 4 + 3}});
+    for (int i = 0; i < 8; ++i) {
+      tessera::topology::NumaNode n{i, i / 4, {}, 8, uint64_t{64} << 30};
+      for (int c = 0; c < 16; ++c) n.cpu_ids.push_back(i * 16 + c);
+      topo.numa_nodes.push_back(n);
+    }
+    return topo;
+  }();
+  tessera::crd::CnrBuildOptions o;
+  o.node_name = name;
+  o.topology_policy = "single-numa-node";
+  o.heartbeat_time = "2099-01-01T00:00:00Z";  // fresh for the whole run
+  return tessera::crd::EncodeCnr(*tessera::crd::BuildCnr(t, o));
+}
+
+const char* kPod =
+    R"({"metadata":{"name":"p","namespace":"default","uid":"u-1","annotations":{"katalyst.kubewharf.io/qos_level":"dedicated_cores","katalyst.kubewharf.io/memory_enhancement":"{\"numa_binding\":\"true\"}"}},"spec":{"containers":[{"name":"c","resources":{"requests":{"cpu":"4","memory":"8Gi"},"limits":{"cpu":"4","memory":"8Gi"}}}]}})";
+
+std::string Body(int nodes, bool names_mode) {
+  std::string b = std::string(R"({"Pod":)") + kPod;
+  if (names_mode) {
+    b += R"(,"Nodes":null,"NodeNames":[)";
+    for (int i = 0; i < nodes; ++i) b += (i ? ",\"" : "\"") + ("node-" + std::to_string(i)) + "\"";
+    b += "]}";
+  } else {
+    b += R"(,"Nodes":{"metadata":{},"items":[)";
+    for (int i = 0; i < nodes; ++i) {
+      b += (i ? "," : "") + std::string(R"({"metadata":{"name":"node-)") + std::to_string(i) +
+           R"(","labels":{"kubernetes.io/hostname":"node-)" + std::to_string(i) +
+           R"("}},"status":{"capacity":{"cpu":"128","memory":"512Gi"},"allocatable":{"cpu":"126","memory":"500Gi"}}})";
+    }
+    b += R"(]},"NodeNames":null})";
+  }
+  return b;
+}
+
+struct LoadResult {
+  double rps = 0;
+  tessera::bench::LatencySummary latency;
+  int errors = 0;
+};
+
+// `concurrency` keep-alive clients POST `body` to `target` for `seconds`.
+LoadResult Load(int port, const std::string& target, const std::string& body, int concurrency, double seconds) {
+  std::mutex mu;
+  std::vector<double> samples;
+  std::atomic<int> errors{0};
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  std::vector<std::thread> clients;
+  const auto start = std::chrono::steady_clock::now();
+  for (int c = 0; c < concurrency; ++c) {
+    clients.emplace_back([&] {
+      asio::io_context io;
+      beast::tcp_stream stream(io);
+      beast::error_code ec;
+      stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)), ec);
+      if (ec) {
+        ++errors;
+        return;
+      }
+      std::vector<double> mine;
+      beast::flat_buffer buffer;
+      while (std::chrono::steady_clock::now() < until) {
+        http::request<http::string_body> req{http::verb::post, target, 11};
+        req.set(http::field::host, "127.0.0.1");
+        req.set(http::field::content_type, "application/json");
+        req.body() = body;
+        req.prepare_payload();
+        const auto t0 = std::chrono::steady_clock::now();
+        http::write(stream, req, ec);
+        http::response_parser<http::string_body> parser;
+        parser.body_limit(64u << 20);
+        if (!ec) http::read(stream, buffer, parser, ec);
+        if (ec || parser.get().result_int() != 200) {
+          ++errors;
+          break;
+        }
+        mine.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      samples.insert(samples.end(), mine.begin(), mine.end());
+    });
+  }
+  for (auto& t : clients) t.join();
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  LoadResult r;
+  r.rps = static_cast<double>(samples.size()) / elapsed;
+  r.latency = tessera::bench::Summarize(samples);
+  r.errors = errors.load();
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  double seconds = 1.5;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::max(0.2, std::atof(argv[i + 1]));
+  }
+  tessera::extender::HttpServerOptions http_options;
+  http_options.address = "127.0.0.1";
+  http_options.port = 0;
+  http_options.threads = 2;
+  http_options.max_body_bytes = 64u << 20;
+  // The floor: parse the request, answer a fixed body.
+  tessera::extender::HttpServer floor(http_options, [](const std::string&, const std::string&, std::string_view body) {
+    rapidjson::Document d;
+    d.Parse(body.data(), body.size());
+    return tessera::extender::HttpReply{d.HasParseError() ? 400 : 200,
+                                        R"({"Nodes":null,"NodeNames":[],"FailedNodes":{},"FailedAndUnresolvableNodes":{},"Error":""})"};
+  });
+  if (!floor.Start().ok()) return 1;
+  std::printf("%-6s %-6s %-10s %4s | %9s %8s %8s | %9s %8s %8s | %8s %8s\n", "nodes", "mode", "verb", "conc",
+              "ours_rps", "p50_ms", "p99_ms", "floor_rps", "p50_ms", "p99_ms", "rps_x", "p99_x");
+  for (int nodes : {1000, 5000}) {
+    ExtenderService service{tessera::extender::ExtenderOptions{}};
+    std::vector<std::string> node_items, cnr_items;
+    for (int i = 0; i < nodes; ++i) {
+      node_items.push_back(R"({"metadata":{"name":"node-)" + std::to_string(i) + R"("}})");
+      cnr_items.push_back(CnrJson("node-" + std::to_string(i)));
+    }
+    service.Replace(ExtenderService::Kind::kNode, node_items);
+    service.Replace(ExtenderService::Kind::kCnr, cnr_items);
+    service.Replace(ExtenderService::Kind::kPod, {});
+    service.SetReadyProbe([] { return true; });
+    auto registry = std::make_shared<prometheus::Registry>();
+    tessera::extender::HttpServer ours(http_options, tessera::extender::MakeExtenderHandler(&service, "", registry));
+    if (!ours.Start().ok()) return 1;
+    for (bool names : {true, false}) {
+      const std::string body = Body(nodes, names);
+      for (const char* verb : {"filter", "prioritize"}) {
+        for (int conc : {1, 4, 16}) {
+          LoadResult a = Load(ours.port(), std::string("/") + verb, body, conc, seconds);
+          LoadResult b = Load(floor.port(), std::string("/") + verb, body, conc, seconds);
+          std::printf("%-6d %-6s %-10s %4d | %9.0f %8.3f %8.3f | %9.0f %8.3f %8.3f | %8.2f %8.2f%s\n", nodes,
+                      names ? "names" : "full", verb, conc, a.rps, a.latency.median_ms, a.latency.p99_ms, b.rps,
+                      b.latency.median_ms, b.latency.p99_ms, b.rps > 0 ? a.rps / b.rps : 0,
+                      b.latency.p99_ms > 0 ? a.latency.p99_ms / b.latency.p99_ms : 0,
+                      a.errors + b.errors > 0 ? "  (errors)" : "");
+          std::fflush(stdout);
+        }
+      }
+    }
+  }
+  std::printf("\ntarget (issue #7): 5,000 nodes, names mode: p99 <= 2 ms and >= 1,000 requests/s on 2 cores\n");
+  return 0;
+}
