@@ -388,13 +388,18 @@ Status ParseArgs(const rapidjson::Document& doc, ExtenderArgs* a) {
   return Status::Ok();
 }
 
+// Parses ExtenderArgs (filter and prioritize share it); Status when the body is not one.
+Status ParseRequest(std::string_view body, rapidjson::Document* doc, ExtenderArgs* args) {
+  if (Status s = crd::ParseJson(body, doc); !s.ok()) return s;
+  return ParseArgs(*doc, args);
+}
+
 }  // namespace
 
 Answer ExtenderService::Filter(std::string_view body) {
   rapidjson::Document doc;
-  if (Status s = crd::ParseJson(body, &doc); !s.ok()) return BadRequestStatus(s);
   ExtenderArgs args;
-  if (Status s = ParseArgs(doc, &args); !s.ok()) return BadRequestStatus(s);
+  if (Status s = ParseRequest(body, &doc, &args); !s.ok()) return BadRequestStatus(s);
   Result<scoring::PodRequest> pod = crd::DecodePodRequest(*args.pod);
   std::lock_guard<std::mutex> lock(mu_);
   RebuildIfNeededLocked();
@@ -464,9 +469,8 @@ Answer ExtenderService::Filter(std::string_view body) {
 
 Answer ExtenderService::Prioritize(std::string_view body) {
   rapidjson::Document doc;
-  if (Status s = crd::ParseJson(body, &doc); !s.ok()) return BadRequestStatus(s);
   ExtenderArgs args;
-  if (Status s = ParseArgs(doc, &args); !s.ok()) return BadRequestStatus(s);
+  if (Status s = ParseRequest(body, &doc, &args); !s.ok()) return BadRequestStatus(s);
   Result<scoring::PodRequest> pod = crd::DecodePodRequest(*args.pod);
   std::lock_guard<std::mutex> lock(mu_);
   RebuildIfNeededLocked();

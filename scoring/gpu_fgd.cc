@@ -18,27 +18,7 @@ class FgdPolicy : public GpuPolicy {
     return -(after - before);
   }
   int ChooseCard(const GpuScoreInput& in, const std::vector<int>& candidates) const override {
-    int best = candidates.front();
-    double best_frag = 0;
-    int64_t seen_free[64];
-    int seen = 0;
-    for (int c : candidates) {
-      // Cards with the same free compute give the same node fragmentation: evaluate each value once.
-      const int64_t free = in.node->gpus[static_cast<size_t>(c)].free_milli;
-      bool dup = false;
-      for (int k = 0; k < seen && !dup; ++k) dup = seen_free[k] == free;
-      if (dup) continue;
-      seen_free[seen++] = free;
-      GpuScoreInput trial = in;
-      trial.gpu_mask = uint64_t{1} << c;
-      const double f = in.ctx->FragmentationOf(ViewAfter(trial), in.node_index);
-      if (c == candidates.front() || f < best_frag) {
-        best = c;
-        best_frag = f;
-      }
-    }
-    in.ctx->RememberChoice(in.node_index, uint64_t{1} << best, best_frag);
-    return best;
+    return LeastFragmentingCard(in, candidates, &GpuContext::FragmentationOf);
   }
 };
 

@@ -128,6 +128,31 @@ int TightestCard(const NodeState& node, const std::vector<int>& candidates) {
   return best;
 }
 
+int LeastFragmentingCard(const GpuScoreInput& in, const std::vector<int>& candidates,
+                         double (GpuContext::*fragmentation_of)(const GpuView&, uint32_t)) {
+  int best = candidates.front();
+  double best_frag = 0;
+  int64_t seen_free[64];
+  int seen = 0;
+  for (int c : candidates) {
+    // Cards with the same free compute leave the node equally fragmented: evaluate each value once.
+    const int64_t free = in.node->gpus[static_cast<size_t>(c)].free_milli;
+    bool dup = false;
+    for (int k = 0; k < seen && !dup; ++k) dup = seen_free[k] == free;
+    if (dup) continue;
+    seen_free[seen++] = free;
+    GpuScoreInput trial = in;
+    trial.gpu_mask = uint64_t{1} << c;
+    const double f = (in.ctx->*fragmentation_of)(ViewAfter(trial), in.node_index);
+    if (c == candidates.front() || f < best_frag) {
+      best = c;
+      best_frag = f;
+    }
+  }
+  in.ctx->RememberChoice(in.node_index, uint64_t{1} << best, best_frag);
+  return best;
+}
+
 int GpuPolicy::ChooseCard(const GpuScoreInput& in, const std::vector<int>& candidates) const {
   return TightestCard(*in.node, candidates);
 }

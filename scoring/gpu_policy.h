@@ -124,6 +124,11 @@ const std::vector<std::string>& GpuPolicyNames();
 // Tightest-fit card choice, shared by several policies.
 int TightestCard(const NodeState& node, const std::vector<int>& candidates);
 
+// The card whose share leaves the node least fragmented by `fragmentation_of` (first on ties), evaluating each
+// distinct free-compute value once; remembered in the context so scoring the choice does not recompute it.
+int LeastFragmentingCard(const GpuScoreInput& in, const std::vector<int>& candidates,
+                         double (GpuContext::*fragmentation_of)(const GpuView&, uint32_t));
+
 }  // namespace tessera::scoring
 
 #endif  // TESSERA_SCORING_GPU_POLICY_H_
