@@ -101,6 +101,52 @@ void ExtenderService::SetReadyProbe(std::function<bool()> probe) {
   ready_probe_ = std::move(probe);
 }
 
+void ExtenderService::AttachMetrics(std::shared_ptr<prometheus::Registry> registry) {
+  std::lock_guard<std::mutex> lock(mu_);
+  rejections_ = &prometheus::BuildCounter()
+                     .Name("tessera_extender_rejections_total")
+                     .Help("Nodes a filter call rejected, by the rule that failed")
+                     .Register(*registry);
+  binds_ = &prometheus::BuildCounter().Name("tessera_extender_binds_total").Help("Bind calls by outcome").Register(*registry);
+  utilisation_ = &prometheus::BuildGauge()
+                      .Name("tessera_extender_ledger_utilisation")
+                      .Help("Share of a node's NUMA CPU, GPU compute and GPU memory held in the ledger (0..1)")
+                      .Register(*registry);
+  prometheus::BuildGauge()
+      .Name("tessera_extender_build_info")
+      .Help("Build of the running extender")
+      .Register(*registry)
+      .Add({{"version", "0.1.0"}})
+      .Set(1);
+}
+
+void ExtenderService::CountBind(const char* outcome) {
+  if (binds_ != nullptr) binds_->Add({{"outcome", outcome}}).Increment();
+}
+
+void ExtenderService::UpdateGauges() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (utilisation_ == nullptr) return;
+  RebuildIfNeededLocked();
+  for (const auto& [name, rec] : nodes_) {
+    if (!rec.has_topology) continue;
+    const scoring::NodeState& n = cluster_.node(rec.index);
+    int64_t gpu_units = 0, gpu_free = 0, mem = 0, mem_free = 0;
+    for (const scoring::GpuState& g : n.gpus) {
+      gpu_units += 1000;
+      gpu_free += g.free_milli;
+      mem += g.memory_mib;
+      mem_free += g.free_memory_mib;
+    }
+    auto ratio = [](int64_t used, int64_t total) { return total > 0 ? static_cast<double>(used) / static_cast<double>(total) : 0.0; };
+    utilisation_->Add({{"node", name}, {"resource", "numa_cpu"}}).Set(ratio(n.pinned_cpu_milli, n.cpu_allocatable_milli));
+    if (gpu_units > 0) {
+      utilisation_->Add({{"node", name}, {"resource", "gpu_units"}}).Set(ratio(gpu_units - gpu_free, gpu_units));
+      utilisation_->Add({{"node", name}, {"resource", "gpu_memory"}}).Set(ratio(mem - mem_free, mem));
+    }
+  }
+}
+
 void ExtenderService::AttachApi(kube::KubeClient* client) {
   std::lock_guard<std::mutex> lock(mu_);
   api_ = client;
@@ -414,6 +460,16 @@ Answer ExtenderService::Filter(std::string_view body) {
     if (!pod->uid.empty() && pods_.count(pod->uid) == 0) pods_[pod->uid].request = *pod;  // for the bind that follows
     e = EvaluateLocked(*pod, args.names);
   }
+  if (rejections_ != nullptr) {
+    for (size_t i = 0; i < e.names.size(); ++i) {
+      if (e.feasible[i]) continue;
+      // "Tessera QoSPoolFit: ..." -> QoSPoolFit; "Tessera: ..." (no topology, unknown node, invalid pod) -> Tessera
+      const std::string& r = e.reason[i];
+      const size_t colon = r.find(':');
+      const std::string rule = r.rfind("Tessera ", 0) == 0 && colon != std::string::npos ? r.substr(8, colon - 8) : "NodeState";
+      rejections_->Add({{"rule", rule}}).Increment();
+    }
+  }
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   w.StartObject();
@@ -501,7 +557,10 @@ Answer ExtenderService::Bind(std::string_view body) {
   };
   const std::string uid = str("PodUID"), node_name = str("Node"), name = str("PodName"), ns = str("PodNamespace");
   if (uid.empty() || node_name.empty()) return BadRequest("PodUID and Node are required");
-  auto error = [](const std::string& msg) { return Answer{200, "{\"Error\":\"" + Escape(msg) + "\"}"}; };
+  auto error = [this](const std::string& msg) {
+    CountBind("error");
+    return Answer{200, "{\"Error\":\"" + Escape(msg) + "\"}"};
+  };
   std::lock_guard<std::mutex> lock(mu_);
   RebuildIfNeededLocked();
   auto pod = pods_.find(uid);
@@ -510,7 +569,10 @@ Answer ExtenderService::Bind(std::string_view body) {
   if (node == nodes_.end()) return error("Tessera: node " + node_name + " is unknown");
   if (!pod->second.node.empty()) {
     // A retried bind is idempotent: same node, nothing more to do.
-    if (pod->second.node == node_name) return Answer{200, "{\"Error\":\"\"}"};
+    if (pod->second.node == node_name) {
+      CountBind("repeated");
+      return Answer{200, "{\"Error\":\"\"}"};
+    }
     return error("Tessera: pod " + uid + " is already bound to " + pod->second.node);
   }
   const scoring::PodRequest request = pod->second.request;
@@ -557,6 +619,7 @@ Answer ExtenderService::Bind(std::string_view body) {
   }
   pod->second.node = node_name;
   pod->second.allocation = allocation;
+  CountBind("bound");
   return Answer{200, "{\"Error\":\"\"}"};
 }
 

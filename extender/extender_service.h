@@ -16,6 +16,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
 #include "kube/kube_client.h"
 #include "scoring/scheduler.h"
 #include "topology/status.h"
@@ -52,6 +56,10 @@ class ExtenderService {
   void SetReadyProbe(std::function<bool()> probe);
   // Binds through the API server: the allocation annotation (one merge patch), then the Binding.
   void AttachApi(kube::KubeClient* client);
+  // Counters (rejections by rule, binds by outcome) and, refreshed by UpdateGauges(), per-node ledger
+  // utilisation: pinned CPU over NUMA allocatable, GPU compute units and GPU memory held.
+  void AttachMetrics(std::shared_ptr<prometheus::Registry> registry);
+  void UpdateGauges();
 
   Answer Filter(std::string_view body);
   Answer Prioritize(std::string_view body);
@@ -97,6 +105,10 @@ class ExtenderService {
   bool ready_ = false;
   std::function<bool()> ready_probe_;
   kube::KubeClient* api_ = nullptr;
+  prometheus::Family<prometheus::Counter>* rejections_ = nullptr;
+  prometheus::Family<prometheus::Counter>* binds_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* utilisation_ = nullptr;
+  void CountBind(const char* outcome);
   bool dirty_ = true;
   std::chrono::steady_clock::time_point last_rebuild_{};
   std::set<std::string> node_names_;

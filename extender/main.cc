@@ -80,6 +80,12 @@ int main(int argc, char** argv) {
   }
 
   auto registry = std::make_shared<prometheus::Registry>();
+  service.AttachMetrics(registry);
+  auto& restarts = prometheus::BuildGauge()
+                       .Name("tessera_extender_watch_restarts")
+                       .Help("Relists of the Node/Pod/CNR informers (after 410 Gone, errors or broken streams)")
+                       .Register(*registry)
+                       .Add({});
   extender::HttpServerOptions http;
   http.address = FLAGS_address;
   http.port = FLAGS_port;
@@ -96,7 +102,10 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   spdlog::info("serving on {}:{} ({})", FLAGS_address, server.port(),
                FLAGS_snapshot.empty() ? "API server" : "snapshot " + FLAGS_snapshot);
-  while (!g_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  while (!g_stop.load()) {
+    if (source) restarts.Set(source->restarts());
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   server.Stop();
   if (source) source->Stop();
   return 0;

@@ -37,6 +37,7 @@ HttpHandler MakeExtenderHandler(ExtenderService* service, std::string url_prefix
       reply = {200, kVersion, "text/plain"};
     } else if (method == "GET" && path == "/metrics") {
       verb = "metrics";
+      service->UpdateGauges();
       reply = {200, prometheus::TextSerializer().Serialize(registry->Collect()), "text/plain; version=0.0.4"};
     } else if (path.rfind(url_prefix + "/", 0) == 0) {
       const std::string name = path.substr(url_prefix.size() + 1);

@@ -55,6 +55,7 @@ std::string CnrFor(const std::string& node, const std::string& topology_file) {
 struct Server {
   explicit Server(const std::string& snapshot_dir, size_t max_body = 1 << 20) : service(ExtenderOptions{}) {
     EXPECT_TRUE(service.LoadSnapshot(snapshot_dir).ok());
+    service.AttachMetrics(registry);
     HttpServerOptions o;
     o.address = "127.0.0.1";
     o.port = 0;
@@ -162,6 +163,13 @@ TEST(ExtenderDecisions, FilterBindAnnotateAndRebuildAfterRestart) {
   // Retried bind: idempotent.
   r = s.Post("bind", Fixture("raw/bind.json"));
   EXPECT_STREQ(Json(r.body)["Error"].GetString(), "");
+  const std::string metrics = s.client->Get("/metrics")->body;
+  EXPECT_NE(metrics.find("tessera_extender_binds_total{outcome=\"bound\"} 1"), std::string::npos) << metrics.substr(0, 800);
+  EXPECT_NE(metrics.find("tessera_extender_binds_total{outcome=\"repeated\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.find("tessera_extender_rejections_total{rule=\"NodeState\"} 2"), std::string::npos)
+      << "node-2 and node-3 have no CNR";
+  EXPECT_NE(metrics.find("tessera_extender_ledger_utilisation{node=\"node-1\",resource=\"numa_cpu\"} 0.0156"), std::string::npos)
+      << "4 of 256 CPUs pinned";
   const std::string uid = "2b6a8c1e-3f4d-4e5a-9b7c-0d1e2f3a4b5c";
   const std::string allocation = s.service.AllocationOf(uid);
   auto a = Json(allocation);
