@@ -4,6 +4,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -277,6 +278,44 @@ void ExtenderService::RebuildIfNeededLocked() {
   }
   dirty_ = false;
   last_rebuild_ = now;
+}
+
+scoring::ClusterState ExtenderService::ClusterWithTopology() {
+  std::lock_guard<std::mutex> lock(mu_);
+  RebuildIfNeededLocked();
+  scoring::ClusterState out;
+  std::vector<std::string> names;
+  for (const auto& [name, rec] : nodes_) {
+    if (rec.has_topology) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  std::unordered_map<uint32_t, uint32_t> index;  // old -> new
+  for (const std::string& name : names) {
+    scoring::NodeState n = cluster_.node(nodes_[name].index);
+    // Usage is re-applied below through Reserve, from the ledger.
+    n.pinned_cpu_milli = n.pinned_memory = n.shared_cpu_used_milli = n.shared_memory_used = 0;
+    n.reclaimed_cpu_used_milli = n.reclaimed_memory_used = 0;
+    n.pods_with_required_anti_affinity = 0;
+    for (scoring::NumaState& s : n.numas) s.pinned_cpu_milli = s.pinned_memory = s.exclusive_holders = 0;
+    for (scoring::NumaDetail& d : n.numa_detail) {
+      d.reclaimed_cpu_used_milli = d.reclaimed_memory_used = 0;
+      d.pinned_pods.clear();
+    }
+    for (scoring::GpuState& g : n.gpus) {
+      g.free_milli = 1000;
+      g.free_memory_mib = g.memory_mib;
+    }
+    for (scoring::NicState& c : n.nics) c.users = 0;
+    index[nodes_[name].index] = out.AddNode(std::move(n));
+  }
+  for (const auto& [uid, rec] : pods_) {
+    const scoring::LedgerEntry* e = cluster_.FindPod(uid);
+    if (e == nullptr || index.count(e->placement.node) == 0) continue;
+    scoring::Placement p = e->placement;
+    p.node = index[e->placement.node];
+    (void)out.Reserve(e->pod, p);
+  }
+  return out;
 }
 
 size_t ExtenderService::placed_pods() const {

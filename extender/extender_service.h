@@ -68,6 +68,9 @@ class ExtenderService {
 
   // The annotations Tessera wrote on a pod it bound (snapshot mode keeps them in memory), "" if none.
   std::string AllocationOf(const std::string& pod_uid) const;
+  // The current state (nodes, their CNR capacity, the ledger), e.g. as the simulator's starting point. Nodes
+  // without a usable CNR are absent.
+  scoring::ClusterState ClusterWithTopology();
   size_t placed_pods() const;
 
  private:

@@ -6,7 +6,11 @@
 #include <filesystem>
 #include <fstream>
 
+#include "crd/cnr_builder.h"
+#include "crd/cnr_codec.h"
+#include "reporter/reporter.h"
 #include "tests/shared_data.h"
+#include "topology/hwloc_discovery.h"
 #include "tests/subprocess.h"
 
 namespace tessera {
@@ -98,6 +102,48 @@ TEST(SimCli, SyntheticMixShowsWhatTopologyBlindSchedulingCosts) {
   EXPECT_GE(blind["topology_admission_failures"].GetDouble() + blind["numa_antiaffinity_violations"].GetDouble(), 5);
   ASSERT_TRUE(t["gpu_nic_same_switch_rate"].IsNumber());
   EXPECT_GT(t["gpu_nic_same_switch_rate"].GetDouble(), blind["gpu_nic_same_switch_rate"].GetDouble());
+}
+
+TEST(SimCli, StartsFromAnExtenderSnapshot) {
+  TESSERA_REQUIRE_SHARED("topologies/topo.jrc0386.xml");
+  const std::string dir = TempDir("snapshot");
+  std::string cnrs = "{\"items\": [";
+  std::string nodes = "{\"items\": [";
+  for (int i = 0; i < 4; ++i) {
+    topology::DiscoveryOptions d;
+    d.xml_path = testing::SharedPath("topologies/topo.jrc0386.xml");
+    auto t = topology::DiscoverTopology(d);
+    crd::CnrBuildOptions o;
+    o.node_name = "n" + std::to_string(i);
+    o.topology_policy = "single-numa-node";
+    o.heartbeat_time = reporter::FormatRfc3339(std::chrono::system_clock::now());
+    cnrs += (i ? "," : "") + crd::EncodeCnr(*crd::BuildCnr(t->topology, o));
+    nodes += std::string(i ? "," : "") + "{\"metadata\": {\"name\": \"n" + std::to_string(i) + "\"}}";
+  }
+  // One pod already holds 30 CPUs of NUMA 0 on n0, recorded by the extender's annotation.
+  const std::string pod = R"({"metadata": {"name": "old", "namespace": "x", "uid": "old-1", "annotations": {
+      "katalyst.kubewharf.io/qos_level": "dedicated_cores", "katalyst.kubewharf.io/memory_enhancement": "{\"numa_binding\":\"true\"}",
+      "tessera.io/allocation": "{\"node\":\"n0\",\"numa\":[{\"id\":0,\"cpu_milli\":30000,\"memory_bytes\":1073741824}],\"cpu_pinned\":true,\"memory_pinned\":true}"}},
+      "spec": {"nodeName": "n0", "containers": [{"name": "c", "resources": {"requests": {"cpu": "30", "memory": "1Gi"},
+      "limits": {"cpu": "30", "memory": "1Gi"}}}]}})";
+  std::ofstream(dir + "/nodes.json") << nodes << "]}";
+  std::ofstream(dir + "/cnrs.json") << cnrs << "]}";
+  std::ofstream(dir + "/pods.json") << "{\"items\": [" << pod << "]}";
+  testing::ProcessResult r = RunProgram(kSim, {"--snapshot", dir, "--workload", "numa", "--synthetic-pods", "300",
+                                               "--policy", "tessera,topology-blind", "--out", dir + "/out"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_NE(r.out.find("4 nodes, 1 pods placed"), std::string::npos) << r.out;
+  rapidjson::Document doc;
+  std::string json = testing::ReadFile(dir + "/out/summary.json");
+  doc.Parse(json.c_str());
+  ASSERT_FALSE(doc.HasParseError());
+  EXPECT_EQ(doc["policies"]["tessera"]["topology_admission_failures"].GetDouble(), 0);
+  EXPECT_EQ(doc["policies"]["tessera"]["numa_antiaffinity_violations"].GetDouble(), 0);
+  EXPECT_GT(doc["policies"]["tessera"]["pods_scheduled"].GetDouble(), 0);
+
+  r = RunProgram(kSim, {"--snapshot", dir + "/nowhere"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--snapshot"), std::string::npos);
 }
 
 TEST(SimCli, BadInputExitsTwoAndWritesNothing) {

@@ -23,6 +23,7 @@
 #include "bench/sim/simulator.h"
 #include "bench/sim/synthetic.h"
 #include "bench/sim/trace.h"
+#include "extender/extender_service.h"
 #include "scoring/framework.h"
 #include "topology/hwloc_discovery.h"
 
@@ -32,7 +33,7 @@ DEFINE_string(topology_xml, "", "hwloc XML topologies for a synthetic cluster, c
 DEFINE_int32(nodes_per_topology, 20, "synthetic cluster: copies of each topology");
 DEFINE_string(workload, "mix", "synthetic workload: mix|numa|gpu|rdma");
 DEFINE_int32(synthetic_pods, 5000, "synthetic workload: pods generated before tuning");
-DEFINE_string(snapshot, "", "extender snapshot directory as the starting state (not available until the extender lands)");
+DEFINE_string(snapshot, "", "extender snapshot directory (nodes.json, pods.json, cnrs.json) as the starting cluster");
 DEFINE_string(policy, "tessera,fgd,bestfit,dotprod,binpack,spread,random", "policies to compare, comma-separated");
 DEFINE_uint64(seed, 42, "first seed (the paper used 42..51)");
 DEFINE_int32(repeat, 1, "seeds per policy; medians are reported");
@@ -187,7 +188,6 @@ int main(int argc, char** argv) {
   }
   if (FLAGS_repeat < 1 || FLAGS_repeat > 1000) return BadInput("--repeat must be 1..1000");
   if (!(FLAGS_max_load > 0 && FLAGS_max_load <= 1000)) return BadInput("--max-load must be within (0, 1000]");
-  if (!FLAGS_snapshot.empty()) return BadInput("--snapshot: extender snapshots are not available yet (issue #7)");
   tessera::scoring::ResourcePolicy resource_policy;
   if (FLAGS_resource_policy == "dynamic") {
     resource_policy = tessera::scoring::ResourcePolicy::kDynamic;
@@ -202,7 +202,25 @@ int main(int argc, char** argv) {
 
   sim::Workload workload;
   std::string what;
-  if (!FLAGS_topology_xml.empty()) {
+  if (!FLAGS_snapshot.empty()) {
+    // The extender's own loader builds the starting state: same nodes, capacity and ledger it would decide on.
+    tessera::extender::ExtenderService service{tessera::extender::ExtenderOptions{}};
+    if (Status s = service.LoadSnapshot(FLAGS_snapshot); !s.ok()) return BadInput("--snapshot: " + s.message());
+    workload.initial = service.ClusterWithTopology();
+    if (workload.initial->node_count() == 0) return BadInput("--snapshot: no node has a usable, fresh CustomNodeResource");
+    workload.nodes = workload.initial->nodes();
+    workload.trace_mode = false;
+    if (!FLAGS_pods.empty()) {
+      auto pods = sim::LoadTracePods(FLAGS_pods);
+      if (!pods.ok()) return BadInput(pods.status().message());
+      for (size_t i = 0; i < pods->size(); ++i) workload.pods.push_back(sim::PodFromTrace((*pods)[i], std::to_string(i)));
+    } else {
+      if (!sim::IsWorkloadKind(FLAGS_workload)) return BadInput("--workload must be mix, numa, gpu or rdma");
+      workload.pods = sim::SyntheticPods(FLAGS_workload, FLAGS_synthetic_pods, FLAGS_seed);
+    }
+    what = "snapshot " + FLAGS_snapshot + " (" + std::to_string(workload.nodes.size()) + " nodes, " +
+           std::to_string(workload.initial->pod_count()) + " pods placed), " + std::to_string(workload.pods.size()) + " pods";
+  } else if (!FLAGS_topology_xml.empty()) {
     if (!sim::IsWorkloadKind(FLAGS_workload)) return BadInput("--workload must be mix, numa, gpu or rdma");
     if (FLAGS_nodes_per_topology < 1 || FLAGS_synthetic_pods < 1) {
       return BadInput("--nodes-per-topology and --synthetic-pods must be positive");

@@ -178,7 +178,11 @@ RunResult RunOnce(const Workload& workload, const RunConfig& config, const std::
   const bool blind = config.policy == "topology-blind";
 
   ClusterState cluster;
-  for (const NodeState& n : workload.nodes) cluster.AddNode(n);
+  if (workload.initial) {
+    cluster = *workload.initial;
+  } else {
+    for (const NodeState& n : workload.nodes) cluster.AddNode(n);
+  }
   scoring::GpuContext ctx;
   ctx.workload = scoring::TargetWorkload::FromPods(workload.pods, 0.95);
   ctx.rng.seed(config.seed);
@@ -212,6 +216,7 @@ RunResult RunOnce(const Workload& workload, const RunConfig& config, const std::
   tally.node_frag.assign(cluster.node_count(), 0);
   for (uint32_t i = 0; i < cluster.node_count(); ++i) {
     tally.total_gpu_milli += static_cast<double>(cluster.node(i).gpus.size()) * 1000.0;
+    for (const scoring::GpuState& g : cluster.node(i).gpus) tally.allocated_gpu_milli += static_cast<double>(1000 - g.free_milli);
     tally.node_frag[i] = ctx.NodeFragmentationCached(cluster, i);
     tally.cluster_frag += tally.node_frag[i];
   }

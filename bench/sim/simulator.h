@@ -24,6 +24,8 @@ struct Workload {
   std::vector<scoring::NodeState> nodes;
   std::vector<scoring::PodRequest> pods;  // the trace as given (before shuffling and tuning)
   bool trace_mode = true;  // openb: pure GPU-policy scoring, as the paper ran it; synthetic: all plugins
+  // A starting state (--snapshot): the cluster with the pods already placed; `nodes` is then its nodes.
+  std::optional<scoring::ClusterState> initial;
 };
 
 struct RunConfig {

@@ -46,6 +46,12 @@ Workload SyntheticWorkload(const std::vector<topology::NodeTopology>& topologies
       w.nodes.push_back(std::move(node));
     }
   }
+  w.pods = SyntheticPods(kind, pods, seed);
+  return w;
+}
+
+std::vector<scoring::PodRequest> SyntheticPods(const std::string& kind, int pods, uint64_t seed) {
+  std::vector<scoring::PodRequest> out;
   std::mt19937_64 rng(seed);
   auto pick = [&](int lo, int hi) { return lo + static_cast<int>(rng() % static_cast<uint64_t>(hi - lo + 1)); };
   const bool numa = kind == "mix" || kind == "numa";
@@ -95,9 +101,9 @@ Workload SyntheticWorkload(const std::vector<topology::NodeTopology>& topologies
       p.gpu.milli_per_gpu = 1000;
       p.gpu.rdma_nics = 1;
     }
-    w.pods.push_back(std::move(p));
+    out.push_back(std::move(p));
   }
-  return w;
+  return out;
 }
 
 }  // namespace tessera::sim

@@ -16,6 +16,9 @@ namespace tessera::sim {
 // reclaimed), "gpu" (GPU shares, multi-GPU), "rdma" (GPU + RDMA NIC pods).
 bool IsWorkloadKind(const std::string& kind);
 
+// Only the pods of a synthetic workload (for a cluster taken from elsewhere, e.g. an extender snapshot).
+std::vector<scoring::PodRequest> SyntheticPods(const std::string& kind, int pods, uint64_t seed);
+
 Workload SyntheticWorkload(const std::vector<topology::NodeTopology>& topologies, int nodes_per_topology,
                            const std::string& kind, int pods, uint64_t seed);
 
