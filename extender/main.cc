@@ -14,7 +14,12 @@
 #include <iostream>
 #include <thread>
 
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include "extender/api_source.h"
+#include "kube/leader_election.h"
 #include "extender/extender_service.h"
 #include "extender/http_server.h"
 #include "extender/routes.h"
@@ -34,6 +39,10 @@ DEFINE_int32(cnr_stale_after, 300, "Seconds after which a CNR without a fresh Ag
 DEFINE_string(resource_policy, "dynamic", "Node agent: dynamic (Katalyst QRM) or native (kubelet managers)");
 DEFINE_string(gpu_policy, "tessera", "GPU placement policy: tessera, fgd, bestfit, dotprod, binpack, spread, random");
 DEFINE_string(strategy, "MostAllocated", "CPU/memory scoring: LeastAllocated, MostAllocated, BalancedAllocation");
+DEFINE_bool(leader_elect, false, "Run several replicas: one leads (a Lease); standbys forward the verbs to it");
+DEFINE_string(leader_elect_namespace, "", "Namespace of the Lease (default $POD_NAMESPACE, else kube-system)");
+DEFINE_string(leader_elect_name, "tessera-extender", "Name of the Lease");
+DEFINE_string(advertise_url, "", "How other replicas reach this one (default http://$POD_IP:<port>)");
 
 namespace {
 std::atomic<bool> g_stop{false};
@@ -79,6 +88,38 @@ int main(int argc, char** argv) {
     source->Start();
   }
 
+  std::unique_ptr<kube::LeaderElector> elector;
+  extender::LeaderRouting routing;
+  if (FLAGS_leader_elect) {
+    if (!api) return BadInput("--leader-elect needs the API server (not --snapshot)");
+    kube::LeaderElectionOptions le;
+    const char* ns = std::getenv("POD_NAMESPACE");
+    le.lease_namespace = !FLAGS_leader_elect_namespace.empty() ? FLAGS_leader_elect_namespace : (ns ? ns : "kube-system");
+    le.lease_name = FLAGS_leader_elect_name;
+    const char* ip = std::getenv("POD_IP");
+    le.identity = !FLAGS_advertise_url.empty() ? FLAGS_advertise_url
+                                               : "http://" + std::string(ip ? ip : "127.0.0.1") + ":" + std::to_string(FLAGS_port);
+    elector = std::make_unique<kube::LeaderElector>(api.get(), le);
+    kube::KubeClient* client = api.get();
+    // On promotion, relist pods first: the last binds of the previous leader may not have reached our watch yet.
+    elector->Start([&service, client] {
+      Result<kube::HttpResponse> pods = client->Get(extender::kPodsPath);
+      rapidjson::Document d;
+      if (pods.ok() && pods->status == 200 && !d.Parse(pods->body.c_str()).HasParseError() && d.HasMember("items") && d["items"].IsArray()) {
+        std::vector<std::string> items;
+        for (const auto& item : d["items"].GetArray()) {
+          rapidjson::StringBuffer b;
+          rapidjson::Writer<rapidjson::StringBuffer> w(b);
+          item.Accept(w);
+          items.emplace_back(b.GetString(), b.GetSize());
+        }
+        service.Replace(extender::ExtenderService::Kind::kPod, items);
+      }
+    });
+    kube::LeaderElector* e = elector.get();
+    routing.is_leader = [e] { return e->is_leader(); };
+    routing.leader_url = [e] { return e->holder(); };
+  }
   auto registry = std::make_shared<prometheus::Registry>();
   service.AttachMetrics(registry);
   auto& restarts = prometheus::BuildGauge()
@@ -91,7 +132,7 @@ int main(int argc, char** argv) {
   http.port = FLAGS_port;
   http.threads = FLAGS_threads;
   http.max_body_bytes = FLAGS_max_body_bytes;
-  extender::HttpServer server(http, extender::MakeExtenderHandler(&service, FLAGS_url_prefix, registry));
+  extender::HttpServer server(http, extender::MakeExtenderHandler(&service, FLAGS_url_prefix, registry, routing));
   if (Status s = server.Start(); !s.ok()) {
     spdlog::error("{}", s.message());
     return 1;
@@ -107,6 +148,7 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   server.Stop();
+  if (elector) elector->Stop();
   if (source) source->Stop();
   return 0;
 }

@@ -5,11 +5,15 @@
 #include <prometheus/text_serializer.h>
 
 #include <chrono>
+#include <map>
+#include <mutex>
+
+#include "kube/kube_client.h"
 
 namespace tessera::extender {
 
 HttpHandler MakeExtenderHandler(ExtenderService* service, std::string url_prefix,
-                                std::shared_ptr<prometheus::Registry> registry) {
+                                std::shared_ptr<prometheus::Registry> registry, LeaderRouting routing) {
   while (!url_prefix.empty() && url_prefix.back() == '/') url_prefix.pop_back();
   auto& requests = prometheus::BuildCounter()
                        .Name("tessera_extender_requests_total")
@@ -20,8 +24,10 @@ HttpHandler MakeExtenderHandler(ExtenderService* service, std::string url_prefix
                       .Help("Request handling time by verb")
                       .Register(*registry);
   const prometheus::Histogram::BucketBoundaries buckets = {0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25, 1};
-  return [service, url_prefix, registry, &requests, &latency, buckets](const std::string& method, const std::string& target,
-                                                                       std::string_view body) -> HttpReply {
+  auto forward_mu = std::make_shared<std::mutex>();
+  auto forward_clients = std::make_shared<std::map<std::string, std::shared_ptr<kube::KubeClient>>>();
+  return [service, url_prefix, registry, &requests, &latency, buckets, routing, forward_mu, forward_clients](
+             const std::string& method, const std::string& target, std::string_view body) -> HttpReply {
     const auto start = std::chrono::steady_clock::now();
     const std::string path = target.substr(0, target.find('?'));
     std::string verb = "other";
@@ -48,7 +54,31 @@ HttpHandler MakeExtenderHandler(ExtenderService* service, std::string url_prefix
       else if (name == "bind") a = service->Bind(body);
       else if (name == "preempt") a = service->Preempt(body);
       else known = false;
-      if (!known) {
+      const bool standby = known && method == "POST" && routing.is_leader && !routing.is_leader();
+      if (standby) {
+        // A standby never decides: the leader's ledger is the one that counts.
+        verb = name;
+        const std::string leader = routing.leader_url ? routing.leader_url() : "";
+        if (leader.empty()) {
+          reply = {503, "{\"Error\":\"no leader elected yet\"}"};
+        } else {
+          std::shared_ptr<kube::KubeClient> client;
+          {
+            std::lock_guard<std::mutex> lock(*forward_mu);
+            auto& slot = (*forward_clients)[leader];
+            if (!slot) {
+              kube::ClusterConfig c;
+              c.server = leader;
+              c.timeout = std::chrono::milliseconds(5000);
+              slot = std::make_shared<kube::KubeClient>(c);
+            }
+            client = slot;
+          }
+          Result<kube::HttpResponse> r = client->Post(path, std::string(body));
+          reply = r.ok() ? HttpReply{r->status, r->body}
+                         : HttpReply{503, "{\"Error\":\"leader " + leader + " unreachable\"}"};
+        }
+      } else if (!known) {
         reply = {404, "{\"Error\":\"unknown verb " + name + "\"}"};
       } else if (method != "POST") {
         verb = name;

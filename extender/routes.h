@@ -6,6 +6,7 @@
 
 #include <prometheus/registry.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -16,8 +17,15 @@ namespace tessera::extender {
 
 inline constexpr char kVersion[] = "tessera-extender 0.1.0";
 
+// With several replicas one leads (kube/leader_election.h); a standby forwards the verbs to the leader's URL and
+// never decides itself. Empty functions: this replica always decides.
+struct LeaderRouting {
+  std::function<bool()> is_leader;
+  std::function<std::string()> leader_url;  // "" when no leader is known
+};
+
 HttpHandler MakeExtenderHandler(ExtenderService* service, std::string url_prefix,
-                                std::shared_ptr<prometheus::Registry> registry);
+                                std::shared_ptr<prometheus::Registry> registry, LeaderRouting routing = {});
 
 }  // namespace tessera::extender
 

@@ -1,0 +1,163 @@
+#include "kube/leader_election.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cstdio>
+#include <ctime>
+
+namespace tessera::kube {
+namespace {
+
+// MicroTime, as Lease spec fields are written: 2026-12-01T00:00:00.000000Z.
+std::string MicroTime(std::chrono::system_clock::time_point t) {
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(us / 1000000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(us % 1000000));
+  return buf;
+}
+
+bool ParseMicroTime(const std::string& s, std::chrono::system_clock::time_point* out) {
+  std::tm tm{};
+  int y, mo, d, h, mi, sec;
+  long long frac = 0;
+  char dot = 0;
+  int n = std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c%6lld", &y, &mo, &d, &h, &mi, &sec, &dot, &frac);
+  if (n < 6) return false;
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  *out = std::chrono::system_clock::from_time_t(timegm(&tm)) + std::chrono::microseconds(n == 8 && dot == '.' ? frac : 0);
+  return true;
+}
+
+std::string LeaseBody(const LeaderElectionOptions& o, const std::string& resource_version, const std::string& acquire,
+                      const std::string& renew, int transitions) {
+  rapidjson::StringBuffer b;
+  rapidjson::Writer<rapidjson::StringBuffer> w(b);
+  w.StartObject();
+  w.Key("apiVersion");
+  w.String("coordination.k8s.io/v1");
+  w.Key("kind");
+  w.String("Lease");
+  w.Key("metadata");
+  w.StartObject();
+  w.Key("name");
+  w.String(o.lease_name.c_str());
+  w.Key("namespace");
+  w.String(o.lease_namespace.c_str());
+  if (!resource_version.empty()) {
+    w.Key("resourceVersion");
+    w.String(resource_version.c_str());
+  }
+  w.EndObject();
+  w.Key("spec");
+  w.StartObject();
+  w.Key("holderIdentity");
+  w.String(o.identity.c_str());
+  w.Key("leaseDurationSeconds");
+  w.Int(static_cast<int>(o.lease_duration.count()));
+  w.Key("acquireTime");
+  w.String(acquire.c_str());
+  w.Key("renewTime");
+  w.String(renew.c_str());
+  w.Key("leaseTransitions");
+  w.Int(transitions);
+  w.EndObject();
+  w.EndObject();
+  return b.GetString();
+}
+
+}  // namespace
+
+LeaderElector::LeaderElector(KubeClient* client, LeaderElectionOptions options)
+    : client_(client), options_(std::move(options)) {}
+
+LeaderElector::~LeaderElector() { Stop(); }
+
+std::string LeaderElector::LeasePath() const {
+  return "/apis/coordination.k8s.io/v1/namespaces/" + options_.lease_namespace + "/leases";
+}
+
+std::string LeaderElector::holder() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return holder_;
+}
+
+Result<bool> LeaderElector::TryAcquireOrRenew(std::chrono::system_clock::time_point now) {
+  const std::string path = LeasePath() + "/" + options_.lease_name;
+  Result<HttpResponse> got = client_->Get(path);
+  if (!got.ok()) return got.status();
+  const std::string stamp = MicroTime(now);
+  if (got->status == 404) {
+    Result<HttpResponse> created = client_->Post(LeasePath(), LeaseBody(options_, "", stamp, stamp, 0));
+    if (!created.ok()) return created.status();
+    const bool won = created->status == 201 || created->status == 200;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (won) holder_ = options_.identity;
+    }
+    return won;  // 409: someone created it first; observe next round
+  }
+  if (got->status != 200) return Status::Unavailable("lease: HTTP " + std::to_string(got->status));
+  rapidjson::Document d;
+  d.Parse(got->body.c_str());
+  if (d.HasParseError() || !d.IsObject() || !d.HasMember("metadata")) return Status::Unavailable("lease: garbled reply");
+  auto str = [](const rapidjson::Value& o, const char* k) {
+    return o.IsObject() && o.HasMember(k) && o[k].IsString() ? std::string(o[k].GetString()) : std::string();
+  };
+  const rapidjson::Value& spec = d.HasMember("spec") ? d["spec"] : d["metadata"];
+  const std::string holder = str(spec, "holderIdentity");
+  const std::string rv = str(d["metadata"], "resourceVersion");
+  const int duration = spec.IsObject() && spec.HasMember("leaseDurationSeconds") && spec["leaseDurationSeconds"].IsInt()
+                           ? spec["leaseDurationSeconds"].GetInt()
+                           : static_cast<int>(options_.lease_duration.count());
+  const int transitions = spec.IsObject() && spec.HasMember("leaseTransitions") && spec["leaseTransitions"].IsInt()
+                              ? spec["leaseTransitions"].GetInt()
+                              : 0;
+  std::chrono::system_clock::time_point renewed;
+  const bool expired = !ParseMicroTime(str(spec, "renewTime"), &renewed) || renewed + std::chrono::seconds(duration) < now;
+  if (holder != options_.identity && !holder.empty() && !expired) {
+    std::lock_guard<std::mutex> lock(mu_);
+    holder_ = holder;
+    return false;
+  }
+  const bool ours = holder == options_.identity;
+  const std::string acquire = ours ? str(spec, "acquireTime") : stamp;
+  Result<HttpResponse> put = client_->Put(path, LeaseBody(options_, rv, acquire.empty() ? stamp : acquire, stamp,
+                                                          ours ? transitions : transitions + 1));
+  if (!put.ok()) return put.status();
+  const bool won = put->status == 200;  // 409: another replica renewed or took it first
+  std::lock_guard<std::mutex> lock(mu_);
+  if (won) holder_ = options_.identity;
+  return won;
+}
+
+void LeaderElector::Start(std::function<void()> on_promoted) {
+  thread_ = std::thread([this, on_promoted] {
+    while (!stop_.load()) {
+      Result<bool> r = TryAcquireOrRenew(std::chrono::system_clock::now());
+      const bool lead = r.ok() && *r;
+      if (lead && !leader_.load() && on_promoted) on_promoted();
+      leader_.store(lead);  // an error while leading steps down: better no leader than two
+      const auto until = std::chrono::steady_clock::now() + options_.renew_period;
+      while (!stop_.load() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    leader_.store(false);
+  });
+}
+
+void LeaderElector::Stop() {
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace tessera::kube
