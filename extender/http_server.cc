@@ -2,9 +2,13 @@
 
 #include <atomic>
 #include <optional>
+#include <type_traits>
+#include <utility>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <thread>
 #include <vector>
 
@@ -25,21 +29,36 @@ struct HttpServer::Impl {
   int port = 0;
   bool started = false;
 
-  class Session : public std::enable_shared_from_this<Session> {
+  // One connection. `Stream` is a plain TCP stream or a TLS stream over one; TLS sessions handshake first.
+  template <class Stream>
+  class Session : public std::enable_shared_from_this<Session<Stream>> {
    public:
-    Session(tcp::socket socket, Impl* server) : stream_(std::move(socket)), server_(server) {}
+    template <class... Args>
+    Session(Impl* server, Args&&... args) : stream_(std::forward<Args>(args)...), server_(server) {}
     ~Session() { server_->connections.fetch_sub(1); }
 
+    void Start() {
+      if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+        Read();
+      } else {
+        beast::get_lowest_layer(stream_).expires_after(server_->options.io_timeout);
+        stream_.async_handshake(asio::ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+          if (ec) return self->Close();
+          self->Read();
+        });
+      }
+    }
+
+   private:
     void Read() {
       parser_.emplace();
       parser_->body_limit(server_->options.max_body_bytes);
-      stream_.expires_after(server_->options.io_timeout);
-      http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      beast::get_lowest_layer(stream_).expires_after(server_->options.io_timeout);
+      http::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
         self->OnRead(ec);
       });
     }
 
-   private:
     void OnRead(beast::error_code ec) {
       if (ec == http::error::body_limit) {
         Reply(HttpReply{413, "{\"Error\":\"request body exceeds the size limit\"}"}, false);
@@ -66,8 +85,8 @@ struct HttpServer::Impl {
       res->keep_alive(keep_alive);
       res->body() = std::move(reply.body);
       res->prepare_payload();
-      stream_.expires_after(server_->options.io_timeout);
-      http::async_write(stream_, *res, [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
+      beast::get_lowest_layer(stream_).expires_after(server_->options.io_timeout);
+      http::async_write(stream_, *res, [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
         if (ec || !keep_alive) return self->Close();
         self->Read();
       });
@@ -75,16 +94,19 @@ struct HttpServer::Impl {
 
     void Close() {
       beast::error_code ec;
-      stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-      stream_.socket().close(ec);
+      auto& socket = beast::get_lowest_layer(stream_).socket();
+      socket.shutdown(tcp::socket::shutdown_both, ec);
+      socket.close(ec);
     }
 
-    beast::tcp_stream stream_;
+    Stream stream_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     Impl* server_;
     bool keep_alive_ = true;
   };
+
+  std::unique_ptr<asio::ssl::context> tls;  // set when serving HTTPS
 
   void Accept() {
     acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
@@ -94,8 +116,10 @@ struct HttpServer::Impl {
         connections.fetch_sub(1);
         beast::error_code ignored;
         socket.close(ignored);  // over the cap: refuse at once rather than queue without bound
+      } else if (tls) {
+        std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(this, std::move(socket), *tls)->Start();
       } else {
-        std::make_shared<Session>(std::move(socket), this)->Read();
+        std::make_shared<Session<beast::tcp_stream>>(this, std::move(socket))->Start();
       }
       if (acceptor.is_open()) Accept();
     });
@@ -111,6 +135,14 @@ HttpServer::~HttpServer() { Stop(); }
 
 Status HttpServer::Start() {
   beast::error_code ec;
+  if (!impl_->options.tls_cert_file.empty() || !impl_->options.tls_key_file.empty()) {
+    impl_->tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    impl_->tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                            asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+    impl_->tls->use_certificate_chain_file(impl_->options.tls_cert_file, ec);
+    if (!ec) impl_->tls->use_private_key_file(impl_->options.tls_key_file, asio::ssl::context::pem, ec);
+    if (ec) return Status::InvalidArgument("TLS certificate or key: " + ec.message());
+  }
   auto address = asio::ip::make_address(impl_->options.address, ec);
   if (ec) return Status::InvalidArgument("bad listen address " + impl_->options.address);
   tcp::endpoint ep(address, static_cast<unsigned short>(impl_->options.port));

@@ -1,6 +1,6 @@
 // A small asynchronous HTTP/1.1 server on Boost.Beast for the extender: a fixed pool of threads over one
 // io_context, keep-alive, a request body limit (413 beyond it), a read/write timeout per request, and a cap on
-// open connections (new ones beyond it are closed at once). The handler runs on the pool's threads.
+// open connections (new ones beyond it are closed at once), optional TLS. The handler runs on the pool's threads.
 #ifndef TESSERA_EXTENDER_HTTP_SERVER_H_
 #define TESSERA_EXTENDER_HTTP_SERVER_H_
 
@@ -21,6 +21,8 @@ struct HttpServerOptions {
   size_t max_body_bytes = 16u << 20;
   std::chrono::milliseconds io_timeout{30000};
   size_t max_connections = 1024;
+  std::string tls_cert_file;  // both set: serve HTTPS (TLS 1.2+)
+  std::string tls_key_file;
 };
 
 struct HttpReply {

@@ -39,6 +39,8 @@ DEFINE_int32(cnr_stale_after, 300, "Seconds after which a CNR without a fresh Ag
 DEFINE_string(resource_policy, "dynamic", "Node agent: dynamic (Katalyst QRM) or native (kubelet managers)");
 DEFINE_string(gpu_policy, "tessera", "GPU placement policy: tessera, fgd, bestfit, dotprod, binpack, spread, random");
 DEFINE_string(strategy, "MostAllocated", "CPU/memory scoring: LeastAllocated, MostAllocated, BalancedAllocation");
+DEFINE_string(tls_cert, "", "PEM certificate chain: serve HTTPS (with --tls-key)");
+DEFINE_string(tls_key, "", "PEM private key for --tls-cert");
 DEFINE_bool(leader_elect, false, "Run several replicas: one leads (a Lease); standbys forward the verbs to it");
 DEFINE_string(leader_elect_namespace, "", "Namespace of the Lease (default $POD_NAMESPACE, else kube-system)");
 DEFINE_string(leader_elect_name, "tessera-extender", "Name of the Lease");
@@ -132,10 +134,13 @@ int main(int argc, char** argv) {
   http.port = FLAGS_port;
   http.threads = FLAGS_threads;
   http.max_body_bytes = FLAGS_max_body_bytes;
+  if (FLAGS_tls_cert.empty() != FLAGS_tls_key.empty()) return BadInput("--tls-cert and --tls-key go together");
+  http.tls_cert_file = FLAGS_tls_cert;
+  http.tls_key_file = FLAGS_tls_key;
   extender::HttpServer server(http, extender::MakeExtenderHandler(&service, FLAGS_url_prefix, registry, routing));
   if (Status s = server.Start(); !s.ok()) {
     spdlog::error("{}", s.message());
-    return 1;
+    return s.IsInvalidArgument() ? 2 : 1;
   }
   struct sigaction sa {};
   sa.sa_handler = OnSignal;

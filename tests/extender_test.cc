@@ -252,3 +252,48 @@ TEST(ExtenderRace, ConcurrentBindsForTheLastShareOfACard) {
 
 }  // namespace
 }  // namespace tessera::extender
+
+namespace tessera::extender {
+namespace {
+
+TEST(ExtenderHttp, ServesHttpsWithAVerifiedCertificate) {
+  if (std::system("command -v openssl >/dev/null 2>&1") != 0) GTEST_SKIP() << "openssl CLI absent";
+  const std::string dir = ::testing::TempDir() + "/tls-" + std::to_string(getpid());
+  fs::create_directories(dir);
+  const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext "
+                          "subjectAltName=IP:127.0.0.1 -keyout " + dir + "/key.pem -out " + dir + "/cert.pem >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  ExtenderService service{ExtenderOptions{}};
+  service.SetReadyProbe([] { return true; });
+  HttpServerOptions o;
+  o.address = "127.0.0.1";
+  o.port = 0;
+  o.tls_cert_file = dir + "/cert.pem";
+  o.tls_key_file = dir + "/key.pem";
+  HttpServer https(o, MakeExtenderHandler(&service, "", std::make_shared<prometheus::Registry>()));
+  ASSERT_TRUE(https.Start().ok());
+  kube::ClusterConfig c;
+  c.server = "https://127.0.0.1:" + std::to_string(https.port());
+  c.ca_pem = testing::ReadFile(dir + "/cert.pem");
+  c.timeout = std::chrono::milliseconds(3000);
+  kube::KubeClient client(c);
+  Result<kube::HttpResponse> r = client.Get("/readyz");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 200);
+  // Without the CA the client refuses the server; plain HTTP to the TLS port gets nowhere.
+  kube::ClusterConfig untrusted = c;
+  untrusted.ca_pem.clear();
+  EXPECT_FALSE(kube::KubeClient(untrusted).Get("/readyz").ok());
+  kube::ClusterConfig plain = c;
+  plain.server = "http://127.0.0.1:" + std::to_string(https.port());
+  Result<kube::HttpResponse> p = kube::KubeClient(plain).Get("/readyz");
+  EXPECT_TRUE(!p.ok() || p->status != 200);
+  // A missing key file is bad input, reported at start.
+  HttpServerOptions bad = o;
+  bad.tls_key_file = dir + "/absent.pem";
+  HttpServer broken(bad, MakeExtenderHandler(&service, "", std::make_shared<prometheus::Registry>()));
+  EXPECT_TRUE(broken.Start().IsInvalidArgument());
+}
+
+}  // namespace
+}  // namespace tessera::extender
