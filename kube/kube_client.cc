@@ -191,11 +191,15 @@ Result<int> KubeClient::StreamLines(const std::string& path, const std::function
     }
     concurrency::streams::istream body = resp.body();
     while (true) {
-      concurrency::streams::container_buffer<std::string> line;
+      // A byte-vector buffer: the body stream is of unsigned char, and a std::string buffer would be viewed
+      // through the wrong type (UBSan's vptr check rightly objects).
+      concurrency::streams::container_buffer<std::vector<uint8_t>> line;
       const size_t n = body.read_line(line).get();
       if (n == 0 && body.is_eof()) break;
-      if (line.collection().size() > kMaxResponseBytes) return Status::Unavailable("watch line too long");
-      if (!line.collection().empty() && !on_line(line.collection())) break;
+      const std::vector<uint8_t>& bytes = line.collection();
+      if (bytes.size() > kMaxResponseBytes) return Status::Unavailable("watch line too long");
+      const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+      if (!text.empty() && !on_line(text)) break;
     }
     return status;
   } catch (const std::exception& e) {
