@@ -1,0 +1,25 @@
+// Every Kubernetes API call tessera-reporter makes, as RBAC sees it (tested against the chart's RBAC).
+#ifndef TESSERA_REPORTER_API_CALLS_H_
+#define TESSERA_REPORTER_API_CALLS_H_
+
+#include <vector>
+
+#include "kube/api_call.h"
+
+namespace tessera::reporter {
+
+inline const std::vector<kube::ApiCall>& ApiCalls() {
+  static const std::vector<kube::ApiCall> kCalls = {
+      {"get", "", "nodes", false},  // the Node's uid, for the CNR's ownerReference
+      {"get", "node.katalyst.kubewharf.io", "customnoderesources", false},
+      {"create", "node.katalyst.kubewharf.io", "customnoderesources", false},
+      {"update", "node.katalyst.kubewharf.io", "customnoderesources", false},
+      {"update", "node.katalyst.kubewharf.io", "customnoderesources/status", false},
+      {"patch", "node.katalyst.kubewharf.io", "customnoderesources/status", false},  // heartbeat
+  };
+  return kCalls;
+}
+
+}  // namespace tessera::reporter
+
+#endif  // TESSERA_REPORTER_API_CALLS_H_
