@@ -69,7 +69,12 @@ Result<PublishOutcome> Reporter::RunOnce() {
                  config_.build.node_name, crd::kManagedByLabel, crd::kManagedByReporter);
   } else {
     last_success_->SetToCurrentTime();
-    spdlog::info("CNR {}: {}", config_.build.node_name, PublishOutcomeName(*outcome));
+    // Heartbeats are routine: log them only at debug level; creations and content changes at info.
+    if (*outcome == PublishOutcome::kHeartbeat || *outcome == PublishOutcome::kUnchanged) {
+      spdlog::debug("CNR {}: {}", config_.build.node_name, PublishOutcomeName(*outcome));
+    } else {
+      spdlog::info("CNR {}: {}", config_.build.node_name, PublishOutcomeName(*outcome));
+    }
   }
   return outcome;
 }

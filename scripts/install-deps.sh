@@ -20,8 +20,8 @@ PACKAGES=(
   gnuplot-nox
   # chart checks (helm/kubectl come from npm, see shared/tools/get-helm-kubectl.sh)
   unzip
-  # end-to-end control plane helpers
-  curl procps
+  # end-to-end tests: the control plane is built from Debian's kubernetes source with Go (tests/e2e/run.sh)
+  curl procps golang-go bc openssl python3
 )
 
 missing=()

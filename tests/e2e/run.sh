@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# End-to-end on a real control plane (kube-apiserver + kube-scheduler v1.20.2 from ../shared/tools/control-plane,
+# etcd, all on 127.0.0.1; Node objects without kubelets): reporter -> CNR -> extender -> kube-scheduler -> Binding.
+#
+#   tests/e2e/run.sh            (after the build: needs build/bin/tessera-{reporter,extender})
+#
+# Builds the control plane once into $TESSERA_K8S_CACHE (default ~/.cache/tessera-k8s, outside the clone).
+# Skips with a message, exit 0, when ../shared or Go is absent. Everything it starts is stopped on exit.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+CP="$ROOT/../shared/tools/control-plane"
+TOPO="$ROOT/../shared/topologies"
+if [ ! -d "$CP" ] || [ ! -d "$TOPO" ]; then echo "e2e: ../shared absent: skipped"; exit 0; fi
+if ! command -v go >/dev/null 2>&1; then echo "e2e: Go absent (apt-get install golang-go): skipped"; exit 0; fi
+export LAB="${TESSERA_K8S_CACHE:-$HOME/.cache/tessera-k8s}"
+export EXTENDER_PORT="${EXTENDER_PORT:-18888}"
+BIN="$ROOT/build/bin"
+[ -x "$LAB/bin/kube-apiserver" ] && [ -x "$LAB/bin/kube-scheduler" ] || (cd "$CP" && ./build.sh)
+. "$CP/env.sh"
+WORK="$(mktemp -d)"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  (cd "$CP" && ./stop.sh >/dev/null 2>&1) || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() { echo "e2e FAIL: $*" >&2; for f in "$WORK"/*.log "$RUN"/kube-scheduler.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 30 "$f"; }; done >&2; exit 1; }
+wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
+  local secs="$1" what="$2"; shift 2
+  for _ in $(seq 1 $((secs * 5))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  fail "timed out waiting for $what"
+}
+
+(cd "$CP" && ./stop.sh >/dev/null 2>&1 || true; rm -rf "$ETCD_DATA"; ./setup-pki.sh >/dev/null && ./start-etcd.sh >/dev/null && ./start-apiserver.sh >/dev/null)
+kubectl apply -f "$ROOT/crd/customnoderesource.crd.yaml" >/dev/null
+wait_for 30 "the CNR CRD" kubectl get customnoderesources
+
+# Nodes named after real servers, one reporter each (the node's CPUs and memory from its topology).
+declare -A XML=([jrc0386]=topo.jrc0386.xml [corona]=corona.xml [esb01]=topo.dp-esb01.xml)
+for node in "${!XML[@]}"; do
+  cpus=$("$BIN/tessera-reporter" --topology-xml "$TOPO/${XML[$node]}" --node-name "$node" --dry-run 2>/dev/null |
+         python3 -c 'import json,sys; d=json.load(sys.stdin); print([p for p in d["spec"]["nodeResourceProperties"] if p["propertyName"]=="cpu"][0]["propertyQuantity"])')
+  (cd "$CP" && ./node.sh "$node" "$cpus" 512Gi 200 >/dev/null)
+  "$BIN/tessera-reporter" --kubeconfig "$KUBECONFIG" --topology-xml "$TOPO/${XML[$node]}" --node-name "$node" \
+    --topology-policy single-numa-node --interval 5 --metrics-address= > "$WORK/reporter-$node.log" 2>&1 &
+  PIDS+=($!)
+done
+cnrs_ready() {
+  kubectl get customnoderesources -o json | python3 -c '
+import json,sys
+items=json.load(sys.stdin)["items"]
+ok=[i for i in items if any(c["type"]=="AgentReady" and c["status"]=="True" for c in i.get("status",{}).get("conditions",[]))
+    and i["metadata"].get("ownerReferences",[{}])[0].get("kind")=="Node"]
+sys.exit(0 if len(ok)==3 else 1)'
+}
+wait_for 60 "three CNRs with heartbeats and Node owners" cnrs_ready
+echo "e2e: 3 CNRs published by the reporters"
+
+"$BIN/tessera-extender" --kubeconfig "$KUBECONFIG" --address 127.0.0.1 --port "$EXTENDER_PORT" --url-prefix /scheduler \
+  --watch-timeout 5 > "$WORK/extender.log" 2>&1 &
+PIDS+=($!)
+wait_for 30 "the extender to be ready" curl -sf "http://127.0.0.1:$EXTENDER_PORT/readyz"
+
+cat > "$WORK/scheduler.yaml" <<YAML
+apiVersion: kubescheduler.config.k8s.io/v1beta1
+kind: KubeSchedulerConfiguration
+clientConnection: {kubeconfig: "$KUBECONFIG"}
+leaderElection: {leaderElect: false}
+healthzBindAddress: "127.0.0.1:10251"
+metricsBindAddress: "127.0.0.1:10251"
+percentageOfNodesToScore: 100
+profiles:
+  - schedulerName: tessera-scheduler
+    pluginConfig:
+      - name: NodeResourcesFit
+        args:
+          ignoredResources: [nvidia.com/gpu, nvidia.com/gpucores, nvidia.com/gpumem, tessera.io/rdma]
+extenders:
+  - urlPrefix: "http://127.0.0.1:$EXTENDER_PORT/scheduler"
+    filterVerb: filter
+    prioritizeVerb: prioritize
+    bindVerb: bind
+    preemptVerb: preempt
+    weight: 5
+    nodeCacheCapable: true
+    httpTimeout: 5s
+    ignorable: false
+YAML
+(cd "$CP" && ./start-scheduler.sh "$WORK/scheduler.yaml" >/dev/null)
+
+pod() {  # pod NAME CPU MEM EXTRA_RESOURCES ANNOTATIONS_JSON
+  kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: $1, namespace: default, labels: {e2e: "yes", role: "${6:-none}"}, annotations: $5}
+spec:
+  schedulerName: tessera-scheduler
+  containers:
+    - name: c
+      image: lab.invalid/none:0
+      resources:
+        requests: {cpu: "$2", memory: "$3"$4}
+        limits: {cpu: "$2", memory: "$3"$4}
+YAML
+}
+DED='{"katalyst.kubewharf.io/qos_level": "dedicated_cores", "katalyst.kubewharf.io/memory_enhancement": "{\"numa_binding\":\"true\"}"}'
+bound() { [ -n "$(kubectl get pod "$1" -o jsonpath='{.spec.nodeName}')" ]; }
+# A 40-CPU NUMA-bound pod fits only corona's 48-CPU NUMA nodes (jrc0386's hold 32); it goes first.
+pod numa-big 40 8Gi "" "$DED"
+wait_for 60 "numa-big to be bound" bound numa-big
+# NUMA-bound pods: 30 CPUs each fit one NUMA node of jrc0386 or corona, never across two.
+for i in 1 2 3 4 5 6; do pod "numa-$i" 30 8Gi "" "$DED"; done
+# GPU shares, a multi-GPU pod, GPU+RDMA pods (jrc0386: each A100 shares a PCIe switch with one ConnectX-6).
+for i in 1 2 3; do pod "share-$i" 2 4Gi ', nvidia.com/gpucores: "40", nvidia.com/gpumem: "8192"' '{}'; done
+pod multi-gpu 4 8Gi ', nvidia.com/gpu: "2"' '{}'
+pod gpu-rdma 4 8Gi ', nvidia.com/gpu: "1", tessera.io/rdma: "1"' '{"tessera.io/device-affinity": "required:pcie-switch"}'
+# Impossible: 80 CPUs in one NUMA node: FailedScheduling must carry the extender's per-node reasons.
+pod too-big 80 8Gi "" "$DED"
+
+scheduled() {
+  kubectl get pods -l e2e=yes -o json | python3 -c '
+import json,sys
+pods=json.load(sys.stdin)["items"]
+sys.exit(0 if sum(1 for p in pods if p["spec"].get("nodeName")) == len(pods) - 1 else 1)'
+}
+wait_for 90 "every feasible pod to be bound" scheduled
+kubectl get pods -l e2e=yes -o custom-columns=NAME:.metadata.name,NODE:.spec.nodeName --no-headers
+echo "e2e: pods bound through kube-scheduler + tessera-extender"
+
+kubectl get pods -l e2e=yes -o json > "$WORK/pods.json"
+kubectl get customnoderesources -o json > "$WORK/cnrs.json"
+python3 - "$WORK/pods.json" "$WORK/cnrs.json" <<'PY'
+import json, sys
+pods = json.load(open(sys.argv[1]))["items"]
+cnrs = {c["metadata"]["name"]: c for c in json.load(open(sys.argv[2]))["items"]}
+def zones(z):
+    for x in z:
+        yield x
+        yield from zones(x.get("children", []))
+numa_cpus, card_milli, card_switch, nic_switch = {}, {}, {}, {}
+for name, c in cnrs.items():
+    for z in zones(c["status"]["topologyZone"]):
+        attrs = {a["name"]: a["value"] for a in z.get("attributes", [])}
+        if z["type"] == "Numa":
+            numa_cpus[(name, int(z["name"]))] = int(z["resources"]["allocatable"]["cpu"])
+        if z["type"] == "GPU":
+            card_switch[(name, int(attrs["index"]))] = attrs.get("pcie_switch")
+        if z["type"] == "NIC":
+            nic_switch[(name, z["name"])] = attrs.get("pcie_switch")
+used_cpu, used_milli, errors = {}, {}, []
+by = {p["metadata"]["name"]: p for p in pods}
+for p in pods:
+    n = p["metadata"]["name"]
+    node = p["spec"].get("nodeName")
+    if n == "too-big":
+        if node: errors.append("too-big was bound")
+        continue
+    a = p["metadata"].get("annotations", {}).get("tessera.io/allocation")
+    if not node or not a: errors.append(f"{n}: node={node} allocation={bool(a)}"); continue
+    a = json.loads(a)
+    if a["node"] != node: errors.append(f"{n}: allocation for {a['node']} but bound to {node}")
+    for s in a["numa"]:
+        if a.get("cpu_pinned"): used_cpu[(node, s["id"])] = used_cpu.get((node, s["id"]), 0) + s["cpu_milli"]
+    for g in a["gpus"]:
+        used_milli[(node, g["index"])] = used_milli.get((node, g["index"]), 0) + g["milli"]
+    if n.startswith("numa-") and len(a["numa"]) != 1: errors.append(f"{n}: not on exactly one NUMA node")
+    if n == "numa-big" and node != "corona": errors.append(f"numa-big on {node}, only corona has 40-CPU NUMA nodes")
+    if n == "multi-gpu" and len(a["gpus"]) != 2: errors.append("multi-gpu did not get 2 cards")
+    if n == "gpu-rdma":
+        sw = {card_switch[(node, g["index"])] for g in a["gpus"]} | {nic_switch[(node, x["name"])] for x in a["nics"]}
+        if len(a["nics"]) != 1 or len(sw) != 1 or None in sw: errors.append(f"gpu-rdma not under one PCIe switch: {a}")
+for k, v in used_cpu.items():
+    if v > numa_cpus[k] * 1000: errors.append(f"NUMA {k} over-committed: {v}m")
+for k, v in used_milli.items():
+    if v > 1000: errors.append(f"card {k} over-committed: {v} milli")
+if errors:
+    print("\n".join(errors)); sys.exit(1)
+print(f"e2e: {len(pods) - 1} allocations consistent: no NUMA node or card over-committed, RDMA pair under one switch")
+PY
+[ $? -eq 0 ] || fail "allocation checks"
+kubectl get events --field-selector involvedObject.name=too-big -o json | python3 -c '
+import json,sys
+ev=[e for e in json.load(sys.stdin)["items"] if e["reason"]=="FailedScheduling"]
+msg=" ".join(e["message"] for e in ev)
+print(msg[:300])
+sys.exit(0 if "Tessera" in msg or "NUMA" in msg else 1)' || fail "FailedScheduling event without the extender's reasons"
+echo "e2e: PASS"
