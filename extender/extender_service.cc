@@ -17,6 +17,7 @@
 #include "crd/json_fields.h"
 #include "crd/pod_codec.h"
 #include "extender/allocation.h"
+#include "kube/time_format.h"
 
 namespace tessera::extender {
 
@@ -47,21 +48,6 @@ std::string Escape(const std::string& s) {
 }
 
 Answer BadRequestStatus(const Status& s) { return BadRequest(Escape(s.message())); }
-
-// Parses RFC 3339 UTC ("2026-11-30T12:00:00Z"); false when it is not that.
-bool ParseRfc3339(const std::string& s, std::chrono::system_clock::time_point* out) {
-  std::tm tm{};
-  int y, mo, d, h, mi, sec;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec) != 6) return false;
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  *out = std::chrono::system_clock::from_time_t(timegm(&tm));
-  return true;
-}
 
 Result<std::string> ReadFileText(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -210,7 +196,7 @@ void ExtenderService::ApplyLocked(Kind kind, bool deleted, const std::string& ob
       e.state.name = name;
       scoring::AddDevicesFromTopology(*topo, &e.state);
       const crd::Condition* ready = cnr->FindCondition(crd::kConditionAgentReady);
-      e.has_heartbeat = ready != nullptr && ready->status == "True" && ParseRfc3339(ready->last_heartbeat_time, &e.heartbeat);
+      e.has_heartbeat = ready != nullptr && ready->status == "True" && kube::ParseRfc3339(ready->last_heartbeat_time, &e.heartbeat);
       if (ready != nullptr) e.heartbeat_text = ready->last_heartbeat_time;
     }
     cnrs_[name] = std::move(e);

@@ -1,43 +1,14 @@
 #include "kube/leader_election.h"
 
+#include "kube/time_format.h"
+
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <cstdio>
-#include <ctime>
 
 namespace tessera::kube {
 namespace {
-
-// MicroTime, as Lease spec fields are written: 2026-12-01T00:00:00.000000Z.
-std::string MicroTime(std::chrono::system_clock::time_point t) {
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(us / 1000000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(us % 1000000));
-  return buf;
-}
-
-bool ParseMicroTime(const std::string& s, std::chrono::system_clock::time_point* out) {
-  std::tm tm{};
-  int y, mo, d, h, mi, sec;
-  long long frac = 0;
-  char dot = 0;
-  int n = std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c%6lld", &y, &mo, &d, &h, &mi, &sec, &dot, &frac);
-  if (n < 6) return false;
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  *out = std::chrono::system_clock::from_time_t(timegm(&tm)) + std::chrono::microseconds(n == 8 && dot == '.' ? frac : 0);
-  return true;
-}
 
 std::string LeaseBody(const LeaderElectionOptions& o, const std::string& resource_version, const std::string& acquire,
                       const std::string& renew, int transitions) {
@@ -96,7 +67,7 @@ Result<bool> LeaderElector::TryAcquireOrRenew(std::chrono::system_clock::time_po
   const std::string path = LeasePath() + "/" + options_.lease_name;
   Result<HttpResponse> got = client_->Get(path);
   if (!got.ok()) return got.status();
-  const std::string stamp = MicroTime(now);
+  const std::string stamp = FormatMicroTime(now);
   if (got->status == 404) {
     Result<HttpResponse> created = client_->Post(LeasePath(), LeaseBody(options_, "", stamp, stamp, 0));
     if (!created.ok()) return created.status();
@@ -124,7 +95,7 @@ Result<bool> LeaderElector::TryAcquireOrRenew(std::chrono::system_clock::time_po
                               ? spec["leaseTransitions"].GetInt()
                               : 0;
   std::chrono::system_clock::time_point renewed;
-  const bool expired = !ParseMicroTime(str(spec, "renewTime"), &renewed) || renewed + std::chrono::seconds(duration) < now;
+  const bool expired = !ParseRfc3339(str(spec, "renewTime"), &renewed) || renewed + std::chrono::seconds(duration) < now;
   if (holder != options_.identity && !holder.empty() && !expired) {
     std::lock_guard<std::mutex> lock(mu_);
     holder_ = holder;

@@ -1,5 +1,7 @@
 #include "reporter/reporter.h"
 
+#include "kube/time_format.h"
+
 #include <spdlog/spdlog.h>
 
 #include <ctime>
@@ -7,14 +9,7 @@
 
 namespace tessera::reporter {
 
-std::string FormatRfc3339(std::chrono::system_clock::time_point t) {
-  std::time_t secs = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string FormatRfc3339(std::chrono::system_clock::time_point t) { return kube::FormatRfc3339(t); }
 
 Reporter::Reporter(ReporterConfig config, kube::KubeClient* client, std::shared_ptr<prometheus::Registry> registry)
     : config_(std::move(config)), publisher_(client, config_.publish), registry_(std::move(registry)) {

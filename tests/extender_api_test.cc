@@ -11,6 +11,7 @@
 #include "extender/api_source.h"
 #include "reporter/reporter.h"
 #include "tests/fake_api_server.h"
+#include "tests/gpu_share_pod.h"
 #include "tests/shared_data.h"
 #include "topology/hwloc_discovery.h"
 
@@ -21,11 +22,7 @@ using testing::FakeApiServer;
 using testing::FakeReply;
 using testing::FakeRequest;
 
-std::string PodJson(const std::string& name, int cores_pct) {
-  return R"({"metadata": {"name": ")" + name + R"(", "namespace": "ml", "uid": "uid-)" + name +
-         R"("}, "spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": "1", "memory": "1Gi",
-         "nvidia.com/gpucores": ")" + std::to_string(cores_pct) + R"("}}}]}})";
-}
+std::string PodJson(const std::string& name, int pct) { return testing::GpuSharePodJson(name, pct); }
 
 std::string FilterBody(const std::string& name, int pct) {
   return R"({"Pod": )" + PodJson(name, pct) + R"(, "NodeNames": ["gpu-node"], "Nodes": null})";

@@ -10,6 +10,7 @@
 #include "kube/kube_client.h"
 #include "reporter/reporter.h"
 #include "tests/fake_api_server.h"
+#include "tests/gpu_share_pod.h"
 #include "tests/shared_data.h"
 #include "tests/subprocess.h"
 #include "topology/hwloc_discovery.h"
@@ -21,11 +22,7 @@ using testing::FakeApiServer;
 using testing::FakeReply;
 using testing::FakeRequest;
 
-std::string PodJson(const std::string& name, int pct) {
-  return R"({"metadata": {"name": ")" + name + R"(", "namespace": "ml", "uid": "uid-)" + name +
-         R"("}, "spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": "1", "memory": "1Gi",
-         "nvidia.com/gpucores": ")" + std::to_string(pct) + R"("}}}]}})";
-}
+std::string PodJson(const std::string& name, int pct) { return testing::GpuSharePodJson(name, pct); }
 
 struct Proc {
   std::unique_ptr<testing::Subprocess> p;
