@@ -57,10 +57,14 @@ sys.exit(0 if len(ok)==3 else 1)'
 wait_for 60 "three CNRs with heartbeats and Node owners" cnrs_ready
 echo "e2e: 3 CNRs published by the reporters"
 
-"$BIN/tessera-extender" --kubeconfig "$KUBECONFIG" --address 127.0.0.1 --port "$EXTENDER_PORT" --url-prefix /scheduler \
-  --watch-timeout 5 > "$WORK/extender.log" 2>&1 &
-PIDS+=($!)
-wait_for 30 "the extender to be ready" curl -sf "http://127.0.0.1:$EXTENDER_PORT/readyz"
+start_extender() {
+  "$BIN/tessera-extender" --kubeconfig "$KUBECONFIG" --address 127.0.0.1 --port "$EXTENDER_PORT" --url-prefix /scheduler \
+    --watch-timeout 5 >> "$WORK/extender.log" 2>&1 &
+  EXTENDER_PID=$!
+  PIDS+=($EXTENDER_PID)
+  wait_for 30 "the extender to be ready" curl -sf "http://127.0.0.1:$EXTENDER_PORT/readyz"
+}
+start_extender
 
 cat > "$WORK/scheduler.yaml" <<YAML
 apiVersion: kubescheduler.config.k8s.io/v1beta1
@@ -128,9 +132,10 @@ wait_for 90 "every feasible pod to be bound" scheduled
 kubectl get pods -l e2e=yes -o custom-columns=NAME:.metadata.name,NODE:.spec.nodeName --no-headers
 echo "e2e: pods bound through kube-scheduler + tessera-extender"
 
+check_allocations() {
 kubectl get pods -l e2e=yes -o json > "$WORK/pods.json"
 kubectl get customnoderesources -o json > "$WORK/cnrs.json"
-python3 - "$WORK/pods.json" "$WORK/cnrs.json" <<'PY'
+python3 - "$WORK/pods.json" "$WORK/cnrs.json" <<'PY' || fail "allocation checks"
 import json, sys
 pods = json.load(open(sys.argv[1]))["items"]
 cnrs = {c["metadata"]["name"]: c for c in json.load(open(sys.argv[2]))["items"]}
@@ -178,13 +183,41 @@ if errors:
     print("\n".join(errors)); sys.exit(1)
 print(f"e2e: {len(pods) - 1} allocations consistent: no NUMA node or card over-committed, RDMA pair under one switch")
 PY
-[ $? -eq 0 ] || fail "allocation checks"
+}
+check_allocations
+
 kubectl get events --field-selector involvedObject.name=too-big -o json | python3 -c '
 import json,sys
 ev=[e for e in json.load(sys.stdin)["items"] if e["reason"]=="FailedScheduling"]
 msg=" ".join(e["message"] for e in ev)
 print(msg[:300])
 sys.exit(0 if "Tessera" in msg or "NUMA" in msg else 1)' || fail "FailedScheduling event without the extender's reasons"
+
+# Faults on the real API server.
+# 1. Deleted pods give their shares back: a 90 % V100 share waits until the two 40 % shares on esb01 are deleted.
+pod share-big 2 4Gi ', nvidia.com/gpucores: "90"' '{"tessera.io/gpu-model": "V100-32GB"}'
+sleep 3
+bound share-big && fail "share-big was bound while the V100 held 80 %"
+# No kubelet runs: force the deletion (a real node would confirm the graceful one).
+kubectl delete pod share-1 share-2 --grace-period=0 --force >/dev/null 2>&1
+wait_for 60 "share-big to take the freed V100 share" bound share-big
+echo "e2e: deleted pods released their GPU shares"
+# 2. kill -9 the extender, restart it: the ledger comes back from the annotations, nothing is handed out twice.
+kill -9 "$EXTENDER_PID"
+for i in 7 8; do pod "numa-$i" 30 8Gi "" "$DED"; done
+start_extender
+wait_for 60 "pods submitted while the extender was down" bound numa-8
+check_allocations
+echo "e2e: extender killed and restarted: ledger rebuilt, no double allocation"
+# 3. The API server goes away for a few seconds: the extender reconnects and relists.
+(cd "$CP" && ./stop.sh kube-apiserver >/dev/null 2>&1 || true)
+sleep 4
+(cd "$CP" && ./start-apiserver.sh >/dev/null)
+pod numa-after-outage 30 8Gi "" "$DED"
+wait_for 60 "a pod after the API server outage" bound numa-after-outage
+check_allocations
+echo "e2e: API server restarted: extender relisted and kept deciding"
+
 # Figures: creation-to-binding latency over a few hundred pods on ~50 nodes, through kube-scheduler + Tessera and,
 # in the same run, through a plain kube-scheduler (no extender) on the same nodes.
 for i in $(seq 1 47); do
