@@ -74,4 +74,60 @@ Result<CnrNodeState> NodeStateFromCnr(const Cnr& cnr) {
   return out;
 }
 
+namespace {
+
+// "<namespace>/<name>/<uid>" -> key "<namespace>/<name>" and uid; false for anything else.
+bool SplitConsumer(const std::string& consumer, std::string* key, std::string* uid) {
+  const size_t first = consumer.find('/');
+  if (first == std::string::npos || first == 0) return false;
+  const size_t second = consumer.find('/', first + 1);
+  if (second == first + 1) return false;
+  *key = consumer.substr(0, second);
+  *uid = second == std::string::npos ? "" : consumer.substr(second + 1);
+  return true;
+}
+
+void CollectAllocations(const TopologyZone& zone, const scoring::NodeState& node, ReportedAllocations* out) {
+  uint64_t bit = 0;
+  uint64_t ReportedPlacement::*mask = nullptr;
+  if (int id = 0; zone.type == kZoneNuma && ParseNumaName(zone.name, &id)) {
+    if (const int index = node.NumaIndex(id); index >= 0) {
+      bit = uint64_t{1} << index;
+      mask = &ReportedPlacement::numa_mask;
+    }
+  } else if (zone.type == kZoneGpu) {
+    for (size_t i = 0; i < node.gpus.size() && i < 64; ++i) {
+      if (node.gpus[i].pci_bus_id == zone.name) {
+        bit = uint64_t{1} << i;
+        mask = &ReportedPlacement::gpu_mask;
+      }
+    }
+  } else if (zone.type == kZoneNic) {
+    for (size_t i = 0; i < node.nics.size() && i < 64; ++i) {
+      if (node.nics[i].name == zone.name) {
+        bit = uint64_t{1} << i;
+        mask = &ReportedPlacement::nic_mask;
+      }
+    }
+  }
+  if (mask != nullptr) {
+    for (const Allocation& a : zone.allocations) {
+      std::string key, uid;
+      if (!SplitConsumer(a.consumer, &key, &uid)) continue;
+      ReportedPlacement& p = (*out)[key];
+      if (!uid.empty()) p.uid = uid;
+      p.*mask |= bit;
+    }
+  }
+  for (const TopologyZone& child : zone.children) CollectAllocations(child, node, out);
+}
+
+}  // namespace
+
+ReportedAllocations ReportedAllocationsFromCnr(const Cnr& cnr, const scoring::NodeState& node) {
+  ReportedAllocations out;
+  for (const TopologyZone& zone : cnr.status.zones) CollectAllocations(zone, node, &out);
+  return out;
+}
+
 }  // namespace tessera::crd

@@ -6,6 +6,7 @@
 #define TESSERA_CRD_CNR_NODE_STATE_H_
 
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "crd/cnr.h"
@@ -21,6 +22,19 @@ struct CnrNodeState {
 
 // InvalidArgument for an unknown topologyPolicy or manager policy string.
 Result<CnrNodeState> NodeStateFromCnr(const Cnr& cnr);
+
+// Where the node agent (a Katalyst agent's QRM plugins) says a pod really sits: the zones whose `allocations`
+// list it as consumer "<namespace>/<name>/<uid>" (contract section 3.2). Bits index `node`'s numas, gpus (GPU
+// zones matched by PCI bus id) and nics (NIC zones matched by name); zones `node` does not know are ignored.
+struct ReportedPlacement {
+  std::string uid;  // as the consumer string gives it; may be empty
+  uint64_t numa_mask = 0;
+  uint64_t gpu_mask = 0;
+  uint64_t nic_mask = 0;
+};
+// Keyed by "<namespace>/<name>": Katalyst matches consumers by name and ignores the UID.
+using ReportedAllocations = std::unordered_map<std::string, ReportedPlacement>;
+ReportedAllocations ReportedAllocationsFromCnr(const Cnr& cnr, const scoring::NodeState& node);
 
 }  // namespace tessera::crd
 

@@ -5,6 +5,7 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -18,6 +19,7 @@
 #include "crd/pod_codec.h"
 #include "extender/allocation.h"
 #include "kube/time_format.h"
+#include "scoring/numa_placement.h"
 
 namespace tessera::extender {
 
@@ -98,6 +100,12 @@ void ExtenderService::AttachMetrics(std::shared_ptr<prometheus::Registry> regist
   utilisation_ = &prometheus::BuildGauge()
                       .Name("tessera_extender_ledger_utilisation")
                       .Help("Share of a node's NUMA CPU, GPU compute and GPU memory held in the ledger (0..1)")
+                      .Register(*registry);
+  ledger_pods_ = &prometheus::BuildGauge()
+                      .Name("tessera_extender_ledger_pods")
+                      .Help("Bound pods in the ledger by where their placement came from: annotation, "
+                            "annotation_corrected_by_cnr, cnr (the node agent's report), guessed (foreign device pod), "
+                            "node_level, unaccounted (contradicts the ledger)")
                       .Register(*registry);
   prometheus::BuildGauge()
       .Name("tessera_extender_build_info")
@@ -198,6 +206,7 @@ void ExtenderService::ApplyLocked(Kind kind, bool deleted, const std::string& ob
       const crd::Condition* ready = cnr->FindCondition(crd::kConditionAgentReady);
       e.has_heartbeat = ready != nullptr && ready->status == "True" && kube::ParseRfc3339(ready->last_heartbeat_time, &e.heartbeat);
       if (ready != nullptr) e.heartbeat_text = ready->last_heartbeat_time;
+      e.reported = crd::ReportedAllocationsFromCnr(*cnr, e.state);
     }
     cnrs_[name] = std::move(e);
     return;
@@ -249,21 +258,126 @@ void ExtenderService::RebuildIfNeededLocked() {
     auto cnr = cnrs_.find(name);
     (void)AddNodeLocked(name, cnr == cnrs_.end() ? nullptr : &cnr->second);
   }
-  // The ledger: exactly from Tessera's allocation annotations; pods without one at node level.
+  // The ledger: one entry per bound pod, never two (see LedgerPlacementLocked).
+  std::map<std::string, int> by_source;
+  // Pods whose devices are known go first, so that a guess for a foreign pod never takes a card a known pod holds.
+  std::vector<const PodRecord*> bound;
   for (const auto& [uid, rec] : pods_) {
-    if (rec.node.empty() || rec.terminal) continue;
+    if (!rec.node.empty() && !rec.terminal) bound.push_back(&rec);
+  }
+  auto known = [this](const PodRecord* r) {
+    if (!r->allocation.empty() || !r->request.gpu.any()) return true;
+    auto cnr = cnrs_.find(r->node);
+    return cnr != cnrs_.end() && cnr->second.reported.count(r->request.Key()) != 0;
+  };
+  // By UID after that, so that every replica rebuilds the same ledger from the same objects.
+  std::sort(bound.begin(), bound.end(), [&](const PodRecord* a, const PodRecord* b) {
+    const bool ka = known(a), kb = known(b);
+    return ka != kb ? ka : a->request.uid < b->request.uid;
+  });
+  for (const PodRecord* rp : bound) {
+    const PodRecord& rec = *rp;
     auto node = nodes_.find(rec.node);
     if (node == nodes_.end() || !node->second.has_topology) continue;
-    scoring::Placement placement;
-    placement.node = node->second.index;
-    if (!rec.allocation.empty()) {
-      Result<scoring::Placement> decoded = DecodeAllocation(rec.allocation, cluster_.node(node->second.index), node->second.index);
-      if (decoded.ok()) placement = *decoded;
+    auto cnr = cnrs_.find(rec.node);
+    const char* source = "node_level";
+    scoring::Placement placement = LedgerPlacementLocked(rec, node->second, cnr == cnrs_.end() ? nullptr : &cnr->second, &source);
+    if (Status st = cluster_.Reserve(rec.request, placement); !st.ok()) {
+      // The report or annotation contradicts the rest of the ledger (e.g. an agent's stale view): keep the pod
+      // at node level rather than lose it, and say so.
+      scoring::Placement fallback;
+      fallback.node = node->second.index;
+      if (rec.request.gpu.any() || !cluster_.Reserve(rec.request, fallback).ok()) {
+        source = "unaccounted";
+      } else {
+        source = "node_level";
+      }
     }
-    (void)cluster_.Reserve(rec.request, placement);
+    ++by_source[source];
+  }
+  if (ledger_pods_ != nullptr) {
+    for (const char* s : {"annotation", "annotation_corrected_by_cnr", "cnr", "guessed", "node_level", "unaccounted"}) {
+      ledger_pods_->Add({{"source", s}}).Set(by_source[s]);
+    }
   }
   dirty_ = false;
   last_rebuild_ = now;
+}
+
+namespace {
+
+// A pod bound by someone else holds cards and NICs nobody told us about: charge the first that can hold it (a
+// device plugin's usual choice), so the node's totals stay right even where the card is a guess.
+void GuessDevices(const scoring::NodeState& node, const scoring::PodRequest& pod, scoring::Placement* placement,
+                  const char** source) {
+  if (!pod.gpu.any()) return;
+  int cards = 0, nics = 0;
+  for (size_t i = 0; i < node.gpus.size() && i < 64 && cards < pod.gpu.count; ++i) {
+    const scoring::GpuState& g = node.gpus[i];
+    const bool fits = pod.gpu.whole_cards() ? g.Untouched()
+                                            : g.free_milli >= pod.gpu.milli_per_gpu && g.free_memory_mib >= pod.gpu.memory_mib_per_gpu;
+    if (!fits) continue;
+    placement->gpu_mask |= uint64_t{1} << i;
+    ++cards;
+  }
+  for (size_t i = 0; i < node.nics.size() && i < 64 && nics < pod.gpu.rdma_nics; ++i) {
+    if (!node.nics[i].rdma) continue;
+    placement->nic_mask |= uint64_t{1} << i;
+    ++nics;
+  }
+  *source = "guessed";
+}
+
+}  // namespace
+
+scoring::Placement ExtenderService::LedgerPlacementLocked(const PodRecord& rec, const NodeRecord& node, const CnrEntry* cnr,
+                                                          const char** source) const {
+  const scoring::NodeState& state = cluster_.node(node.index);
+  const scoring::PodRequest& pod = rec.request;
+  scoring::Placement placement;
+  placement.node = node.index;
+  *source = "node_level";
+  bool annotated = false;
+  if (!rec.allocation.empty()) {
+    if (Result<scoring::Placement> decoded = DecodeAllocation(rec.allocation, state, node.index); decoded.ok()) {
+      placement = *decoded;
+      annotated = true;
+      *source = "annotation";
+    }
+  }
+  // The node agent's report (contract section 3.2) says where the pod really is. It is matched by namespace/name
+  // as Katalyst does; a report carrying another UID belongs to an earlier pod of that name and is ignored.
+  const crd::ReportedPlacement* reported = nullptr;
+  if (cnr != nullptr) {
+    auto it = cnr->reported.find(pod.Key());
+    if (it != cnr->reported.end() && (it->second.uid.empty() || it->second.uid == pod.uid)) reported = &it->second;
+  }
+  if (reported == nullptr) {
+    if (!annotated) GuessDevices(state, pod, &placement, source);
+    return placement;
+  }
+  const scoring::ResourcePolicy policy = options_.scheduler.resource_policy;
+  bool corrected = false;
+  // Only NUMA-bound pods are charged per NUMA node; others float in the shared pool whatever a report says.
+  if (reported->numa_mask != 0 && scoring::IsNumaBound(pod, policy) && reported->numa_mask != placement.numa_mask) {
+    const scoring::Placement pinned = scoring::PinnedPlacement(state, node.index, pod, policy, reported->numa_mask);
+    placement.numa_mask = reported->numa_mask;
+    placement.cpu_pinned = pinned.cpu_pinned;
+    placement.memory_pinned = pinned.memory_pinned;
+    placement.exclusive = pinned.exclusive;
+    corrected = true;
+  }
+  if (pod.gpu.count > 0 && std::popcount(reported->gpu_mask) == pod.gpu.count && reported->gpu_mask != placement.gpu_mask) {
+    placement.gpu_mask = reported->gpu_mask;
+    corrected = true;
+  }
+  if (pod.gpu.rdma_nics > 0 && std::popcount(reported->nic_mask) == pod.gpu.rdma_nics && reported->nic_mask != placement.nic_mask) {
+    placement.nic_mask = reported->nic_mask;
+    corrected = true;
+  }
+  if (corrected) *source = annotated ? "annotation_corrected_by_cnr" : "cnr";
+  if (!annotated && !corrected) GuessDevices(state, pod, &placement, source);
+  return placement;
 }
 
 scoring::ClusterState ExtenderService::ClusterWithTopology() {
@@ -644,6 +758,7 @@ Answer ExtenderService::Bind(std::string_view body) {
   }
   pod->second.node = node_name;
   pod->second.allocation = allocation;
+  if (ledger_pods_ != nullptr && node->second.has_topology) ledger_pods_->Add({{"source", "annotation"}}).Increment();
   CountBind("bound");
   return Answer{200, "{\"Error\":\"\"}"};
 }

@@ -20,6 +20,7 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
+#include "crd/cnr_node_state.h"
 #include "kube/kube_client.h"
 #include "scoring/scheduler.h"
 #include "topology/status.h"
@@ -80,6 +81,7 @@ class ExtenderService {
     std::string allocation;  // tessera.io/allocation
     bool terminal = false;   // Succeeded or Failed: holds nothing
     bool from_api = false;   // seen in a list or watch (not only in a filter call)
+    std::string resource_version;
   };
   struct NodeRecord {
     uint32_t index = 0;
@@ -101,6 +103,10 @@ class ExtenderService {
   Evaluation EvaluateLocked(const scoring::PodRequest& pod, const std::vector<std::string>& names);
   Status AddNodeLocked(const std::string& name, const CnrEntry* cnr);
   void RebuildIfNeededLocked();
+  // Where a bound pod is charged: Tessera's annotation, corrected by what the node's agent reports in the CNR;
+  // for pods bound by someone else, the agent's report, else node level.
+  scoring::Placement LedgerPlacementLocked(const PodRecord& rec, const NodeRecord& node, const CnrEntry* cnr,
+                                           const char** source) const;
   void ApplyLocked(Kind kind, bool deleted, const std::string& object);
 
   ExtenderOptions options_;
@@ -111,6 +117,7 @@ class ExtenderService {
   prometheus::Family<prometheus::Counter>* rejections_ = nullptr;
   prometheus::Family<prometheus::Counter>* binds_ = nullptr;
   prometheus::Family<prometheus::Gauge>* utilisation_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* ledger_pods_ = nullptr;
   void CountBind(const char* outcome);
   bool dirty_ = true;
   std::chrono::steady_clock::time_point last_rebuild_{};
@@ -123,6 +130,8 @@ class ExtenderService {
     bool has_heartbeat = false;
     std::string heartbeat_text;
     std::chrono::system_clock::time_point heartbeat;
+    crd::ReportedAllocations reported;  // where the node agent says pods sit
+    std::string resource_version;
   };
   std::map<std::string, CnrEntry> cnrs_;
   bool Fresh(const CnrEntry& e, std::chrono::system_clock::time_point now) const;

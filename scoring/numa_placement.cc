@@ -148,6 +148,25 @@ bool PlaceBinding(NodeCycle& c, std::string* reason) {
 
 }  // namespace
 
+Placement PinnedPlacement(const NodeState& node, uint32_t node_index, const PodRequest& pod, ResourcePolicy policy,
+                          uint64_t numa_mask) {
+  Placement p;
+  p.node = node_index;
+  p.numa_mask = numa_mask;
+  if (policy == ResourcePolicy::kDynamic) {
+    // The QRM agent pins both for NUMA-bound dedicated pods; reclaimed pods draw on the reclaimed pools instead.
+    const bool pinned = IsNumaBound(pod, policy) && pod.qos != QosLevel::kReclaimedCores;
+    p.cpu_pinned = p.memory_pinned = pinned;
+    p.exclusive = pinned && pod.numa_exclusive;
+    return p;
+  }
+  // Native: the kubelet pins CPUs (static CPU manager, Guaranteed whole-CPU pods) and memory (Static memory
+  // manager, Guaranteed pods); it chooses where.
+  p.cpu_pinned = node.cpu_manager_static && IsNumaBound(pod, policy);
+  p.memory_pinned = node.memory_manager_static && pod.guaranteed;
+  return p;
+}
+
 bool NumaPlacement::Filter(NodeCycle& c, std::string* reason) const {
   const NodeState& node = *c.node;
   const PodRequest& pod = *c.pod;
@@ -162,18 +181,10 @@ bool NumaPlacement::Filter(NodeCycle& c, std::string* reason) const {
   if (policy == ResourcePolicy::kDynamic) {
     if (!c.numa_bound) return true;
     if (pod.qos == QosLevel::kReclaimedCores) return PlaceReclaimed(c, reason);
-    c.placement.cpu_pinned = true;
-    c.placement.memory_pinned = true;
-    if (pod.numa_exclusive) {
-      c.placement.exclusive = true;
-      return PlaceExclusive(c, reason);
-    }
-    return PlaceBinding(c, reason);
+    c.placement = PinnedPlacement(node, c.node_index, pod, policy, 0);
+    return pod.numa_exclusive ? PlaceExclusive(c, reason) : PlaceBinding(c, reason);
   }
-  // Native: the kubelet pins CPUs (static CPU manager, Guaranteed whole-CPU pods) and memory (Static memory
-  // manager, Guaranteed pods); it chooses where.
-  c.placement.cpu_pinned = node.cpu_manager_static && IsNumaBound(pod, policy);
-  c.placement.memory_pinned = node.memory_manager_static && pod.guaranteed;
+  c.placement = PinnedPlacement(node, c.node_index, pod, policy, 0);
   if (!c.placement.cpu_pinned && !c.placement.memory_pinned) return true;
   uint64_t mask = PredictKubeletNumaMask(node, pod, policy);
   if (mask == 0) {

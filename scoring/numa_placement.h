@@ -22,6 +22,12 @@ class NumaPlacement : public FilterPlugin {
   bool Filter(NodeCycle& cycle, std::string* reason) const override;
 };
 
+// What a pod on `numa_mask` of `node` pins there under `policy` (which of CPU and memory, exclusively or not): the
+// same charge a placement NumaPlacement chose would make. For pods placed by someone else whose NUMA nodes the
+// node agent reported.
+Placement PinnedPlacement(const NodeState& node, uint32_t node_index, const PodRequest& pod, ResourcePolicy policy,
+                          uint64_t numa_mask);
+
 // NUMA ids in `mask` (indexes into node.numas), "0,2".
 std::string NumaIdList(const NodeState& node, uint64_t mask);
 

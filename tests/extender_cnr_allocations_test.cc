@@ -1,0 +1,194 @@
+// Pods Tessera did not place: the node agent's CNR `allocations` (contract section 3.2) say where they sit, and
+// the extender charges them there; a pod Tessera placed is charged once even when the agent lists it too, and
+// moved when the agent put it elsewhere; reports for deleted pods or earlier pods of the same name are dropped;
+// foreign GPU pods nobody reported are still counted against the node's cards.
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include <prometheus/text_serializer.h>
+
+#include "crd/cnr_builder.h"
+#include "crd/cnr_codec.h"
+#include "extender/allocation.h"
+#include "extender/extender_service.h"
+#include "reporter/reporter.h"
+#include "tests/shared_data.h"
+#include "topology/hwloc_discovery.h"
+
+namespace tessera::extender {
+namespace {
+
+// corona.xml: 2 NUMA nodes of 48 logical CPUs (24 cores), 8 GPUs. dp-esb01: 1 NUMA node, 1 V100.
+crd::Cnr CnrOf(const std::string& node, const std::string& topology_file) {
+  topology::DiscoveryOptions d;
+  d.xml_path = testing::SharedPath("topologies/" + topology_file);
+  auto t = topology::DiscoverTopology(d);
+  EXPECT_TRUE(t.ok());
+  crd::CnrBuildOptions o;
+  o.node_name = node;
+  o.topology_policy = "single-numa-node";
+  o.heartbeat_time = reporter::FormatRfc3339(std::chrono::system_clock::now());
+  return *crd::BuildCnr(t->topology, o);
+}
+
+// Lists `consumer` on every zone of `type` named `zone_name` (Numa zones by id, GPU zones by PCI bus id).
+void Report(crd::Cnr* cnr, const std::string& type, const std::string& zone_name, const std::string& consumer,
+            const crd::ResourceList& requests) {
+  std::function<void(std::vector<crd::TopologyZone>&)> walk = [&](std::vector<crd::TopologyZone>& zones) {
+    for (crd::TopologyZone& z : zones) {
+      if (z.type == type && z.name == zone_name) z.allocations.push_back({consumer, requests});
+      walk(z.children);
+    }
+  };
+  walk(cnr->status.zones);
+}
+
+std::string FirstGpuBusId(const crd::Cnr& cnr) {
+  std::function<std::string(const std::vector<crd::TopologyZone>&)> walk = [&](const std::vector<crd::TopologyZone>& zones) {
+    for (const crd::TopologyZone& z : zones) {
+      if (z.type == crd::kZoneGpu) return z.name;
+      if (std::string s = walk(z.children); !s.empty()) return s;
+    }
+    return std::string();
+  };
+  return walk(cnr.status.zones);
+}
+
+std::string NodeJson(const std::string& name) { return R"({"metadata": {"name": ")" + name + R"("}})"; }
+
+// A dedicated_cores numa_binding pod asking `cpus` whole CPUs; bound to `node` when not empty.
+std::string NumaPodJson(const std::string& name, int cpus, const std::string& node = "", const std::string& annotation = "") {
+  std::string annotations = R"("katalyst.kubewharf.io/qos_level": "dedicated_cores",
+      "katalyst.kubewharf.io/memory_enhancement": "{\"numa_binding\":\"true\"}")";
+  if (!annotation.empty()) {
+    annotations += R"(, "tessera.io/allocation": )" + std::string("\"");
+    for (char c : annotation) annotations += c == '"' ? std::string("\\\"") : std::string(1, c);
+    annotations += "\"";
+  }
+  return R"({"metadata": {"name": ")" + name + R"(", "namespace": "db", "uid": "uid-)" + name +
+         R"(", "annotations": {)" + annotations + R"(}}, "spec": {)" + (node.empty() ? "" : R"("nodeName": ")" + node + "\", ") +
+         R"("containers": [{"name": "c", "resources": {"requests": {"cpu": ")" + std::to_string(cpus) +
+         R"(", "memory": "1Gi"}, "limits": {"cpu": ")" + std::to_string(cpus) + R"(", "memory": "1Gi"}}}]}})";
+}
+
+std::string GpuPodJson(const std::string& name, int pct, const std::string& node = "") {
+  return R"({"metadata": {"name": ")" + name + R"(", "namespace": "ml", "uid": "uid-)" + name + R"("}, "spec": {)" +
+         (node.empty() ? "" : R"("nodeName": ")" + node + "\", ") +
+         R"("containers": [{"name": "c", "resources": {"requests": {"cpu": "1", "memory": "1Gi",
+         "nvidia.com/gpucores": ")" + std::to_string(pct) + R"("}}}]}})";
+}
+
+struct World {
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  ExtenderService service{ExtenderOptions{}};
+  World(const crd::Cnr& cnr, const std::vector<std::string>& pods) {
+    service.AttachMetrics(registry);
+    service.Replace(ExtenderService::Kind::kNode, {NodeJson(cnr.metadata.name)});
+    service.Replace(ExtenderService::Kind::kCnr, {crd::EncodeCnr(cnr)});
+    service.Replace(ExtenderService::Kind::kPod, pods);
+  }
+  // Filters and binds `pod` on `node`; the allocation Tessera recorded, or "" when it did not fit.
+  std::string Place(const std::string& pod_json, const std::string& uid, const std::string& node) {
+    const Answer f = service.Filter(R"({"Pod": )" + pod_json + R"(, "NodeNames": [")" + node + R"("]})");
+    if (f.body.find("\"NodeNames\":[\"" + node + "\"]") == std::string::npos) return "";
+    rapidjson::Document pod;
+    pod.Parse(pod_json.c_str());
+    const Answer b = service.Bind(R"({"PodName": ")" + std::string(pod["metadata"]["name"].GetString()) +
+                                  R"(", "PodNamespace": ")" + pod["metadata"]["namespace"].GetString() +
+                                  R"(", "PodUID": ")" + uid + R"(", "Node": ")" + node + R"("})");
+    EXPECT_EQ(b.body, R"({"Error":""})");
+    return service.AllocationOf(uid);
+  }
+  std::string Metrics() {
+    service.UpdateGauges();
+    return prometheus::TextSerializer().Serialize(registry->Collect());
+  }
+};
+
+std::vector<int64_t> NumaIds(const std::string& allocation) {
+  rapidjson::Document d;
+  d.Parse(allocation.c_str());
+  std::vector<int64_t> ids;
+  if (d.IsObject() && d.HasMember("numa")) {
+    for (const auto& n : d["numa"].GetArray()) ids.push_back(n["id"].GetInt64());
+  }
+  return ids;
+}
+
+const crd::ResourceList kFortyCpus = {{"cpu", crd::Quantity::FromUnits(40)}, {"memory", crd::Quantity::FromUnits(1 << 30)}};
+
+TEST(CnrAllocations, ForeignPodIsChargedWhereTheAgentReportsIt) {
+  TESSERA_REQUIRE_SHARED("topologies/corona.xml");
+  crd::Cnr cnr = CnrOf("n1", "corona.xml");
+  // A NUMA-bound pod another scheduler placed: the agent pinned it to NUMA 0.
+  Report(&cnr, crd::kZoneNuma, "0", "db/foreign/uid-foreign", kFortyCpus);
+  World w(cnr, {NumaPodJson("foreign", 40, "n1")});
+  // Without the report the lowest index (NUMA 0) would win; it holds 40 of 48 CPUs, so 40 more go to NUMA 1.
+  EXPECT_EQ(NumaIds(w.Place(NumaPodJson("mine", 40), "uid-mine", "n1")), (std::vector<int64_t>{1}));
+  EXPECT_EQ(w.Place(NumaPodJson("third", 40), "uid-third", "n1"), "") << "both NUMA nodes are full";
+  EXPECT_NE(w.Metrics().find(R"(tessera_extender_ledger_pods{source="cnr"} 1)"), std::string::npos);
+}
+
+TEST(CnrAllocations, APodTesseraPlacedAndTheAgentListsIsChargedOnce) {
+  TESSERA_REQUIRE_SHARED("topologies/corona.xml");
+  crd::Cnr cnr = CnrOf("n1", "corona.xml");
+  // First place a 40-CPU pod to get Tessera's own annotation for it.
+  std::string allocation;
+  {
+    World first(cnr, {});
+    allocation = first.Place(NumaPodJson("a", 40), "uid-a", "n1");
+    ASSERT_EQ(NumaIds(allocation), (std::vector<int64_t>{0}));
+  }
+  Report(&cnr, crd::kZoneNuma, "0", "db/a/uid-a", kFortyCpus);
+  World w(cnr, {NumaPodJson("a", 40, "n1", allocation)});
+  // Counted twice, NUMA 0 would be over-committed; counted once, it has 8 CPUs left and 8 more fit there.
+  EXPECT_EQ(NumaIds(w.Place(NumaPodJson("small", 8), "uid-small", "n1")), (std::vector<int64_t>{0}));
+  EXPECT_NE(w.Metrics().find(R"(tessera_extender_ledger_pods{source="annotation"} 2)"), std::string::npos);
+}
+
+TEST(CnrAllocations, TheAgentsReportCorrectsTesserasPrediction) {
+  TESSERA_REQUIRE_SHARED("topologies/corona.xml");
+  crd::Cnr cnr = CnrOf("n1", "corona.xml");
+  std::string allocation;
+  {
+    World first(cnr, {});
+    allocation = first.Place(NumaPodJson("a", 40), "uid-a", "n1");
+    ASSERT_EQ(NumaIds(allocation), (std::vector<int64_t>{0}));
+  }
+  // The agent put it on NUMA 1 instead: NUMA 0 is free again and takes the next 40 CPUs.
+  Report(&cnr, crd::kZoneNuma, "1", "db/a/uid-a", kFortyCpus);
+  World w(cnr, {NumaPodJson("a", 40, "n1", allocation)});
+  EXPECT_EQ(NumaIds(w.Place(NumaPodJson("b", 40), "uid-b", "n1")), (std::vector<int64_t>{0}));
+  EXPECT_NE(w.Metrics().find(R"(tessera_extender_ledger_pods{source="annotation_corrected_by_cnr"} 1)"), std::string::npos);
+}
+
+TEST(CnrAllocations, ReportsForDeletedOrEarlierPodsAreDropped) {
+  TESSERA_REQUIRE_SHARED("topologies/corona.xml");
+  crd::Cnr cnr = CnrOf("n1", "corona.xml");
+  Report(&cnr, crd::kZoneNuma, "0", "db/gone/uid-gone", kFortyCpus);          // no such pod any more
+  Report(&cnr, crd::kZoneNuma, "1", "db/foreign/uid-earlier", kFortyCpus);    // a previous pod of that name
+  Report(&cnr, crd::kZoneNuma, "1", "not-a-consumer-string", kFortyCpus);     // malformed: ignored
+  World w(cnr, {NumaPodJson("foreign", 8, "n1")});
+  // Neither report holds a NUMA node: both 40-CPU pods fit (the 8-CPU foreign pod floats at node level, in the
+  // 16 CPUs left to the shared pool).
+  EXPECT_EQ(NumaIds(w.Place(NumaPodJson("x", 40), "uid-x", "n1")), (std::vector<int64_t>{0}));
+  EXPECT_EQ(NumaIds(w.Place(NumaPodJson("y", 40), "uid-y", "n1")), (std::vector<int64_t>{1}));
+}
+
+TEST(CnrAllocations, ForeignGpuPodsHoldTheirCards) {
+  TESSERA_REQUIRE_SHARED("topologies/topo.dp-esb01.xml");
+  crd::Cnr cnr = CnrOf("g1", "topo.dp-esb01.xml");
+  const std::string bus = FirstGpuBusId(cnr);
+  ASSERT_FALSE(bus.empty());
+  Report(&cnr, crd::kZoneGpu, bus, "ml/reported/uid-reported", {{"nvidia.com/gpucores", crd::Quantity::FromUnits(30)}});
+  // One foreign pod the agent reports (30 %), one nobody reports (40 %): 70 % of the only card is taken.
+  World w(cnr, {GpuPodJson("reported", 30, "g1"), GpuPodJson("unreported", 40, "g1")});
+  EXPECT_EQ(w.Place(GpuPodJson("big", 40), "uid-big", "g1"), "");
+  EXPECT_NE(w.Place(GpuPodJson("fits", 30), "uid-fits", "g1"), "");
+  const std::string m = w.Metrics();
+  EXPECT_NE(m.find(R"(tessera_extender_ledger_pods{source="cnr"} 1)"), std::string::npos) << m;
+  EXPECT_NE(m.find(R"(tessera_extender_ledger_pods{source="guessed"} 1)"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tessera::extender
