@@ -40,4 +40,10 @@ int ApiSource::restarts() const {
   return n;
 }
 
+int ApiSource::resyncs() const {
+  int n = 0;
+  for (const auto& i : informers_) n += i->resyncs();
+  return n;
+}
+
 }  // namespace tessera::extender

@@ -23,6 +23,7 @@ class ApiSource {
   void Stop();
   bool synced() const;
   int restarts() const;
+  int resyncs() const;
 
  private:
   std::vector<std::unique_ptr<kube::ListWatch>> informers_;

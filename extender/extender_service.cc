@@ -101,6 +101,11 @@ void ExtenderService::AttachMetrics(std::shared_ptr<prometheus::Registry> regist
                       .Name("tessera_extender_ledger_utilisation")
                       .Help("Share of a node's NUMA CPU, GPU compute and GPU memory held in the ledger (0..1)")
                       .Register(*registry);
+  corrections_ = &prometheus::BuildCounter()
+                      .Name("tessera_extender_resync_corrections_total")
+                      .Help("Objects a relist (periodic resync, or after 410 Gone or a broken watch) found different "
+                            "from the watch cache, by kind and change: the drift it corrected")
+                      .Register(*registry);
   ledger_pods_ = &prometheus::BuildGauge()
                       .Name("tessera_extender_ledger_pods")
                       .Help("Bound pods in the ledger by where their placement came from: annotation, "
@@ -159,6 +164,22 @@ std::string NameOf(const rapidjson::Value& obj) {
 
 void ExtenderService::Replace(Kind kind, const std::vector<std::string>& items) {
   std::lock_guard<std::mutex> lock(mu_);
+  // What the cache held, by object, as far as decisions depend on it: a relist that finds it different corrects
+  // drift (an event lost between etcd and us, or one that arrived after the watch ended).
+  std::map<std::string, std::string> before, after;
+  auto fingerprint = [&](std::map<std::string, std::string>* out) {
+    out->clear();
+    if (kind == Kind::kNode) {
+      for (const std::string& name : node_names_) (*out)[name] = "";
+    } else if (kind == Kind::kCnr) {
+      for (const auto& [name, e] : cnrs_) (*out)[name] = e.resource_version;
+    } else {
+      for (const auto& [uid, rec] : pods_) {
+        if (rec.from_api) (*out)[uid] = rec.node + '\n' + rec.allocation + (rec.terminal ? "\nterminal" : "");
+      }
+    }
+  };
+  fingerprint(&before);
   if (kind == Kind::kNode) node_names_.clear();
   if (kind == Kind::kCnr) cnrs_.clear();
   if (kind == Kind::kPod) {
@@ -167,6 +188,26 @@ void ExtenderService::Replace(Kind kind, const std::vector<std::string>& items) 
   }
   for (const std::string& item : items) ApplyLocked(kind, false, item);
   dirty_ = true;
+  const int k = static_cast<int>(kind);
+  if (!listed_[k]) {  // the first list fills an empty cache: nothing to correct
+    listed_[k] = true;
+    return;
+  }
+  fingerprint(&after);
+  int added = 0, removed = 0, changed = 0;
+  for (const auto& [key, value] : before) {
+    auto it = after.find(key);
+    if (it == after.end()) ++removed;
+    else if (it->second != value) ++changed;
+  }
+  for (const auto& [key, value] : after) added += before.count(key) == 0 ? 1 : 0;
+  if (corrections_ != nullptr) {
+    static const char* const kKinds[] = {"node", "pod", "cnr"};
+    const char* name = kKinds[k];
+    corrections_->Add({{"kind", name}, {"change", "added"}}).Increment(added);
+    corrections_->Add({{"kind", name}, {"change", "removed"}}).Increment(removed);
+    corrections_->Add({{"kind", name}, {"change", "changed"}}).Increment(changed);
+  }
 }
 
 void ExtenderService::Apply(Kind kind, bool deleted, const std::string& object) {
@@ -193,6 +234,7 @@ void ExtenderService::ApplyLocked(Kind kind, bool deleted, const std::string& ob
       return;
     }
     CnrEntry e;
+    if (const Value* meta = crd::Member(doc, "metadata")) (void)crd::ReadString(*meta, "resourceVersion", "metadata", &e.resource_version);
     Result<crd::Cnr> cnr = crd::DecodeCnr(static_cast<const Value&>(doc));
     Result<crd::CnrNodeState> ns = cnr.ok() ? crd::NodeStateFromCnr(*cnr) : Result<crd::CnrNodeState>(cnr.status());
     Result<topology::NodeTopology> topo = cnr.ok() ? crd::TopologyFromCnr(*cnr) : Result<topology::NodeTopology>(cnr.status());

@@ -81,7 +81,6 @@ class ExtenderService {
     std::string allocation;  // tessera.io/allocation
     bool terminal = false;   // Succeeded or Failed: holds nothing
     bool from_api = false;   // seen in a list or watch (not only in a filter call)
-    std::string resource_version;
   };
   struct NodeRecord {
     uint32_t index = 0;
@@ -118,6 +117,8 @@ class ExtenderService {
   prometheus::Family<prometheus::Counter>* binds_ = nullptr;
   prometheus::Family<prometheus::Gauge>* utilisation_ = nullptr;
   prometheus::Family<prometheus::Gauge>* ledger_pods_ = nullptr;
+  prometheus::Family<prometheus::Counter>* corrections_ = nullptr;
+  bool listed_[3] = {false, false, false};  // by Kind: a later Replace is a relist
   void CountBind(const char* outcome);
   bool dirty_ = true;
   std::chrono::steady_clock::time_point last_rebuild_{};

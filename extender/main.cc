@@ -29,6 +29,7 @@
 DEFINE_string(snapshot, "", "Directory with nodes.json, pods.json, cnrs.json (Kubernetes Lists): no API server");
 DEFINE_string(kubeconfig, "", "kubeconfig for API-server mode; default: in-cluster service account");
 DEFINE_int32(watch_timeout, 30, "Seconds each watch request lasts before it is resumed");
+DEFINE_int32(resync_period, 300, "Seconds between full relists of Nodes, Pods and CNRs that correct any drift (0: off)");
 DEFINE_int32(api_timeout_ms, 10000, "Deadline of each API request (binds)");
 DEFINE_string(address, "0.0.0.0", "Listen address");
 DEFINE_int32(port, 8888, "Listen port");
@@ -86,6 +87,7 @@ int main(int argc, char** argv) {
     service.AttachApi(api.get());
     kube::ListWatchOptions lw;
     lw.watch_timeout_seconds = std::max(1, FLAGS_watch_timeout);
+    lw.resync_period = std::chrono::seconds(std::max(0, FLAGS_resync_period));
     source = std::make_unique<extender::ApiSource>(*cluster, &service, lw);
     source->Start();
   }
@@ -129,6 +131,11 @@ int main(int argc, char** argv) {
                        .Help("Relists of the Node/Pod/CNR informers (after 410 Gone, errors or broken streams)")
                        .Register(*registry)
                        .Add({});
+  auto& resyncs = prometheus::BuildGauge()
+                      .Name("tessera_extender_resyncs")
+                      .Help("Periodic full relists (--resync-period) of the Node/Pod/CNR informers")
+                      .Register(*registry)
+                      .Add({});
   extender::HttpServerOptions http;
   http.address = FLAGS_address;
   http.port = FLAGS_port;
@@ -149,7 +156,10 @@ int main(int argc, char** argv) {
   spdlog::info("serving on {}:{} ({})", FLAGS_address, server.port(),
                FLAGS_snapshot.empty() ? "API server" : "snapshot " + FLAGS_snapshot);
   while (!g_stop.load()) {
-    if (source) restarts.Set(source->restarts());
+    if (source) {
+      restarts.Set(source->restarts());
+      resyncs.Set(source->resyncs());
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   server.Stop();

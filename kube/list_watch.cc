@@ -61,6 +61,7 @@ void ListWatch::Run() {
     for (const auto& item : doc["items"].GetArray()) items.push_back(Serialize(item));
     std::string rv = ResourceVersion(doc);
     handlers_.on_replace(items);
+    const auto listed_at = std::chrono::steady_clock::now();
     synced_.store(true);
     backoff = options_.backoff_initial;
     while (!stop_.load()) {
@@ -97,7 +98,11 @@ void ListWatch::Run() {
         fail();
         break;
       }
-      // The server ended the watch normally: resume from the last version seen.
+      // The server ended the watch normally: resume from the last version seen, unless a resync is due.
+      if (options_.resync_period.count() > 0 && std::chrono::steady_clock::now() - listed_at >= options_.resync_period) {
+        resyncs_.fetch_add(1);
+        break;
+      }
     }
   }
 }

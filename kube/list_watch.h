@@ -28,6 +28,9 @@ struct ListWatchOptions {
   int watch_timeout_seconds = 10;  // the server ends each watch after this; it is then resumed
   std::chrono::milliseconds backoff_initial{200};
   std::chrono::milliseconds backoff_max{10000};
+  // Relist this often even when the watch is healthy (0: never), so that an event lost anywhere between etcd and
+  // us is corrected within one period. Checked whenever a watch request ends.
+  std::chrono::seconds resync_period{0};
 };
 
 class ListWatch {
@@ -40,6 +43,7 @@ class ListWatch {
 
   bool synced() const { return synced_.load(); }
   int restarts() const { return restarts_.load(); }  // relists after 410, errors or broken streams
+  int resyncs() const { return resyncs_.load(); }    // periodic relists (resync_period)
 
  private:
   void Run();
@@ -52,6 +56,7 @@ class ListWatch {
   std::atomic<bool> stop_{false};
   std::atomic<bool> synced_{false};
   std::atomic<int> restarts_{0};
+  std::atomic<int> resyncs_{0};
   std::thread thread_;
 };
 

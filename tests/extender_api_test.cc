@@ -3,6 +3,8 @@
 // same ledger from the pods' annotations.
 #include <gtest/gtest.h>
 
+#include <prometheus/text_serializer.h>
+
 #include <thread>
 
 #include "crd/cnr_builder.h"
@@ -55,14 +57,18 @@ struct ApiWorld {
 };
 
 struct Extender {
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   ExtenderService service{ExtenderOptions{}};
   kube::KubeClient api;
   ApiSource source;
-  explicit Extender(const ApiWorld& w) : api(w.Config()), source(w.Config(), &service, [] {
-    kube::ListWatchOptions o;
-    o.watch_timeout_seconds = 1;
-    return o;
-  }()) {
+  explicit Extender(const ApiWorld& w, std::chrono::seconds resync = std::chrono::seconds(0))
+      : api(w.Config()), source(w.Config(), &service, [resync] {
+          kube::ListWatchOptions o;
+          o.watch_timeout_seconds = 1;
+          o.resync_period = resync;
+          return o;
+        }()) {
+    service.AttachMetrics(registry);
     service.AttachApi(&api);
     source.Start();
     for (int i = 0; i < 200 && !service.ready(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -152,6 +158,35 @@ TEST(ExtenderApi, RestartRebuildsTheLedgerFromAnnotations) {
     if (!freed) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_TRUE(freed);
+}
+
+TEST(ExtenderApi, PeriodicResyncCorrectsDriftAndCountsIt) {
+  TESSERA_REQUIRE_SHARED("topologies/topo.dp-esb01.xml");
+  ApiWorld w;
+  w.AddPendingPod("a", 70);
+  Extender x(w, std::chrono::seconds(1));
+  ASSERT_TRUE(x.service.ready());
+  ASSERT_NE(x.service.Filter(FilterBody("a", 70)).body.find("gpu-node\"]"), std::string::npos);
+  ASSERT_TRUE(Bound(x.service.Bind(BindBody("a"))));
+  // Lost events: a (70 %) was deleted, and another scheduler bound d (20 %) to the node; no watch says so.
+  w.server.ChangeWithoutEvent("/api/v1/namespaces/ml/pods/a", "");
+  std::string d = PodJson("d", 20);
+  d.insert(d.find(R"("spec": {)") + 9, R"("nodeName": "gpu-node", )");
+  w.server.ChangeWithoutEvent("/api/v1/namespaces/ml/pods/d", d);
+  // Until the resync the stale ledger holds a's 70 %; after it only d's 20 %: 80 % fits, 81 % does not.
+  w.AddPendingPod("b", 80);
+  bool corrected = false;
+  for (int i = 0; i < 250 && !corrected; ++i) {  // at most 5 s
+    corrected = x.service.Filter(FilterBody("b", 80)).body.find("gpu-node\"]") != std::string::npos;
+    if (!corrected) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(corrected) << "the resync released a's share";
+  w.AddPendingPod("c", 81);
+  EXPECT_EQ(x.service.Filter(FilterBody("c", 81)).body.find("gpu-node\"]"), std::string::npos) << "d's 20 % is held";
+  const std::string m = prometheus::TextSerializer().Serialize(x.registry->Collect());
+  EXPECT_NE(m.find(R"(tessera_extender_resync_corrections_total{change="removed",kind="pod"} 1)"), std::string::npos) << m;
+  // d arrived by the lost event; b (created after the lost events, with its event) may have been seen either way.
+  EXPECT_NE(m.find(R"(tessera_extender_resync_corrections_total{change="added",kind="pod"} 1)"), std::string::npos);
 }
 
 }  // namespace

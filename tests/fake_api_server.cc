@@ -209,6 +209,21 @@ std::string FakeApiServer::Seed(const std::string& path, const std::string& json
   return std::to_string(next_resource_version_ - 1);
 }
 
+void FakeApiServer::ChangeWithoutEvent(const std::string& object_path, const std::string& object_json) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const long long rv = next_resource_version_++;
+  if (object_json.empty()) {
+    objects_.erase(object_path);
+    return;
+  }
+  rapidjson::Document d;
+  d.Parse(object_json.c_str());
+  if (d.HasParseError() || !d.IsObject()) return;
+  if (!d.HasMember("metadata") || !d["metadata"].HasMember("uid")) SetMeta(d, "uid", "uid-" + std::to_string(next_uid_++));
+  SetMeta(d, "resourceVersion", std::to_string(rv));
+  objects_[object_path] = Serialize(d);
+}
+
 std::optional<std::string> FakeApiServer::Object(const std::string& path) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = objects_.find(path);

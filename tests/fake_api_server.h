@@ -58,6 +58,9 @@ class FakeApiServer {
   // ADDED / MODIFIED store the object at `object_path`, DELETED removes it; all are streamed to watchers.
   void EmitEvent(const std::string& object_path, const std::string& type, const std::string& object_json);
   void EmitBookmark(const std::string& collection_path);
+  // Changes an object as a write would, but with no watch event: an event lost on its way, which only a relist
+  // can correct. Store with an empty json removes the object.
+  void ChangeWithoutEvent(const std::string& object_path, const std::string& object_json);
   // Watches that resume from a resourceVersion at or before now get `410 Gone` (an ERROR event), as after etcd
   // compaction, and must relist.
   void ExpireHistory();

@@ -110,5 +110,26 @@ TEST(ListWatch, RelistsOnGoneAndRecoversFromErrors) {
   lw.Stop();
 }
 
+TEST(ListWatch, PeriodicResyncRelistsAHealthyWatchAndRecoversLostEvents) {
+  FakeApiServer server;
+  server.Seed("/api/v1/nodes/a", R"({"metadata": {"name": "a"}})");
+  Mirror m;
+  ListWatchOptions o;
+  o.watch_timeout_seconds = 1;
+  o.resync_period = std::chrono::seconds(1);
+  ListWatch lw(Config(server), "/api/v1/nodes", m.Handlers(), o);
+  lw.Start();
+  ASSERT_TRUE(m.WaitFor([&] { return m.objects.count("a") == 1; }));
+  // Events lost on their way: a is gone and c appeared, and no watch says so. Only a relist can tell.
+  server.ChangeWithoutEvent("/api/v1/nodes/a", "");
+  server.ChangeWithoutEvent("/api/v1/nodes/c", R"({"metadata": {"name": "c"}})");
+  ASSERT_TRUE(m.WaitFor([&] { return m.objects.count("a") == 0 && m.objects.count("c") == 1; }));
+  EXPECT_GE(lw.resyncs(), 1);
+  EXPECT_EQ(lw.restarts(), 0) << "a resync is not a failure";
+  server.EmitEvent("/api/v1/nodes/b", "ADDED", R"({"metadata": {"name": "b"}})");
+  ASSERT_TRUE(m.WaitFor([&] { return m.objects.count("b") == 1; })) << "and keeps watching";
+  lw.Stop();
+}
+
 }  // namespace
 }  // namespace tessera::kube
