@@ -3,7 +3,8 @@
 // the same run, against the floor of this stack: a minimal Beast + RapidJSON server that parses the request and
 // answers a fixed reply. Prints requests/s, p50, p99 and our/floor ratios.
 //
-//   build/bin/tessera-bench-extender [--seconds S]
+//   build/bin/tessera-bench-extender [--seconds S] [--nodes N] [--mode names|full] [--verb filter|prioritize]
+//                                    [--conc C]      (the last four pick one row of the table, e.g. for perf)
 #include <utility>
 
 #include <boost/asio.hpp>
@@ -15,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "bench/bench_stats.h"
@@ -132,8 +134,14 @@ LoadResult Load(int port, const std::string& target, const std::string& body, in
 
 int main(int argc, char** argv) {
   double seconds = 1.5;
+  int only_nodes = 0, only_conc = 0;
+  std::string only_mode, only_verb;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::max(0.2, std::atof(argv[i + 1]));
+    if (std::strcmp(argv[i], "--nodes") == 0) only_nodes = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--conc") == 0) only_conc = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--mode") == 0) only_mode = argv[i + 1];
+    if (std::strcmp(argv[i], "--verb") == 0) only_verb = argv[i + 1];
   }
   tessera::extender::HttpServerOptions http_options;
   http_options.address = "127.0.0.1";
@@ -151,6 +159,7 @@ int main(int argc, char** argv) {
   std::printf("%-6s %-6s %-10s %4s | %9s %8s %8s | %9s %8s %8s | %8s %8s\n", "nodes", "mode", "verb", "conc",
               "ours_rps", "p50_ms", "p99_ms", "floor_rps", "p50_ms", "p99_ms", "rps_x", "p99_x");
   for (int nodes : {1000, 5000}) {
+    if (only_nodes != 0 && nodes != only_nodes) continue;
     ExtenderService service{tessera::extender::ExtenderOptions{}};
     std::vector<std::string> node_items, cnr_items;
     for (int i = 0; i < nodes; ++i) {
@@ -165,9 +174,12 @@ int main(int argc, char** argv) {
     tessera::extender::HttpServer ours(http_options, tessera::extender::MakeExtenderHandler(&service, "", registry));
     if (!ours.Start().ok()) return 1;
     for (bool names : {true, false}) {
+      if (!only_mode.empty() && only_mode != (names ? "names" : "full")) continue;
       const std::string body = Body(nodes, names);
       for (const char* verb : {"filter", "prioritize"}) {
+        if (!only_verb.empty() && only_verb != verb) continue;
         for (int conc : {1, 4, 16}) {
+          if (only_conc != 0 && conc != only_conc) continue;
           LoadResult a = Load(ours.port(), std::string("/") + verb, body, conc, seconds);
           LoadResult b = Load(floor.port(), std::string("/") + verb, body, conc, seconds);
           std::printf("%-6d %-6s %-10s %4d | %9.0f %8.3f %8.3f | %9.0f %8.3f %8.3f | %8.2f %8.2f%s\n", nodes,

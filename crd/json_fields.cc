@@ -30,6 +30,17 @@ Status ParseJson(std::string_view text, rapidjson::Document* doc) {
   return Status::Ok();
 }
 
+Status ParseJsonInsitu(std::string* text, rapidjson::Document* doc) {
+  // Beyond the size limit, or with a NUL inside (in-place parsing would stop there): the checked path.
+  if (text->size() > kMaxJsonBytes || text->find('\0') != std::string::npos) return ParseJson(*text, doc);
+  doc->ParseInsitu<rapidjson::kParseIterativeFlag>(text->data());
+  if (doc->HasParseError()) {
+    return Status::InvalidArgument(std::string("malformed JSON at offset ") + std::to_string(doc->GetErrorOffset()) +
+                                   ": " + rapidjson::GetParseError_En(doc->GetParseError()));
+  }
+  return Status::Ok();
+}
+
 std::string JoinPath(const std::string& path, const char* key) { return path.empty() ? key : path + "." + key; }
 std::string IndexPath(const std::string& path, size_t index) { return path + "[" + std::to_string(index) + "]"; }
 

@@ -296,6 +296,8 @@ void ExtenderService::RebuildIfNeededLocked() {
   if (!dirty_) return;
   cluster_ = scoring::ClusterState();
   nodes_.clear();
+  ++nodes_generation_;
+  ++state_version_;
   for (const std::string& name : node_names_) {
     auto cnr = cnrs_.find(name);
     (void)AddNodeLocked(name, cnr == cnrs_.end() ? nullptr : &cnr->second);
@@ -524,10 +526,42 @@ Status ExtenderService::LoadSnapshot(const std::string& dir) {
   return Status::Ok();
 }
 
+const std::vector<const ExtenderService::NodeRecord*>& ExtenderService::ResolveLocked(const std::vector<std::string_view>& names) {
+  if (resolved_generation_ == nodes_generation_ && std::equal(resolved_names_.begin(), resolved_names_.end(), names.begin(), names.end())) {
+    return resolved_;
+  }
+  resolved_names_.assign(names.begin(), names.end());
+  ++resolved_epoch_;
+  resolved_generation_ = nodes_generation_;
+  resolved_.resize(names.size());
+  for (size_t i = 0; i < names.size(); ++i) {
+    auto it = nodes_.find(std::string(names[i]));
+    resolved_[i] = it == nodes_.end() ? nullptr : &it->second;
+  }
+  return resolved_;
+}
+
+bool ExtenderService::CachedScoresLocked(const std::string& pod_fingerprint, const std::vector<std::string_view>& names,
+                                         std::vector<int64_t>* scores) const {
+  if (last_filter_.state_version != state_version_ || last_filter_.resolved_epoch != resolved_epoch_ ||
+      resolved_generation_ != nodes_generation_ || last_filter_.pod_fingerprint != pod_fingerprint) {
+    return false;
+  }
+  // The prioritize list is the filter list minus the nodes that failed, in the same order.
+  scores->assign(names.size(), 0);
+  size_t j = 0;
+  for (size_t i = 0; i < names.size(); ++i, ++j) {
+    while (j < resolved_names_.size() && resolved_names_[j] != names[i]) ++j;
+    if (j == resolved_names_.size()) return false;
+    (*scores)[i] = last_filter_.score[j];
+  }
+  return true;
+}
+
 ExtenderService::Evaluation ExtenderService::EvaluateLocked(const scoring::PodRequest& pod,
-                                                            const std::vector<std::string>& names) {
+                                                            const std::vector<std::string_view>& names) {
   Evaluation e;
-  e.names = names;
+  const std::vector<const NodeRecord*>& records = ResolveLocked(names);
   const size_t n = names.size();
   e.feasible.assign(n, false);
   e.unresolvable.assign(n, false);
@@ -536,24 +570,27 @@ ExtenderService::Evaluation ExtenderService::EvaluateLocked(const scoring::PodRe
   std::vector<uint32_t> candidates;
   std::vector<size_t> slot;
   const bool needs_topology = NeedsTopology(pod);
+  candidates.reserve(n);
+  slot.reserve(n);
   for (size_t i = 0; i < n; ++i) {
-    auto it = nodes_.find(names[i]);
-    if (it == nodes_.end()) {
+    const NodeRecord* rec = records[i];
+    if (rec == nullptr) {
       e.unresolvable[i] = true;
-      e.reason[i] = "Tessera: node " + names[i] + " is unknown to the extender (no Node object seen)";
-    } else if (!it->second.has_topology) {
+      e.reason[i] = "Tessera: node " + std::string(names[i]) + " is unknown to the extender (no Node object seen)";
+    } else if (!rec->has_topology) {
       if (needs_topology) {
         e.unresolvable[i] = true;
-        e.reason[i] = "Tessera: the pod needs NUMA or device placement, but " + it->second.topology_reason;
+        e.reason[i] = "Tessera: the pod needs NUMA or device placement, but " + rec->topology_reason;
       } else {
         e.feasible[i] = true;  // kube-scheduler's own fit checks cover pods that need no topology
       }
     } else {
-      candidates.push_back(it->second.index);
+      candidates.push_back(rec->index);
       slot.push_back(i);
     }
   }
-  scoring::SchedulingResult r = scheduler_->Schedule(cluster_, pod, candidates);
+  scheduler_->ScheduleInto(cluster_, pod, candidates, &scratch_);
+  const scoring::SchedulingResult& r = scratch_;
   e.pod_error = r.pod_error;
   for (size_t k = 0; k < candidates.size(); ++k) {
     const scoring::NodeVerdict& v = r.verdicts[k];
@@ -564,7 +601,7 @@ ExtenderService::Evaluation ExtenderService::EvaluateLocked(const scoring::PodRe
       // Removing pods cannot fix an invalid pod.
       e.unresolvable[i] = v.failed_plugin == "PodValidation";
     } else {
-      e.score[i] = std::clamp<int64_t>(std::llround(v.exact_score / 10.0), 0, 10);
+      e.score[i] = std::clamp<int64_t>(static_cast<int64_t>(v.exact_score / 10.0 + 0.5), 0, 10);  // >= 0: rounds
     }
   }
   if (!e.pod_error.empty()) {
@@ -581,7 +618,7 @@ namespace {
 
 struct ExtenderArgs {
   const Value* pod = nullptr;
-  std::vector<std::string> names;
+  std::vector<std::string_view> names;  // into the parsed request
   const Value* node_items = nullptr;  // full-nodes mode: the items to echo back
   bool node_cache = true;
 };
@@ -606,43 +643,82 @@ Status ParseArgs(const rapidjson::Document& doc, ExtenderArgs* a) {
   a->node_items = items;
   for (const Value& n : items->GetArray()) {
     const Value* meta = crd::Member(n, "metadata");
-    std::string name;
-    if (meta == nullptr || !crd::ReadString(*meta, "name", "Nodes.items[].metadata", &name, true).ok()) {
+    const Value* name = meta != nullptr ? crd::Member(*meta, "name") : nullptr;
+    if (name == nullptr || !name->IsString() || name->GetStringLength() == 0) {
       return Status::InvalidArgument("Nodes.items[].metadata.name: required");
     }
-    a->names.push_back(name);
+    a->names.emplace_back(name->GetString(), name->GetStringLength());
   }
   return Status::Ok();
 }
 
 // Parses ExtenderArgs (filter and prioritize share it); Status when the body is not one.
-Status ParseRequest(std::string_view body, rapidjson::Document* doc, ExtenderArgs* args) {
-  if (Status s = crd::ParseJson(body, doc); !s.ok()) return s;
+Status ParseRequest(std::string* body, rapidjson::Document* doc, ExtenderArgs* args) {
+  if (Status s = crd::ParseJsonInsitu(body, doc); !s.ok()) return s;
   return ParseArgs(*doc, args);
 }
 
 }  // namespace
 
+namespace {
+
+// Appends `s` as a JSON string. Node names (DNS subdomains) and most reasons need no escaping and are copied as
+// they are; anything else goes through rapidjson's writer.
+void AppendJsonString(std::string* out, std::string_view s) {
+  const bool plain = std::all_of(s.begin(), s.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+  });
+  if (plain) {
+    *out += '"';
+    out->append(s);
+    *out += '"';
+    return;
+  }
+  rapidjson::StringBuffer b;
+  rapidjson::Writer<rapidjson::StringBuffer> w(b);
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  out->append(b.GetString(), b.GetSize());
+}
+
+// The pod as the request carries it, to recognise the prioritize call that follows a filter call.
+std::string Fingerprint(const Value& pod) {
+  rapidjson::StringBuffer b;
+  rapidjson::Writer<rapidjson::StringBuffer> w(b);
+  pod.Accept(w);
+  return std::string(b.GetString(), b.GetSize());
+}
+
+}  // namespace
+
 Answer ExtenderService::Filter(std::string_view body) {
+  std::string text(body);  // parsed in place; outlives doc
   rapidjson::Document doc;
   ExtenderArgs args;
-  if (Status s = ParseRequest(body, &doc, &args); !s.ok()) return BadRequestStatus(s);
+  if (Status s = ParseRequest(&text, &doc, &args); !s.ok()) return BadRequestStatus(s);
   Result<scoring::PodRequest> pod = crd::DecodePodRequest(*args.pod);
-  std::lock_guard<std::mutex> lock(mu_);
-  RebuildIfNeededLocked();
+  std::string fingerprint = Fingerprint(*args.pod);
   Evaluation e;
-  if (!pod.ok()) {
-    // The pod itself is unreadable: every node fails with the reason, nothing else happens.
-    e.names = args.names;
-    e.feasible.assign(args.names.size(), false);
-    e.unresolvable.assign(args.names.size(), true);
-    e.reason.assign(args.names.size(), "Tessera: invalid pod: " + pod.status().message());
-  } else {
-    if (!pod->uid.empty() && pods_.count(pod->uid) == 0) pods_[pod->uid].request = *pod;  // for the bind that follows
-    e = EvaluateLocked(*pod, args.names);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    RebuildIfNeededLocked();
+    if (!pod.ok()) {
+      // The pod itself is unreadable: every node fails with the reason, nothing else happens.
+      e.feasible.assign(args.names.size(), false);
+      e.unresolvable.assign(args.names.size(), true);
+      e.reason.assign(args.names.size(), "Tessera: invalid pod: " + pod.status().message());
+    } else {
+      if (!pod->uid.empty() && pods_.count(pod->uid) == 0) pods_[pod->uid].request = *pod;  // for the bind that follows
+      e = EvaluateLocked(*pod, args.names);
+      last_filter_.pod_fingerprint = std::move(fingerprint);
+      last_filter_.state_version = state_version_;
+      last_filter_.resolved_epoch = resolved_epoch_;
+      last_filter_.score = e.score;
+    }
   }
+  // The answer is written outside the lock: another verb can decide meanwhile.
   if (rejections_ != nullptr) {
-    for (size_t i = 0; i < e.names.size(); ++i) {
+    for (size_t i = 0; i < args.names.size(); ++i) {
       if (e.feasible[i]) continue;
       // "Tessera QoSPoolFit: ..." -> QoSPoolFit; "Tessera: ..." (no topology, unknown node, invalid pod) -> Tessera
       const std::string& r = e.reason[i];
@@ -651,81 +727,76 @@ Answer ExtenderService::Filter(std::string_view body) {
       rejections_->Add({{"rule", rule}}).Increment();
     }
   }
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  w.StartObject();
+  // Written by hand: rapidjson's writer checks every character of 5,000 node names that need no escaping.
+  const std::vector<std::string_view>& names = args.names;
+  std::string out;
+  out.reserve(names.size() * 16 + 128);
   if (args.node_cache) {
-    w.Key("Nodes");
-    w.Null();
-    w.Key("NodeNames");
-    w.StartArray();
-    for (size_t i = 0; i < e.names.size(); ++i) {
-      if (e.feasible[i]) w.String(e.names[i].c_str());
+    out += "{\"Nodes\":null,\"NodeNames\":[";
+    bool first = true;
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (!e.feasible[i]) continue;
+      if (!first) out += ',';
+      first = false;
+      AppendJsonString(&out, names[i]);
     }
-    w.EndArray();
+    out += "]";
   } else {
     // Full-nodes mode: the client replaces its nodes with what we return, so echo the objects unchanged.
-    w.Key("Nodes");
-    w.StartObject();
-    w.Key("metadata");
-    w.StartObject();
-    w.EndObject();
-    w.Key("items");
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     w.StartArray();
-    for (size_t i = 0; i < e.names.size(); ++i) {
+    for (size_t i = 0; i < names.size(); ++i) {
       if (e.feasible[i]) (*args.node_items)[static_cast<rapidjson::SizeType>(i)].Accept(w);
     }
     w.EndArray();
-    w.EndObject();
-    w.Key("NodeNames");
-    w.Null();
+    out += "{\"Nodes\":{\"metadata\":{},\"items\":";
+    out.append(buf.GetString(), buf.GetSize());
+    out += "},\"NodeNames\":null";
   }
-  w.Key("FailedNodes");
-  w.StartObject();
-  for (size_t i = 0; i < e.names.size(); ++i) {
-    if (!e.feasible[i] && !e.unresolvable[i]) {
-      w.Key(e.names[i].c_str());
-      w.String(e.reason[i].c_str());
+  for (const bool unresolvable : {false, true}) {
+    out += unresolvable ? ",\"FailedAndUnresolvableNodes\":{" : ",\"FailedNodes\":{";
+    bool first = true;
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (e.feasible[i] || e.unresolvable[i] != unresolvable) continue;
+      if (!first) out += ',';
+      first = false;
+      AppendJsonString(&out, names[i]);
+      out += ':';
+      AppendJsonString(&out, e.reason[i]);
     }
+    out += '}';
   }
-  w.EndObject();
-  w.Key("FailedAndUnresolvableNodes");
-  w.StartObject();
-  for (size_t i = 0; i < e.names.size(); ++i) {
-    if (!e.feasible[i] && e.unresolvable[i]) {
-      w.Key(e.names[i].c_str());
-      w.String(e.reason[i].c_str());
-    }
-  }
-  w.EndObject();
-  w.Key("Error");
-  w.String("");
-  w.EndObject();
-  return Answer{200, std::string(buf.GetString(), buf.GetSize())};
+  out += ",\"Error\":\"\"}";
+  return Answer{200, std::move(out)};
 }
 
 Answer ExtenderService::Prioritize(std::string_view body) {
+  std::string text(body);  // parsed in place; outlives doc
   rapidjson::Document doc;
   ExtenderArgs args;
-  if (Status s = ParseRequest(body, &doc, &args); !s.ok()) return BadRequestStatus(s);
+  if (Status s = ParseRequest(&text, &doc, &args); !s.ok()) return BadRequestStatus(s);
   Result<scoring::PodRequest> pod = crd::DecodePodRequest(*args.pod);
-  std::lock_guard<std::mutex> lock(mu_);
-  RebuildIfNeededLocked();
-  Evaluation e;
-  if (pod.ok()) e = EvaluateLocked(*pod, args.names);
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  w.StartArray();
-  for (size_t i = 0; i < args.names.size(); ++i) {
-    w.StartObject();
-    w.Key("Host");
-    w.String(args.names[i].c_str());
-    w.Key("Score");
-    w.Int64(pod.ok() ? e.score[i] : 0);  // the core's 0..100 scaled to kube-scheduler's 0..10
-    w.EndObject();
+  std::vector<int64_t> scores(args.names.size(), 0);
+  if (pod.ok()) {
+    const std::string fingerprint = Fingerprint(*args.pod);
+    std::lock_guard<std::mutex> lock(mu_);
+    RebuildIfNeededLocked();
+    if (!CachedScoresLocked(fingerprint, args.names, &scores)) scores = EvaluateLocked(*pod, args.names).score;
   }
-  w.EndArray();
-  return Answer{200, std::string(buf.GetString(), buf.GetSize())};
+  std::string out;
+  out.reserve(args.names.size() * 36 + 2);
+  out += '[';
+  for (size_t i = 0; i < args.names.size(); ++i) {
+    if (i > 0) out += ',';
+    out += "{\"Host\":";
+    AppendJsonString(&out, args.names[i]);
+    out += ",\"Score\":";
+    out += std::to_string(scores[i]);  // the core's 0..100 scaled to kube-scheduler's 0..10
+    out += '}';
+  }
+  out += ']';
+  return Answer{200, std::move(out)};
 }
 
 Answer ExtenderService::Bind(std::string_view body) {
@@ -768,6 +839,7 @@ Answer ExtenderService::Bind(std::string_view body) {
     }
     placement = r.Best()->placement;
     if (Status st = cluster_.Reserve(request, placement); !st.ok()) return error("Tessera: " + st.message());
+    ++state_version_;
     allocation = EncodeAllocation(cluster_.node(placement.node), request, placement);
   } else if (NeedsTopology(request)) {
     return error("Tessera: " + node_name + ": " + node->second.topology_reason);
@@ -778,6 +850,7 @@ Answer ExtenderService::Bind(std::string_view body) {
     const std::string pod_path = "/api/v1/namespaces/" + ns + "/pods/" + name;
     auto undo = [&](const std::string& why) {
       if (node->second.has_topology) (void)cluster_.Unreserve(uid);
+      ++state_version_;
       return error("Tessera: bind " + ns + "/" + name + " to " + node_name + ": " + why);
     };
     if (!allocation.empty()) {
@@ -857,6 +930,7 @@ Answer ExtenderService::Preempt(std::string_view body) {
       }
       fits = scheduler_->Schedule(cluster_, *pod, {node->second.index}).Best() != nullptr;
       for (const scoring::LedgerEntry& e : removed) (void)cluster_.Reserve(e.pod, e.placement);
+      ++state_version_;
     } else if (NeedsTopology(*pod)) {
       fits = false;
     }

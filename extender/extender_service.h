@@ -93,13 +93,19 @@ class ExtenderService {
   // Evaluates `pod` on the named nodes; unknown nodes and nodes without topology are reported as such.
   struct Evaluation {
     std::string pod_error;
-    std::vector<std::string> names;
     std::vector<bool> feasible;
     std::vector<bool> unresolvable;
     std::vector<std::string> reason;
     std::vector<int64_t> score;  // 0..10
   };
-  Evaluation EvaluateLocked(const scoring::PodRequest& pod, const std::vector<std::string>& names);
+  Evaluation EvaluateLocked(const scoring::PodRequest& pod, const std::vector<std::string_view>& names);
+  // The records of `names`, reusing the previous resolution when the list is the same (kube-scheduler sends the
+  // same node list cycle after cycle, and 5,000 hash lookups are a tenth of a filter call).
+  const std::vector<const NodeRecord*>& ResolveLocked(const std::vector<std::string_view>& names);
+  // Scores of the last filter call when `names` (in order, possibly fewer) and the pod and state are the same:
+  // kube-scheduler calls prioritize right after filter in one scheduling cycle.
+  bool CachedScoresLocked(const std::string& pod_fingerprint, const std::vector<std::string_view>& names,
+                          std::vector<int64_t>* scores) const;
   Status AddNodeLocked(const std::string& name, const CnrEntry* cnr);
   void RebuildIfNeededLocked();
   // Where a bound pod is charged: Tessera's annotation, corrected by what the node's agent reports in the CNR;
@@ -140,6 +146,20 @@ class ExtenderService {
   std::unique_ptr<scoring::Scheduler> scheduler_;
   std::unordered_map<std::string, NodeRecord> nodes_;
   std::unordered_map<std::string, PodRecord> pods_;  // by UID: pods seen in the snapshot or in filter calls
+
+  scoring::SchedulingResult scratch_;  // EvaluateLocked's buffers, reused call after call
+  uint64_t nodes_generation_ = 0;  // bumped by every rebuild of nodes_ (pointers into it die)
+  uint64_t state_version_ = 0;     // bumped whenever the ledger or nodes_ may have changed
+  std::vector<std::string> resolved_names_;
+  std::vector<const NodeRecord*> resolved_;  // nullptr: unknown node
+  uint64_t resolved_generation_ = ~uint64_t{0};
+  uint64_t resolved_epoch_ = 0;  // bumped when resolved_names_ change
+  struct LastFilter {
+    std::string pod_fingerprint;  // the pod as the request gave it
+    uint64_t state_version = ~uint64_t{0};
+    uint64_t resolved_epoch = ~uint64_t{0};
+    std::vector<int64_t> score;   // aligned with resolved_names_
+  } last_filter_;
 };
 
 }  // namespace tessera::extender

@@ -97,6 +97,11 @@ SchedulingResult Scheduler::Schedule(const ClusterState& cluster, const PodReque
   return Schedule(cluster, pod, all);
 }
 
+void Scheduler::ScheduleInto(const ClusterState& cluster, const PodRequest& pod, const std::vector<uint32_t>& nodes,
+                             SchedulingResult* result) const {
+  ScheduleImpl(cluster, pod, nodes, result);
+}
+
 void Scheduler::ScheduleInto(const ClusterState& cluster, const PodRequest& pod, SchedulingResult* result) const {
   thread_local std::vector<uint32_t> all;
   all.resize(cluster.node_count());

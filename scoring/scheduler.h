@@ -47,6 +47,9 @@ class Scheduler {
   SchedulingResult Schedule(const ClusterState& cluster, const PodRequest& pod, const std::vector<uint32_t>& nodes) const;
   // All nodes, into `result` (its buffers are reused: loops that schedule many pods avoid reallocating).
   void ScheduleInto(const ClusterState& cluster, const PodRequest& pod, SchedulingResult* result) const;
+  // The given nodes, into `result` (buffers reused, as above).
+  void ScheduleInto(const ClusterState& cluster, const PodRequest& pod, const std::vector<uint32_t>& nodes,
+                    SchedulingResult* result) const;
 
   // Filter + placement for one node (no scoring).
   NodeVerdict Evaluate(const ClusterState& cluster, const PodRequest& pod, uint32_t node) const;
