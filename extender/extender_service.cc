@@ -40,6 +40,72 @@ const Value* MemberCi(const Value& obj, const char* key) {
   return nullptr;
 }
 
+// The pod as the request carries it, minus what tells one replica of a workload from another and never enters a
+// decision (metadata name, uid, resourceVersion, creationTimestamp, managedFields; status): pods with the same
+// shape get the same verdicts on the same node state (VerdictMemo), and a prioritize call recognises the filter
+// call of its cycle.
+std::string PodShape(const Value& pod) {
+  static constexpr std::string_view kIdentity[] = {"name", "uid", "resourceVersion", "creationTimestamp", "managedFields"};
+  rapidjson::StringBuffer b;
+  rapidjson::Writer<rapidjson::StringBuffer> w(b);
+  w.StartObject();
+  for (auto it = pod.MemberBegin(); it != pod.MemberEnd(); ++it) {
+    const std::string_view key(it->name.GetString(), it->name.GetStringLength());
+    if (key == "status") continue;
+    w.Key(it->name.GetString(), it->name.GetStringLength());
+    if (key != "metadata" || !it->value.IsObject()) {
+      it->value.Accept(w);
+      continue;
+    }
+    w.StartObject();
+    for (auto m = it->value.MemberBegin(); m != it->value.MemberEnd(); ++m) {
+      const std::string_view field(m->name.GetString(), m->name.GetStringLength());
+      if (std::find(std::begin(kIdentity), std::end(kIdentity), field) != std::end(kIdentity)) continue;
+      w.Key(m->name.GetString(), m->name.GetStringLength());
+      m->value.Accept(w);
+    }
+    w.EndObject();
+  }
+  w.EndObject();
+  return std::string(b.GetString(), b.GetSize());
+}
+
+// A CNR as far as decisions depend on it: everything but metadata and the conditions' timestamps. A heartbeat
+// changes only those, and must not cost a rebuild of the whole cluster state.
+std::string CnrContent(const Value& cnr) {
+  rapidjson::StringBuffer b;
+  rapidjson::Writer<rapidjson::StringBuffer> w(b);
+  w.StartObject();
+  for (auto it = cnr.MemberBegin(); it != cnr.MemberEnd(); ++it) {
+    const std::string_view key(it->name.GetString(), it->name.GetStringLength());
+    if (key == "metadata") continue;
+    w.Key(it->name.GetString(), it->name.GetStringLength());
+    if (key != "status" || !it->value.IsObject()) {
+      it->value.Accept(w);
+      continue;
+    }
+    w.StartObject();
+    for (auto m = it->value.MemberBegin(); m != it->value.MemberEnd(); ++m) {
+      w.Key(m->name.GetString(), m->name.GetStringLength());
+      if (std::string_view(m->name.GetString(), m->name.GetStringLength()) != "conditions" || !m->value.IsArray()) {
+        m->value.Accept(w);
+        continue;
+      }
+      w.StartArray();
+      for (const Value& c : m->value.GetArray()) {
+        for (const char* field : {"type", "status"}) {
+          const Value* v = crd::Member(c, field);
+          if (v != nullptr && v->IsString()) w.String(v->GetString(), v->GetStringLength());
+        }
+      }
+      w.EndArray();
+    }
+    w.EndObject();
+  }
+  w.EndObject();
+  return std::string(b.GetString(), b.GetSize());
+}
+
 Answer BadRequest(const std::string& msg) { return Answer{400, "{\"Error\":\"" + msg + "\"}"}; }
 
 std::string Escape(const std::string& s) {
@@ -218,23 +284,40 @@ void ExtenderService::Apply(Kind kind, bool deleted, const std::string& object) 
 void ExtenderService::ApplyLocked(Kind kind, bool deleted, const std::string& object) {
   rapidjson::Document doc;
   if (!crd::ParseJson(object, &doc).ok() || !doc.IsObject()) return;
-  dirty_ = true;
+  // Only changes that can alter a decision mark the state dirty: the next decision then rebuilds it whole. Status
+  // updates of Nodes and Pods and CNR heartbeats, most of the event stream, do not.
   if (kind == Kind::kNode) {
     const std::string name = NameOf(doc);
     if (name.empty()) return;
-    if (deleted) node_names_.erase(name);
-    else node_names_.insert(name);
+    const bool changed = deleted ? node_names_.erase(name) > 0 : node_names_.insert(name).second;
+    if (changed) dirty_ = true;
     return;
   }
   if (kind == Kind::kCnr) {
     const std::string name = NameOf(doc);
     if (name.empty()) return;
     if (deleted) {
-      cnrs_.erase(name);
+      if (cnrs_.erase(name) > 0) dirty_ = true;
       return;
     }
+    std::string rv;
+    if (const Value* meta = crd::Member(doc, "metadata")) (void)crd::ReadString(*meta, "resourceVersion", "metadata", &rv);
+    std::string content = CnrContent(doc);
+    if (auto old = cnrs_.find(name); old != cnrs_.end() && old->second.content == content) {
+      // A heartbeat: the time moves on, nothing else. Staleness is re-checked once a second without events.
+      CnrEntry& e = old->second;
+      e.resource_version = rv;
+      if (e.usable) {
+        Result<crd::Cnr> cnr = crd::DecodeCnr(static_cast<const Value&>(doc));
+        const crd::Condition* ready = cnr.ok() ? cnr->FindCondition(crd::kConditionAgentReady) : nullptr;
+        if (ready != nullptr && kube::ParseRfc3339(ready->last_heartbeat_time, &e.heartbeat)) e.heartbeat_text = ready->last_heartbeat_time;
+      }
+      return;
+    }
+    dirty_ = true;
     CnrEntry e;
-    if (const Value* meta = crd::Member(doc, "metadata")) (void)crd::ReadString(*meta, "resourceVersion", "metadata", &e.resource_version);
+    e.resource_version = rv;
+    e.content = std::move(content);
     Result<crd::Cnr> cnr = crd::DecodeCnr(static_cast<const Value&>(doc));
     Result<crd::CnrNodeState> ns = cnr.ok() ? crd::NodeStateFromCnr(*cnr) : Result<crd::CnrNodeState>(cnr.status());
     Result<topology::NodeTopology> topo = cnr.ok() ? crd::TopologyFromCnr(*cnr) : Result<topology::NodeTopology>(cnr.status());
@@ -256,10 +339,16 @@ void ExtenderService::ApplyLocked(Kind kind, bool deleted, const std::string& ob
   Result<scoring::PodRequest> req = crd::DecodePodRequest(static_cast<const Value&>(doc));
   if (!req.ok() || req->uid.empty()) return;
   if (deleted) {
-    pods_.erase(req->uid);  // whatever it held is released at the next rebuild
+    if (pods_.erase(req->uid) > 0) dirty_ = true;  // whatever it held is released at the next rebuild
     return;
   }
+  std::string phase_now;
+  if (const Value* status = crd::Member(doc, "status")) (void)crd::ReadString(*status, "phase", "status", &phase_now);
+  std::string content = PodShape(doc) + '\n' + phase_now;
+  if (auto old = pods_.find(req->uid); old != pods_.end() && old->second.from_api && old->second.content == content) return;
+  dirty_ = true;
   PodRecord rec;
+  rec.content = std::move(content);
   rec.request = *req;
   rec.from_api = true;
   if (const Value* spec = crd::Member(doc, "spec")) (void)crd::ReadString(*spec, "nodeName", "spec", &rec.node);
@@ -296,6 +385,7 @@ void ExtenderService::RebuildIfNeededLocked() {
   if (!dirty_) return;
   cluster_ = scoring::ClusterState();
   nodes_.clear();
+  memo_.Clear();
   ++nodes_generation_;
   ++state_version_;
   for (const std::string& name : node_names_) {
@@ -462,6 +552,11 @@ scoring::ClusterState ExtenderService::ClusterWithTopology() {
   return out;
 }
 
+uint64_t ExtenderService::rebuilds() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return nodes_generation_;
+}
+
 size_t ExtenderService::placed_pods() const {
   std::lock_guard<std::mutex> lock(mu_);
   return cluster_.pod_count();
@@ -541,10 +636,10 @@ const std::vector<const ExtenderService::NodeRecord*>& ExtenderService::ResolveL
   return resolved_;
 }
 
-bool ExtenderService::CachedScoresLocked(const std::string& pod_fingerprint, const std::vector<std::string_view>& names,
+bool ExtenderService::CachedScoresLocked(const std::string& pod_shape, const std::vector<std::string_view>& names,
                                          std::vector<int64_t>* scores) const {
   if (last_filter_.state_version != state_version_ || last_filter_.resolved_epoch != resolved_epoch_ ||
-      resolved_generation_ != nodes_generation_ || last_filter_.pod_fingerprint != pod_fingerprint) {
+      resolved_generation_ != nodes_generation_ || last_filter_.pod_shape != pod_shape) {
     return false;
   }
   // The prioritize list is the filter list minus the nodes that failed, in the same order.
@@ -559,7 +654,8 @@ bool ExtenderService::CachedScoresLocked(const std::string& pod_fingerprint, con
 }
 
 ExtenderService::Evaluation ExtenderService::EvaluateLocked(const scoring::PodRequest& pod,
-                                                            const std::vector<std::string_view>& names) {
+                                                            const std::vector<std::string_view>& names,
+                                                            std::string_view shape) {
   Evaluation e;
   const std::vector<const NodeRecord*>& records = ResolveLocked(names);
   const size_t n = names.size();
@@ -589,7 +685,7 @@ ExtenderService::Evaluation ExtenderService::EvaluateLocked(const scoring::PodRe
       slot.push_back(i);
     }
   }
-  scheduler_->ScheduleInto(cluster_, pod, candidates, &scratch_);
+  scheduler_->ScheduleInto(cluster_, pod, candidates, &scratch_, &memo_, shape);
   const scoring::SchedulingResult& r = scratch_;
   e.pod_error = r.pod_error;
   for (size_t k = 0; k < candidates.size(); ++k) {
@@ -681,13 +777,6 @@ void AppendJsonString(std::string* out, std::string_view s) {
   out->append(b.GetString(), b.GetSize());
 }
 
-// The pod as the request carries it, to recognise the prioritize call that follows a filter call.
-std::string Fingerprint(const Value& pod) {
-  rapidjson::StringBuffer b;
-  rapidjson::Writer<rapidjson::StringBuffer> w(b);
-  pod.Accept(w);
-  return std::string(b.GetString(), b.GetSize());
-}
 
 }  // namespace
 
@@ -697,7 +786,7 @@ Answer ExtenderService::Filter(std::string_view body) {
   ExtenderArgs args;
   if (Status s = ParseRequest(&text, &doc, &args); !s.ok()) return BadRequestStatus(s);
   Result<scoring::PodRequest> pod = crd::DecodePodRequest(*args.pod);
-  std::string fingerprint = Fingerprint(*args.pod);
+  std::string shape = PodShape(*args.pod);
   Evaluation e;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -709,8 +798,8 @@ Answer ExtenderService::Filter(std::string_view body) {
       e.reason.assign(args.names.size(), "Tessera: invalid pod: " + pod.status().message());
     } else {
       if (!pod->uid.empty() && pods_.count(pod->uid) == 0) pods_[pod->uid].request = *pod;  // for the bind that follows
-      e = EvaluateLocked(*pod, args.names);
-      last_filter_.pod_fingerprint = std::move(fingerprint);
+      e = EvaluateLocked(*pod, args.names, shape);
+      last_filter_.pod_shape = std::move(shape);
       last_filter_.state_version = state_version_;
       last_filter_.resolved_epoch = resolved_epoch_;
       last_filter_.score = e.score;
@@ -779,10 +868,10 @@ Answer ExtenderService::Prioritize(std::string_view body) {
   Result<scoring::PodRequest> pod = crd::DecodePodRequest(*args.pod);
   std::vector<int64_t> scores(args.names.size(), 0);
   if (pod.ok()) {
-    const std::string fingerprint = Fingerprint(*args.pod);
+    const std::string shape = PodShape(*args.pod);
     std::lock_guard<std::mutex> lock(mu_);
     RebuildIfNeededLocked();
-    if (!CachedScoresLocked(fingerprint, args.names, &scores)) scores = EvaluateLocked(*pod, args.names).score;
+    if (!CachedScoresLocked(shape, args.names, &scores)) scores = EvaluateLocked(*pod, args.names, shape).score;
   }
   std::string out;
   out.reserve(args.names.size() * 36 + 2);

@@ -23,6 +23,7 @@
 #include "crd/cnr_node_state.h"
 #include "kube/kube_client.h"
 #include "scoring/scheduler.h"
+#include "scoring/verdict_memo.h"
 #include "topology/status.h"
 
 namespace tessera::extender {
@@ -73,6 +74,8 @@ class ExtenderService {
   // without a usable CNR are absent.
   scoring::ClusterState ClusterWithTopology();
   size_t placed_pods() const;
+  // Full rebuilds of the cluster state so far (each event that can change a decision costs one, lazily).
+  uint64_t rebuilds() const;
 
  private:
   struct PodRecord {
@@ -81,6 +84,7 @@ class ExtenderService {
     std::string allocation;  // tessera.io/allocation
     bool terminal = false;   // Succeeded or Failed: holds nothing
     bool from_api = false;   // seen in a list or watch (not only in a filter call)
+    std::string content;     // what decisions depend on, as last seen from the API (see ApplyLocked)
   };
   struct NodeRecord {
     uint32_t index = 0;
@@ -98,13 +102,15 @@ class ExtenderService {
     std::vector<std::string> reason;
     std::vector<int64_t> score;  // 0..10
   };
-  Evaluation EvaluateLocked(const scoring::PodRequest& pod, const std::vector<std::string_view>& names);
+  // `shape`: the pod without what identifies one replica (see PodShape), for the verdict memo.
+  Evaluation EvaluateLocked(const scoring::PodRequest& pod, const std::vector<std::string_view>& names,
+                            std::string_view shape = {});
   // The records of `names`, reusing the previous resolution when the list is the same (kube-scheduler sends the
   // same node list cycle after cycle, and 5,000 hash lookups are a tenth of a filter call).
   const std::vector<const NodeRecord*>& ResolveLocked(const std::vector<std::string_view>& names);
   // Scores of the last filter call when `names` (in order, possibly fewer) and the pod and state are the same:
   // kube-scheduler calls prioritize right after filter in one scheduling cycle.
-  bool CachedScoresLocked(const std::string& pod_fingerprint, const std::vector<std::string_view>& names,
+  bool CachedScoresLocked(const std::string& pod_shape, const std::vector<std::string_view>& names,
                           std::vector<int64_t>* scores) const;
   Status AddNodeLocked(const std::string& name, const CnrEntry* cnr);
   void RebuildIfNeededLocked();
@@ -139,6 +145,7 @@ class ExtenderService {
     std::chrono::system_clock::time_point heartbeat;
     crd::ReportedAllocations reported;  // where the node agent says pods sit
     std::string resource_version;
+    std::string content;  // the CNR minus metadata and heartbeat times: equal content, no rebuild
   };
   std::map<std::string, CnrEntry> cnrs_;
   bool Fresh(const CnrEntry& e, std::chrono::system_clock::time_point now) const;
@@ -148,6 +155,7 @@ class ExtenderService {
   std::unordered_map<std::string, PodRecord> pods_;  // by UID: pods seen in the snapshot or in filter calls
 
   scoring::SchedulingResult scratch_;  // EvaluateLocked's buffers, reused call after call
+  scoring::VerdictMemo memo_;          // per-node verdicts of the last pod shape; cleared by every rebuild
   uint64_t nodes_generation_ = 0;  // bumped by every rebuild of nodes_ (pointers into it die)
   uint64_t state_version_ = 0;     // bumped whenever the ledger or nodes_ may have changed
   std::vector<std::string> resolved_names_;
@@ -155,7 +163,7 @@ class ExtenderService {
   uint64_t resolved_generation_ = ~uint64_t{0};
   uint64_t resolved_epoch_ = 0;  // bumped when resolved_names_ change
   struct LastFilter {
-    std::string pod_fingerprint;  // the pod as the request gave it
+    std::string pod_shape;  // the pod as the request gave it, minus what identifies one replica
     uint64_t state_version = ~uint64_t{0};
     uint64_t resolved_epoch = ~uint64_t{0};
     std::vector<int64_t> score;   // aligned with resolved_names_

@@ -55,6 +55,9 @@ class FilterPlugin {
   virtual bool Filter(NodeCycle& cycle, std::string* reason) const = 0;
   // False when the filter can never fail this pod (e.g. GpuFit for a pod without devices): it is then skipped.
   virtual bool AppliesTo(const PodRequest& pod) const { return true; }
+  // True when the verdict depends on state shared across nodes (not only the node and the pod): a VerdictMemo
+  // must not reuse it.
+  virtual bool UsesSharedState() const { return false; }
 };
 
 class ScorePlugin {
@@ -68,6 +71,8 @@ class ScorePlugin {
   virtual int64_t Weight(const SchedulerConfig& config) const = 0;
   // False when the score would be the same on every node for this pod: it is then skipped (ranking unchanged).
   virtual bool AppliesTo(const PodRequest& pod, const ClusterState& cluster) const { return true; }
+  // As FilterPlugin::UsesSharedState.
+  virtual bool UsesSharedState() const { return false; }
 };
 
 // Mask of the first n NUMA indexes.

@@ -19,6 +19,7 @@ class GpuFit : public FilterPlugin {
   std::string_view Name() const override { return "GpuFit"; }
   bool Filter(NodeCycle& cycle, std::string* reason) const override;
   bool AppliesTo(const PodRequest& pod) const override { return pod.gpu.any(); }
+  bool UsesSharedState() const override { return true; }  // the GPU policies' memo and random choice
 
  private:
   const GpuPolicy* policy_;

@@ -14,6 +14,7 @@
 #include "scoring/numa_placement.h"
 #include "scoring/qos_pool_fit.h"
 #include "scoring/topology_admission.h"
+#include "scoring/verdict_memo.h"
 
 namespace tessera::scoring {
 
@@ -98,8 +99,8 @@ SchedulingResult Scheduler::Schedule(const ClusterState& cluster, const PodReque
 }
 
 void Scheduler::ScheduleInto(const ClusterState& cluster, const PodRequest& pod, const std::vector<uint32_t>& nodes,
-                             SchedulingResult* result) const {
-  ScheduleImpl(cluster, pod, nodes, result);
+                             SchedulingResult* result, VerdictMemo* memo, std::string_view shape) const {
+  ScheduleImpl(cluster, pod, nodes, result, memo, shape);
 }
 
 void Scheduler::ScheduleInto(const ClusterState& cluster, const PodRequest& pod, SchedulingResult* result) const {
@@ -117,7 +118,7 @@ SchedulingResult Scheduler::Schedule(const ClusterState& cluster, const PodReque
 }
 
 void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod, const std::vector<uint32_t>& nodes,
-                             SchedulingResult* out) const {
+                             SchedulingResult* out, VerdictMemo* memo, std::string_view shape) const {
   SchedulingResult& result = *out;
   result.pod_error.clear();
   result.best = -1;
@@ -145,6 +146,12 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
   for (const auto& f : filters_) {
     if (f->AppliesTo(pod)) filters.push_back(f.get());
   }
+  bool memo_usable = memo != nullptr && !shape.empty() && pod.affinity.required.empty() &&
+                     pod.affinity.preferred.empty() && pod.anti_affinity.required.empty() &&
+                     pod.anti_affinity.preferred.empty();
+  for (const FilterPlugin* f : filters) memo_usable = memo_usable && !f->UsesSharedState();
+  for (size_t p = 0; p < plugins; ++p) memo_usable = memo_usable && !(active[p] && scores_[p]->UsesSharedState());
+  if (memo_usable) memo->Begin(shape, cluster.node_count());
   for (size_t i = 0; i < nodes.size(); ++i) {
     NodeVerdict& v = result.verdicts[i];
     v.node = nodes[i];
@@ -167,14 +174,43 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
       const size_t bytes = ahead.numas.size() * sizeof(NumaState);
       for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off);
     }
+    VerdictMemo::Entry* entry = nullptr;
+    if (memo_usable) {
+      entry = &memo->entries_[nodes[i]];
+      if (entry->generation == memo->generation_ && entry->node_version == cluster.node(nodes[i]).version) {
+        ++memo->hits_;
+        v = entry->verdict;
+        v.node = nodes[i];
+        if (v.feasible) {
+          for (size_t p = 0; p < plugins; ++p) {
+            if (!active[p]) continue;
+            const double s = entry->raw[p];
+            raw[i * plugins + p] = s;
+            lo[p] = std::min(lo[p], s);
+            hi[p] = std::max(hi[p], s);
+          }
+        }
+        continue;
+      }
+      ++memo->misses_;
+    }
     NodeCycle c = MakeCycle(cluster, pod, nodes[i], config_);
-    if (!RunFilters(c, &v, filters)) continue;
-    for (size_t p = 0; p < plugins; ++p) {
-      if (!active[p]) continue;
-      double s = scores_[p]->Score(c);
-      raw[i * plugins + p] = s;
-      lo[p] = std::min(lo[p], s);
-      hi[p] = std::max(hi[p], s);
+    const bool feasible = RunFilters(c, &v, filters);
+    if (feasible) {
+      for (size_t p = 0; p < plugins; ++p) {
+        if (!active[p]) continue;
+        double s = scores_[p]->Score(c);
+        raw[i * plugins + p] = s;
+        lo[p] = std::min(lo[p], s);
+        hi[p] = std::max(hi[p], s);
+      }
+    }
+    if (entry != nullptr) {
+      entry->generation = memo->generation_;
+      entry->node_version = cluster.node(nodes[i]).version;
+      entry->verdict = v;
+      entry->raw.assign(raw.begin() + static_cast<std::ptrdiff_t>(i * plugins),
+                        raw.begin() + static_cast<std::ptrdiff_t>((i + 1) * plugins));
     }
   }
   int64_t weight_sum = 0;

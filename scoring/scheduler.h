@@ -15,6 +15,8 @@
 
 namespace tessera::scoring {
 
+class VerdictMemo;
+
 struct NodeVerdict {
   uint32_t node = 0;
   bool feasible = false;
@@ -47,9 +49,10 @@ class Scheduler {
   SchedulingResult Schedule(const ClusterState& cluster, const PodRequest& pod, const std::vector<uint32_t>& nodes) const;
   // All nodes, into `result` (its buffers are reused: loops that schedule many pods avoid reallocating).
   void ScheduleInto(const ClusterState& cluster, const PodRequest& pod, SchedulingResult* result) const;
-  // The given nodes, into `result` (buffers reused, as above).
+  // The given nodes, into `result` (buffers reused, as above). With a memo and a non-empty `shape` (see
+  // VerdictMemo), nodes unchanged since the memo last saw this shape reuse their verdicts.
   void ScheduleInto(const ClusterState& cluster, const PodRequest& pod, const std::vector<uint32_t>& nodes,
-                    SchedulingResult* result) const;
+                    SchedulingResult* result, VerdictMemo* memo = nullptr, std::string_view shape = {}) const;
 
   // Filter + placement for one node (no scoring).
   NodeVerdict Evaluate(const ClusterState& cluster, const PodRequest& pod, uint32_t node) const;
@@ -59,7 +62,7 @@ class Scheduler {
  private:
   bool RunFilters(NodeCycle& cycle, NodeVerdict* verdict, const std::vector<const FilterPlugin*>& filters) const;
   void ScheduleImpl(const ClusterState& cluster, const PodRequest& pod, const std::vector<uint32_t>& nodes,
-                    SchedulingResult* result) const;
+                    SchedulingResult* result, VerdictMemo* memo = nullptr, std::string_view shape = {}) const;
 
   SchedulerConfig config_;
   Status status_;

@@ -7,6 +7,8 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <thread>
+
 #include "crd/cnr_builder.h"
 #include "crd/cnr_codec.h"
 #include "extender/allocation.h"
@@ -80,8 +82,8 @@ std::string GpuPodJson(const std::string& name, int pct, const std::string& node
 
 struct World {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
-  ExtenderService service{ExtenderOptions{}};
-  World(const crd::Cnr& cnr, const std::vector<std::string>& pods) {
+  ExtenderService service;
+  World(const crd::Cnr& cnr, const std::vector<std::string>& pods, ExtenderOptions options = {}) : service(std::move(options)) {
     service.AttachMetrics(registry);
     service.Replace(ExtenderService::Kind::kNode, {NodeJson(cnr.metadata.name)});
     service.Replace(ExtenderService::Kind::kCnr, {crd::EncodeCnr(cnr)});
@@ -188,6 +190,58 @@ TEST(CnrAllocations, ForeignGpuPodsHoldTheirCards) {
   const std::string m = w.Metrics();
   EXPECT_NE(m.find(R"(tessera_extender_ledger_pods{source="cnr"} 1)"), std::string::npos) << m;
   EXPECT_NE(m.find(R"(tessera_extender_ledger_pods{source="guessed"} 1)"), std::string::npos);
+}
+
+// Most of the event stream is heartbeats and status updates: they must not cost a rebuild of 5,000 nodes, and
+// the heartbeat must still count (a stale CNR turns fresh again without a rebuild being forced by content).
+TEST(StateEvents, HeartbeatsAndStatusUpdatesDoNotRebuild) {
+  TESSERA_REQUIRE_SHARED("topologies/corona.xml");
+  crd::Cnr cnr = CnrOf("n1", "corona.xml");
+  std::string running = NumaPodJson("running", 4, "n1");
+  running.insert(running.size() - 1, R"(, "status": {"phase": "Pending"})");
+  World w(cnr, {running});
+  ASSERT_NE(w.Place(NumaPodJson("a", 4), "uid-a", "n1"), "");
+  const uint64_t rebuilds = w.service.rebuilds();
+  // A heartbeat (new time, new resourceVersion) and a status-only pod update.
+  crd::Cnr beat = cnr;
+  beat.metadata.resource_version = "999";
+  for (crd::Condition& c : beat.status.conditions) c.last_heartbeat_time = reporter::FormatRfc3339(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  w.service.Apply(ExtenderService::Kind::kCnr, false, crd::EncodeCnr(beat));
+  running.replace(running.find(R"("phase": "Pending")"), 18, R"("phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "True"}])");
+  w.service.Apply(ExtenderService::Kind::kPod, false, running);
+  w.service.Apply(ExtenderService::Kind::kNode, false, NodeJson("n1"));
+  ASSERT_NE(w.Place(NumaPodJson("b", 4), "uid-b", "n1"), "");
+  EXPECT_EQ(w.service.rebuilds(), rebuilds);
+  // A change that matters (the agent reports an allocation; a pod finishes) does rebuild.
+  Report(&beat, crd::kZoneNuma, "1", "db/running/uid-running", kFortyCpus);
+  w.service.Apply(ExtenderService::Kind::kCnr, false, crd::EncodeCnr(beat));
+  ASSERT_NE(w.Place(NumaPodJson("c", 4), "uid-c", "n1"), "");
+  EXPECT_EQ(w.service.rebuilds(), rebuilds + 1);
+  running.replace(running.find("Pending"), 7, "Succeeded");
+  w.service.Apply(ExtenderService::Kind::kPod, false, running);
+  ASSERT_NE(w.Place(NumaPodJson("d", 4), "uid-d", "n1"), "");
+  EXPECT_EQ(w.service.rebuilds(), rebuilds + 2);
+}
+
+TEST(StateEvents, AHeartbeatAloneMakesAStaleCnrFreshAgain) {
+  TESSERA_REQUIRE_SHARED("topologies/corona.xml");
+  crd::Cnr cnr = CnrOf("n1", "corona.xml");
+  auto now = std::make_shared<std::chrono::system_clock::time_point>(std::chrono::system_clock::now() + std::chrono::seconds(120));
+  ExtenderOptions o;
+  o.cnr_stale_after = std::chrono::seconds(60);
+  o.now = [now] { return *now; };
+  World w(cnr, {}, o);
+  const Answer stale = w.service.Filter(R"({"Pod": )" + NumaPodJson("a", 4) + R"(, "NodeNames": ["n1"]})");
+  EXPECT_NE(stale.body.find("is stale"), std::string::npos) << stale.body;
+  crd::Cnr beat = cnr;
+  for (crd::Condition& c : beat.status.conditions) c.last_heartbeat_time = reporter::FormatRfc3339(*now - std::chrono::seconds(10));
+  w.service.Apply(ExtenderService::Kind::kCnr, false, crd::EncodeCnr(beat));
+  std::string placed;
+  for (int i = 0; i < 150 && placed.empty(); ++i) {  // staleness is re-checked once a second: at most 3 s
+    placed = w.Place(NumaPodJson("a", 4), "uid-a", "n1");
+    if (placed.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_NE(placed, "") << "fresh again after the heartbeat";
 }
 
 }  // namespace

@@ -1,0 +1,60 @@
+// Per-node verdicts of one pod shape, reused while neither the node nor the shape changed.
+//
+// Why: the replicas of a Deployment ask the same, and between two scheduling cycles only the node that took the
+// last pod changed; re-running every filter and score on the other 4,999 nodes gives the same answer. The caller
+// names the shape (a key covering everything about the pod that decisions depend on, and nothing that identifies
+// one replica) and clears the memo whenever it rebuilds the ClusterState (node versions restart there).
+//
+// The scheduler bypasses the memo where a verdict depends on more than the node and the shape: pods with NUMA
+// affinity terms (a required term nothing in the cluster matches yet is satisfied by the first pod of its group),
+// and whenever a plugin with state shared across nodes is active (the GPU policies' memo and random choice).
+#ifndef TESSERA_SCORING_VERDICT_MEMO_H_
+#define TESSERA_SCORING_VERDICT_MEMO_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "scoring/scheduler.h"
+
+namespace tessera::scoring {
+
+class VerdictMemo {
+ public:
+  // Forgets everything: the cluster was rebuilt.
+  void Clear() {
+    entries_.clear();
+    shape_.clear();
+    ++generation_;
+  }
+  uint64_t hits() const { return hits_; }
+  uint64_t misses() const { return misses_; }
+
+ private:
+  friend class Scheduler;
+  struct Entry {
+    uint64_t generation = 0;  // 0: empty; else the shape generation it was made for
+    uint64_t node_version = 0;
+    NodeVerdict verdict;
+    std::vector<double> raw;  // per score plugin
+  };
+  // Switches to `shape` (forgetting the previous shape's entries) and sizes the table for `nodes` nodes.
+  void Begin(std::string_view shape, size_t nodes) {
+    if (shape != shape_) {
+      shape_.assign(shape.data(), shape.size());
+      ++generation_;
+    }
+    if (entries_.size() < nodes) entries_.resize(nodes);
+  }
+
+  std::string shape_;
+  uint64_t generation_ = 1;
+  std::vector<Entry> entries_;  // by node index
+  uint64_t hits_ = 0;
+  uint64_t misses_ = 0;
+};
+
+}  // namespace tessera::scoring
+
+#endif  // TESSERA_SCORING_VERDICT_MEMO_H_
