@@ -3,7 +3,7 @@
 // the same run, against the floor of this stack: a minimal Beast + RapidJSON server that parses the request and
 // answers a fixed reply. Prints requests/s, p50, p99 and our/floor ratios.
 //
-//   build/bin/tessera-bench-extender [--seconds S] [--nodes N] [--mode names|full] [--verb filter|prioritize]
+//   build/bin/tessera-bench-extender [--seconds S] [--nodes N] [--mode names|cold|full] [--verb filter|prioritize]
 //                                    [--conc C]      (the last four pick one row of the table, e.g. for perf)
 #include <utility>
 
@@ -56,8 +56,8 @@ std::string CnrJson(const std::string& name) {
 const char* kPod =
     R"({"metadata":{"name":"p","namespace":"default","uid":"u-1","annotations":{"katalyst.kubewharf.io/qos_level":"dedicated_cores","katalyst.kubewharf.io/memory_enhancement":"{\"numa_binding\":\"true\"}"}},"spec":{"containers":[{"name":"c","resources":{"requests":{"cpu":"4","memory":"8Gi"},"limits":{"cpu":"4","memory":"8Gi"}}}]}})";
 
-std::string Body(int nodes, bool names_mode) {
-  std::string b = std::string(R"({"Pod":)") + kPod;
+std::string Body(int nodes, bool names_mode, const std::string& pod = kPod) {
+  std::string b = std::string(R"({"Pod":)") + pod;
   if (names_mode) {
     b += R"(,"Nodes":null,"NodeNames":[)";
     for (int i = 0; i < nodes; ++i) b += (i ? ",\"" : "\"") + ("node-" + std::to_string(i)) + "\"";
@@ -80,8 +80,8 @@ struct LoadResult {
   int errors = 0;
 };
 
-// `concurrency` keep-alive clients POST `body` to `target` for `seconds`.
-LoadResult Load(int port, const std::string& target, const std::string& body, int concurrency, double seconds) {
+// `concurrency` keep-alive clients POST `bodies` to `target` in turn for `seconds`.
+LoadResult Load(int port, const std::string& target, const std::vector<std::string>& bodies, int concurrency, double seconds) {
   std::mutex mu;
   std::vector<double> samples;
   std::atomic<int> errors{0};
@@ -100,7 +100,9 @@ LoadResult Load(int port, const std::string& target, const std::string& body, in
       }
       std::vector<double> mine;
       beast::flat_buffer buffer;
+      size_t turn = 0;
       while (std::chrono::steady_clock::now() < until) {
+        const std::string& body = bodies[turn++ % bodies.size()];
         http::request<http::string_body> req{http::verb::post, target, 11};
         req.set(http::field::host, "127.0.0.1");
         req.set(http::field::content_type, "application/json");
@@ -173,17 +175,24 @@ int main(int argc, char** argv) {
     auto registry = std::make_shared<prometheus::Registry>();
     tessera::extender::HttpServer ours(http_options, tessera::extender::MakeExtenderHandler(&service, "", registry));
     if (!ours.Start().ok()) return 1;
-    for (bool names : {true, false}) {
-      if (!only_mode.empty() && only_mode != (names ? "names" : "full")) continue;
-      const std::string body = Body(nodes, names);
+    // "names": one pod shape, as a Deployment's replicas (the verdict memo and the filter->prioritize reuse
+    // apply); "cold": every request a new shape (two alternating CPU sizes), so neither does.
+    std::string other_pod = kPod;
+    other_pod.replace(other_pod.find(R"("cpu":"4")"), 9, R"("cpu":"5")");
+    other_pod.replace(other_pod.find(R"("cpu":"4")"), 9, R"("cpu":"5")");
+    for (const char* mode : {"names", "cold", "full"}) {
+      if (!only_mode.empty() && only_mode != mode) continue;
+      const bool names = std::strcmp(mode, "full") != 0;
+      std::vector<std::string> bodies = {Body(nodes, names)};
+      if (std::strcmp(mode, "cold") == 0) bodies.push_back(Body(nodes, names, other_pod));
       for (const char* verb : {"filter", "prioritize"}) {
         if (!only_verb.empty() && only_verb != verb) continue;
         for (int conc : {1, 4, 16}) {
           if (only_conc != 0 && conc != only_conc) continue;
-          LoadResult a = Load(ours.port(), std::string("/") + verb, body, conc, seconds);
-          LoadResult b = Load(floor.port(), std::string("/") + verb, body, conc, seconds);
+          LoadResult a = Load(ours.port(), std::string("/") + verb, bodies, conc, seconds);
+          LoadResult b = Load(floor.port(), std::string("/") + verb, bodies, conc, seconds);
           std::printf("%-6d %-6s %-10s %4d | %9.0f %8.3f %8.3f | %9.0f %8.3f %8.3f | %8.2f %8.2f%s\n", nodes,
-                      names ? "names" : "full", verb, conc, a.rps, a.latency.median_ms, a.latency.p99_ms, b.rps,
+                      mode, verb, conc, a.rps, a.latency.median_ms, a.latency.p99_ms, b.rps,
                       b.latency.median_ms, b.latency.p99_ms, b.rps > 0 ? a.rps / b.rps : 0,
                       b.latency.p99_ms > 0 ? a.latency.p99_ms / b.latency.p99_ms : 0,
                       a.errors + b.errors > 0 ? "  (errors)" : "");
