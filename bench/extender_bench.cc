@@ -1,5 +1,5 @@
 // Load generator over loopback for the extender (issue #7): filter and prioritize at 1,000 and 5,000 nodes, in
-// node-names mode and full-nodes mode, at concurrency 1, 4 and 16, against tessera-extender's HTTP stack and, in
+// node-names mode and full-nodes mode, at concurrency 1, 2, 4 and 16, against tessera-extender's HTTP stack and, in
 // the same run, against the floor of this stack: a minimal Beast + RapidJSON server that parses the request and
 // answers a fixed reply. Prints requests/s, p50, p99 and our/floor ratios.
 //
@@ -187,7 +187,7 @@ int main(int argc, char** argv) {
       if (std::strcmp(mode, "cold") == 0) bodies.push_back(Body(nodes, names, other_pod));
       for (const char* verb : {"filter", "prioritize"}) {
         if (!only_verb.empty() && only_verb != verb) continue;
-        for (int conc : {1, 4, 16}) {
+        for (int conc : {1, 2, 4, 16}) {
           if (only_conc != 0 && conc != only_conc) continue;
           LoadResult a = Load(ours.port(), std::string("/") + verb, bodies, conc, seconds);
           LoadResult b = Load(floor.port(), std::string("/") + verb, bodies, conc, seconds);

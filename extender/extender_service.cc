@@ -11,6 +11,7 @@
 #include <ctime>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "crd/cnr_builder.h"
 #include "crd/cnr_codec.h"
@@ -949,6 +950,7 @@ Answer ExtenderService::Bind(std::string_view body) {
       if (!pr.ok()) return undo(pr.status().message());
       if (pr->status != 200) return undo("annotation patch: HTTP " + std::to_string(pr->status) + " " + pr->body.substr(0, 200));
     }
+    if (options_.failpoint_bind_pause.count() > 0) std::this_thread::sleep_for(options_.failpoint_bind_pause);
     const std::string binding = "{\"apiVersion\":\"v1\",\"kind\":\"Binding\",\"metadata\":{\"name\":\"" + Escape(name) +
                                 "\",\"namespace\":\"" + Escape(ns) + "\",\"uid\":\"" + Escape(uid) +
                                 "\"},\"target\":{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"name\":\"" + Escape(node_name) + "\"}}";

@@ -38,6 +38,9 @@ struct ExtenderOptions {
   // A CNR whose AgentReady heartbeat is older than this is stale: topology pods fail on its node.
   std::chrono::seconds cnr_stale_after{300};
   std::function<std::chrono::system_clock::time_point()> now = [] { return std::chrono::system_clock::now(); };
+  // Failpoint for crash tests only (tessera-extender reads TESSERA_FAILPOINT_BIND_PAUSE_MS): wait this long
+  // between writing the allocation annotation and posting the Binding, so a test can kill -9 the extender there.
+  std::chrono::milliseconds failpoint_bind_pause{0};
 };
 
 class ExtenderService {

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
@@ -73,6 +74,11 @@ int main(int argc, char** argv) {
   if (!strategy.ok()) return BadInput(strategy.status().message());
   options.scheduler.strategy = *strategy;
   options.cnr_stale_after = std::chrono::seconds(FLAGS_cnr_stale_after);
+  // Crash tests only: pause inside each bind, between the annotation patch and the Binding (see ExtenderOptions).
+  if (const char* pause = std::getenv("TESSERA_FAILPOINT_BIND_PAUSE_MS"); pause != nullptr && *pause != '\0') {
+    options.failpoint_bind_pause = std::chrono::milliseconds(std::strtol(pause, nullptr, 10));
+    spdlog::warn("failpoint: every bind pauses {} ms between the annotation and the Binding", options.failpoint_bind_pause.count());
+  }
   extender::ExtenderService service(options);
   std::unique_ptr<kube::KubeClient> api;
   std::unique_ptr<extender::ApiSource> source;

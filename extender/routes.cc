@@ -47,13 +47,8 @@ HttpHandler MakeExtenderHandler(ExtenderService* service, std::string url_prefix
       reply = {200, prometheus::TextSerializer().Serialize(registry->Collect()), "text/plain; version=0.0.4"};
     } else if (path.rfind(url_prefix + "/", 0) == 0) {
       const std::string name = path.substr(url_prefix.size() + 1);
-      Answer a;
-      bool known = true;
-      if (name == "filter") a = service->Filter(body);
-      else if (name == "prioritize") a = service->Prioritize(body);
-      else if (name == "bind") a = service->Bind(body);
-      else if (name == "preempt") a = service->Preempt(body);
-      else known = false;
+      const bool known = name == "filter" || name == "prioritize" || name == "bind" || name == "preempt";
+      // Decided before anything runs: a standby must not even filter (its answer could differ from the leader's).
       const bool standby = known && method == "POST" && routing.is_leader && !routing.is_leader();
       if (standby) {
         // A standby never decides: the leader's ledger is the one that counts.
@@ -85,6 +80,10 @@ HttpHandler MakeExtenderHandler(ExtenderService* service, std::string url_prefix
         reply = {405, "{\"Error\":\"" + name + " takes POST\"}"};
       } else {
         verb = name;
+        Answer a = name == "filter"       ? service->Filter(body)
+                   : name == "prioritize" ? service->Prioritize(body)
+                   : name == "bind"       ? service->Bind(body)
+                                          : service->Preempt(body);
         reply = {a.status, std::move(a.body)};
       }
     } else {

@@ -90,6 +90,8 @@ TEST(LeaderElection, StandbyForwardsVerbsToTheLeader) {
   Result<HttpResponse> bind = to_standby.Post("/bind", R"({"PodName": "p", "PodNamespace": "d", "PodUID": "u9", "Node": "n1"})");
   ASSERT_TRUE(bind.ok());
   EXPECT_EQ(bind->body, R"({"Error":""})");
+  const extender::Answer own = standby_service.Bind(R"({"PodName": "p", "PodNamespace": "d", "PodUID": "u9", "Node": "n1"})");
+  EXPECT_NE(own.body.find("never filtered here"), std::string::npos) << "the standby itself decided nothing: " << own.body;
   // No leader known: 503, nothing decided locally.
   extender::LeaderRouting nobody{[] { return false; }, [] { return std::string(); }};
   extender::HttpServer lonely(ho, extender::MakeExtenderHandler(&standby_service, "", std::make_shared<prometheus::Registry>(), nobody));

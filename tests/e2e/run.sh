@@ -110,6 +110,7 @@ YAML
 }
 DED='{"katalyst.kubewharf.io/qos_level": "dedicated_cores", "katalyst.kubewharf.io/memory_enhancement": "{\"numa_binding\":\"true\"}"}'
 bound() { [ -n "$(kubectl get pod "$1" -o jsonpath='{.spec.nodeName}')" ]; }
+all_bound() { for p in "$@"; do bound "$p" || return 1; done; }
 # A 40-CPU NUMA-bound pod fits only corona's 48-CPU NUMA nodes (jrc0386's hold 32); it goes first.
 pod numa-big 40 8Gi "" "$DED"
 wait_for 60 "numa-big to be bound" bound numa-big
@@ -217,6 +218,60 @@ pod numa-after-outage 30 8Gi "" "$DED"
 wait_for 60 "a pod after the API server outage" bound numa-after-outage
 check_allocations
 echo "e2e: API server restarted: extender relisted and kept deciding"
+# 4. kill -9 exactly inside a bind: the annotation is written, the Binding not yet posted (a failpoint holds the
+#    extender there). The restarted extender must not count the orphan annotation, and the pod ends up bound once,
+#    consistent with every other allocation. (2 CPUs: jrc0386's NUMA nodes hold 2 free CPUs each by now.)
+kill "$EXTENDER_PID"; wait "$EXTENDER_PID" 2>/dev/null || true
+TESSERA_FAILPOINT_BIND_PAUSE_MS=120000 start_extender
+pod numa-midbind 2 1Gi "" "$DED"
+midbind() {
+  [ -n "$(kubectl get pod numa-midbind -o jsonpath='{.metadata.annotations.tessera\.io/allocation}')" ] && ! bound numa-midbind
+}
+wait_for 60 "numa-midbind annotated with its Binding not yet posted" midbind
+kill -9 "$EXTENDER_PID"; wait "$EXTENDER_PID" 2>/dev/null || true
+start_extender
+wait_for 90 "numa-midbind bound after the restart" bound numa-midbind
+check_allocations
+echo "e2e: extender killed inside a bind (annotation written, no Binding): restarted, bound once, nothing over-committed"
+# 5. Two replicas with leader election on a Lease: only the leader decides (the standby, which kube-scheduler
+#    calls, forwards); kill -9 the leader, the standby takes over within the lease duration and nothing is lost.
+kill "$EXTENDER_PID"; wait "$EXTENDER_PID" 2>/dev/null || true
+LEADER_PORT=$((EXTENDER_PORT + 1))
+replica() {  # replica PORT LOG
+  "$BIN/tessera-extender" --kubeconfig "$KUBECONFIG" --address 127.0.0.1 --port "$1" --url-prefix /scheduler \
+    --watch-timeout 5 --leader-elect --leader-elect-namespace default --leader-elect-name tessera-e2e \
+    --advertise-url "http://127.0.0.1:$1" >> "$WORK/$2.log" 2>&1 &
+  PIDS+=($!)
+  REPLICA_PID=$!
+}
+holder() { kubectl -n default get lease tessera-e2e -o jsonpath='{.spec.holderIdentity}'; }
+holder_is() { [ "$(holder)" = "$1" ]; }
+metric() {  # metric PORT PATTERN: the value of the first sample matching PATTERN, 0 when absent
+  curl -sf "http://127.0.0.1:$1/metrics" | awk -v p="$2" 'index($0, p) == 1 { print $2; found = 1; exit } END { if (!found) print 0 }'
+}
+replica "$LEADER_PORT" replica-a
+LEADER_PID=$REPLICA_PID
+wait_for 30 "replica A to lead" holder_is "http://127.0.0.1:$LEADER_PORT"
+replica "$EXTENDER_PORT" replica-b
+STANDBY_PID=$REPLICA_PID
+wait_for 30 "replica B to be ready" curl -sf "http://127.0.0.1:$EXTENDER_PORT/readyz"
+for i in 1 2; do pod "ha-$i" 2 1Gi "" "$DED"; done
+wait_for 60 "ha-1 and ha-2 bound through the standby and the leader" all_bound ha-1 ha-2
+a_binds=$(metric "$LEADER_PORT" 'tessera_extender_binds_total{outcome="bound"}')
+b_binds=$(metric "$EXTENDER_PORT" 'tessera_extender_binds_total{outcome="bound"}')
+b_forwarded=$(metric "$EXTENDER_PORT" 'tessera_extender_requests_total{code="200",verb="bind"}')
+[ "${a_binds%.*}" -ge 2 ] && [ "${b_binds%.*}" -eq 0 ] && [ "${b_forwarded%.*}" -ge 2 ] ||
+  fail "only the leader may decide: leader binds $a_binds, standby binds $b_binds, standby forwarded $b_forwarded"
+echo "e2e: two replicas: the leader bound $a_binds pods, the standby forwarded $b_forwarded binds and decided none"
+kill -9 "$LEADER_PID"; wait "$LEADER_PID" 2>/dev/null || true
+for i in 3 4; do pod "ha-$i" 2 1Gi "" "$DED"; done
+wait_for 60 "replica B to take the Lease" holder_is "http://127.0.0.1:$EXTENDER_PORT"
+wait_for 90 "ha-3 and ha-4 bound after the failover" all_bound ha-3 ha-4
+b_binds=$(metric "$EXTENDER_PORT" 'tessera_extender_binds_total{outcome="bound"}')
+[ "${b_binds%.*}" -ge 2 ] || fail "the new leader bound $b_binds pods"
+check_allocations
+echo "e2e: leader killed: the standby took the Lease, bound ha-3 and ha-4, nothing lost or over-committed"
+EXTENDER_PID=$STANDBY_PID
 
 # Figures: creation-to-binding latency over a few hundred pods on ~50 nodes, through kube-scheduler + Tessera and,
 # in the same run, through a plain kube-scheduler (no extender) on the same nodes.
