@@ -179,6 +179,17 @@ void ExtenderService::AttachMetrics(std::shared_ptr<prometheus::Registry> regist
                             "annotation_corrected_by_cnr, cnr (the node agent's report), guessed (foreign device pod), "
                             "node_level, unaccounted (contradicts the ledger)")
                       .Register(*registry);
+  rebuilds_gauge_ = &prometheus::BuildGauge()
+                         .Name("tessera_extender_state_rebuilds")
+                         .Help("Full rebuilds of the cluster state (one per batch of events that can change a decision)")
+                         .Register(*registry)
+                         .Add({});
+  auto& memo = prometheus::BuildGauge()
+                   .Name("tessera_extender_verdict_memo_nodes")
+                   .Help("Node evaluations answered from the verdict memo (hit) or computed (miss)")
+                   .Register(*registry);
+  memo_hits_ = &memo.Add({{"result", "hit"}});
+  memo_misses_ = &memo.Add({{"result", "miss"}});
   prometheus::BuildGauge()
       .Name("tessera_extender_build_info")
       .Help("Build of the running extender")
@@ -195,6 +206,9 @@ void ExtenderService::UpdateGauges() {
   std::lock_guard<std::mutex> lock(mu_);
   if (utilisation_ == nullptr) return;
   RebuildIfNeededLocked();
+  rebuilds_gauge_->Set(static_cast<double>(nodes_generation_));
+  memo_hits_->Set(static_cast<double>(memo_.hits()));
+  memo_misses_->Set(static_cast<double>(memo_.misses()));
   for (const auto& [name, rec] : nodes_) {
     if (!rec.has_topology) continue;
     const scoring::NodeState& n = cluster_.node(rec.index);

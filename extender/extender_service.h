@@ -133,6 +133,9 @@ class ExtenderService {
   prometheus::Family<prometheus::Gauge>* utilisation_ = nullptr;
   prometheus::Family<prometheus::Gauge>* ledger_pods_ = nullptr;
   prometheus::Family<prometheus::Counter>* corrections_ = nullptr;
+  prometheus::Gauge* rebuilds_gauge_ = nullptr;
+  prometheus::Gauge* memo_hits_ = nullptr;
+  prometheus::Gauge* memo_misses_ = nullptr;
   bool listed_[3] = {false, false, false};  // by Kind: a later Replace is a relist
   void CountBind(const char* outcome);
   bool dirty_ = true;
