@@ -154,6 +154,34 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
   if (memo_usable) memo->Begin(shape, cluster.node_count());
   for (size_t i = 0; i < nodes.size(); ++i) {
     NodeVerdict& v = result.verdicts[i];
+    VerdictMemo::Entry* entry = nullptr;
+    if (memo_usable && nodes[i] < cluster.node_count()) {
+      entry = &memo->entries_[nodes[i]];
+      if (entry->generation == memo->generation_ && entry->node_version == cluster.node(nodes[i]).version) {
+        ++memo->hits_;
+        v.node = nodes[i];
+        v.feasible = entry->verdict.feasible;
+        v.failed_plugin = entry->verdict.failed_plugin;
+        v.reason = entry->verdict.reason;
+        v.score = 0;
+        v.exact_score = 0;
+        v.placement = entry->verdict.placement;
+        v.placement.node = nodes[i];
+        v.device_level = entry->verdict.device_level;
+        if (v.feasible) {
+          const double* cached = entry->raw.data();
+          double* row = raw.data() + i * plugins;
+          for (size_t p = 0; p < plugins; ++p) {
+            if (!active[p]) continue;
+            row[p] = cached[p];
+            lo[p] = std::min(lo[p], cached[p]);
+            hi[p] = std::max(hi[p], cached[p]);
+          }
+        }
+        continue;
+      }
+      ++memo->misses_;
+    }
     v.node = nodes[i];
     v.feasible = false;
     v.failed_plugin = {};
@@ -173,26 +201,6 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
       const char* p = reinterpret_cast<const char*>(ahead.numas.data());
       const size_t bytes = ahead.numas.size() * sizeof(NumaState);
       for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off);
-    }
-    VerdictMemo::Entry* entry = nullptr;
-    if (memo_usable) {
-      entry = &memo->entries_[nodes[i]];
-      if (entry->generation == memo->generation_ && entry->node_version == cluster.node(nodes[i]).version) {
-        ++memo->hits_;
-        v = entry->verdict;
-        v.node = nodes[i];
-        if (v.feasible) {
-          for (size_t p = 0; p < plugins; ++p) {
-            if (!active[p]) continue;
-            const double s = entry->raw[p];
-            raw[i * plugins + p] = s;
-            lo[p] = std::min(lo[p], s);
-            hi[p] = std::max(hi[p], s);
-          }
-        }
-        continue;
-      }
-      ++memo->misses_;
     }
     NodeCycle c = MakeCycle(cluster, pod, nodes[i], config_);
     const bool feasible = RunFilters(c, &v, filters);
