@@ -117,6 +117,12 @@ std::vector<int64_t> NumaIds(const std::string& allocation) {
   return ids;
 }
 
+// Tessera's own annotation for a 40-CPU NUMA-bound pod "a" placed on an empty `cnr` node.
+std::string AnnotationOfA(const crd::Cnr& cnr) {
+  World first(cnr, {});
+  return first.Place(NumaPodJson("a", 40), "uid-a", "n1");
+}
+
 const crd::ResourceList kFortyCpus = {{"cpu", crd::Quantity::FromUnits(40)}, {"memory", crd::Quantity::FromUnits(1 << 30)}};
 
 TEST(CnrAllocations, ForeignPodIsChargedWhereTheAgentReportsIt) {
@@ -134,13 +140,8 @@ TEST(CnrAllocations, ForeignPodIsChargedWhereTheAgentReportsIt) {
 TEST(CnrAllocations, APodTesseraPlacedAndTheAgentListsIsChargedOnce) {
   TESSERA_REQUIRE_SHARED("topologies/corona.xml");
   crd::Cnr cnr = CnrOf("n1", "corona.xml");
-  // First place a 40-CPU pod to get Tessera's own annotation for it.
-  std::string allocation;
-  {
-    World first(cnr, {});
-    allocation = first.Place(NumaPodJson("a", 40), "uid-a", "n1");
-    ASSERT_EQ(NumaIds(allocation), (std::vector<int64_t>{0}));
-  }
+  const std::string allocation = AnnotationOfA(cnr);
+  ASSERT_EQ(NumaIds(allocation), (std::vector<int64_t>{0}));
   Report(&cnr, crd::kZoneNuma, "0", "db/a/uid-a", kFortyCpus);
   World w(cnr, {NumaPodJson("a", 40, "n1", allocation)});
   // Counted twice, NUMA 0 would be over-committed; counted once, it has 8 CPUs left and 8 more fit there.
@@ -151,12 +152,8 @@ TEST(CnrAllocations, APodTesseraPlacedAndTheAgentListsIsChargedOnce) {
 TEST(CnrAllocations, TheAgentsReportCorrectsTesserasPrediction) {
   TESSERA_REQUIRE_SHARED("topologies/corona.xml");
   crd::Cnr cnr = CnrOf("n1", "corona.xml");
-  std::string allocation;
-  {
-    World first(cnr, {});
-    allocation = first.Place(NumaPodJson("a", 40), "uid-a", "n1");
-    ASSERT_EQ(NumaIds(allocation), (std::vector<int64_t>{0}));
-  }
+  const std::string allocation = AnnotationOfA(cnr);
+  ASSERT_EQ(NumaIds(allocation), (std::vector<int64_t>{0}));
   // The agent put it on NUMA 1 instead: NUMA 0 is free again and takes the next 40 CPUs.
   Report(&cnr, crd::kZoneNuma, "1", "db/a/uid-a", kFortyCpus);
   World w(cnr, {NumaPodJson("a", 40, "n1", allocation)});
