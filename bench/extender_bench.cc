@@ -3,7 +3,7 @@
 // the same run, against the floor of this stack: a minimal Beast + RapidJSON server that parses the request and
 // answers a fixed reply. Prints requests/s, p50, p99 and our/floor ratios.
 //
-//   build/bin/tessera-bench-extender [--seconds S] [--nodes N] [--mode names|cold|full] [--verb filter|prioritize]
+//   build/bin/tessera-bench-extender [--seconds S] [--nodes N] [--mode names|churn|cold|full] [--verb filter|prioritize]
 //                                    [--conc C]      (the last four pick one row of the table, e.g. for perf)
 #include <utility>
 
@@ -80,8 +80,13 @@ struct LoadResult {
   int errors = 0;
 };
 
-// `concurrency` keep-alive clients POST `bodies` to `target` in turn for `seconds`.
-LoadResult Load(int port, const std::string& target, const std::vector<std::string>& bodies, int concurrency, double seconds) {
+// `concurrency` keep-alive clients POST `bodies` to `target` in turn for `seconds`. With `churn`, each request
+// carries a new pod (its own name and UID, the same shape) and is followed by its bind to the first node the
+// filter answered (untimed, but inside the run's wall time): the steady state of a workload scaling out, where
+// each cycle changes one node.
+LoadResult Load(int port, const std::string& target, const std::vector<std::string>& bodies, int concurrency, double seconds,
+                bool churn = false) {
+  static std::atomic<int> next_pod{0};
   std::mutex mu;
   std::vector<double> samples;
   std::atomic<int> errors{0};
@@ -102,7 +107,13 @@ LoadResult Load(int port, const std::string& target, const std::vector<std::stri
       beast::flat_buffer buffer;
       size_t turn = 0;
       while (std::chrono::steady_clock::now() < until) {
-        const std::string& body = bodies[turn++ % bodies.size()];
+        std::string body = bodies[turn++ % bodies.size()];
+        std::string pod_name;
+        if (churn) {
+          pod_name = "churn-" + std::to_string(next_pod.fetch_add(1));
+          body.replace(body.find(R"("name":"p")"), 10, R"("name":")" + pod_name + "\"");
+          body.replace(body.find(R"("uid":"u-1")"), 11, R"("uid":")" + pod_name + "\"");
+        }
         http::request<http::string_body> req{http::verb::post, target, 11};
         req.set(http::field::host, "127.0.0.1");
         req.set(http::field::content_type, "application/json");
@@ -118,6 +129,24 @@ LoadResult Load(int port, const std::string& target, const std::vector<std::stri
           break;
         }
         mine.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        if (churn) {
+          const std::string& answer = parser.get().body();
+          const size_t at = answer.find(R"("NodeNames":[")");
+          const std::string node = at == std::string::npos ? "node-0" : answer.substr(at + 14, answer.find('"', at + 14) - at - 14);
+          http::request<http::string_body> bind{http::verb::post, "/bind", 11};
+          bind.set(http::field::host, "127.0.0.1");
+          bind.set(http::field::content_type, "application/json");
+          bind.body() = R"({"PodName":")" + pod_name + R"(","PodNamespace":"default","PodUID":")" + pod_name +
+                        R"(","Node":")" + node + "\"}";
+          bind.prepare_payload();
+          http::write(stream, bind, ec);
+          http::response_parser<http::string_body> bound;
+          if (!ec) http::read(stream, buffer, bound, ec);
+          if (ec || bound.get().result_int() != 200) {
+            ++errors;
+            break;
+          }
+        }
       }
       std::lock_guard<std::mutex> lock(mu);
       samples.insert(samples.end(), mine.begin(), mine.end());
@@ -180,17 +209,20 @@ int main(int argc, char** argv) {
     std::string other_pod = kPod;
     other_pod.replace(other_pod.find(R"("cpu":"4")"), 9, R"("cpu":"5")");
     other_pod.replace(other_pod.find(R"("cpu":"4")"), 9, R"("cpu":"5")");
-    for (const char* mode : {"names", "cold", "full"}) {
+    // "churn": one shape, but every request a new pod that is then bound (one node changes per cycle).
+    for (const char* mode : {"names", "churn", "cold", "full"}) {
       if (!only_mode.empty() && only_mode != mode) continue;
       const bool names = std::strcmp(mode, "full") != 0;
+      const bool churn = std::strcmp(mode, "churn") == 0;
       std::vector<std::string> bodies = {Body(nodes, names)};
       if (std::strcmp(mode, "cold") == 0) bodies.push_back(Body(nodes, names, other_pod));
       for (const char* verb : {"filter", "prioritize"}) {
         if (!only_verb.empty() && only_verb != verb) continue;
+        if (churn && std::strcmp(verb, "filter") != 0) continue;  // churn is filter + bind
         for (int conc : {1, 2, 4, 16}) {
           if (only_conc != 0 && conc != only_conc) continue;
-          LoadResult a = Load(ours.port(), std::string("/") + verb, bodies, conc, seconds);
-          LoadResult b = Load(floor.port(), std::string("/") + verb, bodies, conc, seconds);
+          LoadResult a = Load(ours.port(), std::string("/") + verb, bodies, conc, seconds, churn);
+          LoadResult b = Load(floor.port(), std::string("/") + verb, bodies, conc, seconds, churn);
           std::printf("%-6d %-6s %-10s %4d | %9.0f %8.3f %8.3f | %9.0f %8.3f %8.3f | %8.2f %8.2f%s\n", nodes,
                       mode, verb, conc, a.rps, a.latency.median_ms, a.latency.p99_ms, b.rps,
                       b.latency.median_ms, b.latency.p99_ms, b.rps > 0 ? a.rps / b.rps : 0,

@@ -653,8 +653,9 @@ const std::vector<const ExtenderService::NodeRecord*>& ExtenderService::ResolveL
 
 bool ExtenderService::CachedScoresLocked(const std::string& pod_shape, const std::vector<std::string_view>& names,
                                          std::vector<int64_t>* scores) const {
-  if (last_filter_.state_version != state_version_ || last_filter_.resolved_epoch != resolved_epoch_ ||
-      resolved_generation_ != nodes_generation_ || last_filter_.pod_shape != pod_shape) {
+  if (last_filter_.evaluation == nullptr || last_filter_.state_version != state_version_ ||
+      last_filter_.resolved_epoch != resolved_epoch_ || resolved_generation_ != nodes_generation_ ||
+      last_filter_.pod_shape != pod_shape) {
     return false;
   }
   // The prioritize list is the filter list minus the nodes that failed, in the same order.
@@ -663,7 +664,7 @@ bool ExtenderService::CachedScoresLocked(const std::string& pod_shape, const std
   for (size_t i = 0; i < names.size(); ++i, ++j) {
     while (j < resolved_names_.size() && resolved_names_[j] != names[i]) ++j;
     if (j == resolved_names_.size()) return false;
-    (*scores)[i] = last_filter_.score[j];
+    (*scores)[i] = last_filter_.evaluation->score[j];
   }
   return true;
 }
@@ -802,24 +803,39 @@ Answer ExtenderService::Filter(std::string_view body) {
   if (Status s = ParseRequest(&text, &doc, &args); !s.ok()) return BadRequestStatus(s);
   Result<scoring::PodRequest> pod = crd::DecodePodRequest(*args.pod);
   std::string shape = PodShape(*args.pod);
-  Evaluation e;
+  std::shared_ptr<const Evaluation> evaluation;
+  std::shared_ptr<const std::string> reused_answer;
   {
     std::lock_guard<std::mutex> lock(mu_);
     RebuildIfNeededLocked();
     if (!pod.ok()) {
       // The pod itself is unreadable: every node fails with the reason, nothing else happens.
-      e.feasible.assign(args.names.size(), false);
-      e.unresolvable.assign(args.names.size(), true);
-      e.reason.assign(args.names.size(), "Tessera: invalid pod: " + pod.status().message());
+      auto invalid = std::make_shared<Evaluation>();
+      invalid->feasible.assign(args.names.size(), false);
+      invalid->unresolvable.assign(args.names.size(), true);
+      invalid->reason.assign(args.names.size(), "Tessera: invalid pod: " + pod.status().message());
+      evaluation = std::move(invalid);
     } else {
       if (!pod->uid.empty() && pods_.count(pod->uid) == 0) pods_[pod->uid].request = *pod;  // for the bind that follows
-      e = EvaluateLocked(*pod, args.names, shape);
-      last_filter_.pod_shape = std::move(shape);
-      last_filter_.state_version = state_version_;
-      last_filter_.resolved_epoch = resolved_epoch_;
-      last_filter_.score = e.score;
+      const uint64_t epoch_before = resolved_epoch_;
+      (void)ResolveLocked(args.names);
+      if (last_filter_.evaluation != nullptr && epoch_before == resolved_epoch_ &&
+          last_filter_.resolved_epoch == resolved_epoch_ && last_filter_.state_version == state_version_ &&
+          last_filter_.pod_shape == shape) {
+        // Same shape, same node list, nothing changed since: the same answer (reasons never name the pod).
+        evaluation = last_filter_.evaluation;
+        if (args.node_cache) reused_answer = last_filter_.answer;
+      } else {
+        evaluation = std::make_shared<const Evaluation>(EvaluateLocked(*pod, args.names, shape));
+        last_filter_.pod_shape = std::move(shape);
+        last_filter_.state_version = state_version_;
+        last_filter_.resolved_epoch = resolved_epoch_;
+        last_filter_.evaluation = evaluation;
+        last_filter_.answer = nullptr;
+      }
     }
   }
+  const Evaluation& e = *evaluation;
   // The answer is written outside the lock: another verb can decide meanwhile.
   if (rejections_ != nullptr) {
     for (size_t i = 0; i < args.names.size(); ++i) {
@@ -831,6 +847,7 @@ Answer ExtenderService::Filter(std::string_view body) {
       rejections_->Add({{"rule", rule}}).Increment();
     }
   }
+  if (reused_answer != nullptr) return Answer{200, *reused_answer};
   // Written by hand: rapidjson's writer checks every character of 5,000 node names that need no escaping.
   const std::vector<std::string_view>& names = args.names;
   std::string out;
@@ -872,6 +889,10 @@ Answer ExtenderService::Filter(std::string_view body) {
     out += '}';
   }
   out += ",\"Error\":\"\"}";
+  if (pod.ok() && args.node_cache) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (last_filter_.evaluation == evaluation) last_filter_.answer = std::make_shared<const std::string>(out);
+  }
   return Answer{200, std::move(out)};
 }
 

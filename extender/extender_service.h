@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <mutex>
 #include <string>
@@ -168,11 +169,14 @@ class ExtenderService {
   std::vector<const NodeRecord*> resolved_;  // nullptr: unknown node
   uint64_t resolved_generation_ = ~uint64_t{0};
   uint64_t resolved_epoch_ = 0;  // bumped when resolved_names_ change
+  // The last filter call: its prioritize call reuses the scores; the next filter call for the same shape, node
+  // list and state (replicas of one workload while the previous bind is still in flight) reuses the answer.
   struct LastFilter {
     std::string pod_shape;  // the pod as the request gave it, minus what identifies one replica
     uint64_t state_version = ~uint64_t{0};
     uint64_t resolved_epoch = ~uint64_t{0};
-    std::vector<int64_t> score;   // aligned with resolved_names_
+    std::shared_ptr<const Evaluation> evaluation;  // aligned with resolved_names_
+    std::shared_ptr<const std::string> answer;     // node-names mode, once written
   } last_filter_;
 };
 

@@ -241,5 +241,34 @@ TEST(StateEvents, AHeartbeatAloneMakesAStaleCnrFreshAgain) {
   EXPECT_NE(placed, "") << "fresh again after the heartbeat";
 }
 
+// Replicas of one workload: a filter call with the same pod shape, node list and state answers what the last one
+// did without evaluating again; a bind in between changes the state and the next call evaluates (through the
+// verdict memo: only the node that changed is computed).
+TEST(StateEvents, SameShapeSameStateReusesTheAnswerABindInvalidatesIt) {
+  TESSERA_REQUIRE_SHARED("topologies/32em64t-2n8c2t-pci-noio.xml");
+  World w(CnrOf("n1", "32em64t-2n8c2t-pci-noio.xml"), {});
+  auto evaluated = [&w] {
+    const std::string m = w.Metrics();
+    double total = 0;
+    for (const char* result : {"hit", "miss"}) {
+      const std::string key = std::string(R"(tessera_extender_verdict_memo_nodes{result=")") + result + "\"} ";
+      const size_t at = m.find(key);
+      if (at != std::string::npos) total += std::stod(m.substr(at + key.size()));
+    }
+    return total;
+  };
+  auto filter = [&w](const std::string& name) {
+    return w.service.Filter(R"({"Pod": )" + NumaPodJson(name, 4) + R"(, "NodeNames": ["n1"]})").body;
+  };
+  const std::string first = filter("x");
+  const double after_first = evaluated();
+  EXPECT_EQ(after_first, 1);
+  EXPECT_EQ(filter("y"), first) << "same shape, same state: same answer";
+  EXPECT_EQ(evaluated(), after_first) << "and nothing evaluated";
+  ASSERT_NE(w.Place(NumaPodJson("x", 4), "uid-x", "n1"), "");  // x is bound: the state changed
+  (void)filter("z");
+  EXPECT_GT(evaluated(), after_first) << "a bind invalidates the reused answer";
+}
+
 }  // namespace
 }  // namespace tessera::extender
