@@ -651,8 +651,18 @@ const std::vector<const ExtenderService::NodeRecord*>& ExtenderService::ResolveL
   return resolved_;
 }
 
+void ExtenderService::RememberEvaluationLocked(std::string pod_shape, std::shared_ptr<const Evaluation> evaluation) {
+  last_filter_.pod_shape = std::move(pod_shape);
+  last_filter_.state_version = state_version_;
+  last_filter_.resolved_epoch = resolved_epoch_;
+  last_filter_.evaluation = std::move(evaluation);
+  last_filter_.answer = nullptr;
+  last_filter_.prioritize_answer = nullptr;
+}
+
 bool ExtenderService::CachedScoresLocked(const std::string& pod_shape, const std::vector<std::string_view>& names,
-                                         std::vector<int64_t>* scores) const {
+                                         std::vector<int64_t>* scores, bool* whole_list) const {
+  *whole_list = false;
   if (last_filter_.evaluation == nullptr || last_filter_.state_version != state_version_ ||
       last_filter_.resolved_epoch != resolved_epoch_ || resolved_generation_ != nodes_generation_ ||
       last_filter_.pod_shape != pod_shape) {
@@ -666,6 +676,7 @@ bool ExtenderService::CachedScoresLocked(const std::string& pod_shape, const std
     if (j == resolved_names_.size()) return false;
     (*scores)[i] = last_filter_.evaluation->score[j];
   }
+  *whole_list = names.size() == resolved_names_.size();
   return true;
 }
 
@@ -827,11 +838,7 @@ Answer ExtenderService::Filter(std::string_view body) {
         if (args.node_cache) reused_answer = last_filter_.answer;
       } else {
         evaluation = std::make_shared<const Evaluation>(EvaluateLocked(*pod, args.names, shape));
-        last_filter_.pod_shape = std::move(shape);
-        last_filter_.state_version = state_version_;
-        last_filter_.resolved_epoch = resolved_epoch_;
-        last_filter_.evaluation = evaluation;
-        last_filter_.answer = nullptr;
+        RememberEvaluationLocked(std::move(shape), evaluation);
       }
     }
   }
@@ -903,11 +910,22 @@ Answer ExtenderService::Prioritize(std::string_view body) {
   if (Status s = ParseRequest(&text, &doc, &args); !s.ok()) return BadRequestStatus(s);
   Result<scoring::PodRequest> pod = crd::DecodePodRequest(*args.pod);
   std::vector<int64_t> scores(args.names.size(), 0);
+  std::shared_ptr<const Evaluation> kept;  // set when the answer may be kept for the next identical call
   if (pod.ok()) {
     const std::string shape = PodShape(*args.pod);
     std::lock_guard<std::mutex> lock(mu_);
     RebuildIfNeededLocked();
-    if (!CachedScoresLocked(shape, args.names, &scores)) scores = EvaluateLocked(*pod, args.names, shape).score;
+    bool whole_list = false;
+    if (!CachedScoresLocked(shape, args.names, &scores, &whole_list)) {
+      // Not after a filter call for this pod (or the state changed since): evaluate, and keep it for the next
+      // replica's identical call.
+      kept = std::make_shared<const Evaluation>(EvaluateLocked(*pod, args.names, shape));
+      scores = kept->score;
+      RememberEvaluationLocked(shape, kept);
+    } else if (whole_list) {
+      if (last_filter_.prioritize_answer != nullptr) return Answer{200, *last_filter_.prioritize_answer};
+      kept = last_filter_.evaluation;
+    }
   }
   std::string out;
   out.reserve(args.names.size() * 36 + 2);
@@ -921,6 +939,10 @@ Answer ExtenderService::Prioritize(std::string_view body) {
     out += '}';
   }
   out += ']';
+  if (kept != nullptr) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (last_filter_.evaluation == kept) last_filter_.prioritize_answer = std::make_shared<const std::string>(out);
+  }
   return Answer{200, std::move(out)};
 }
 

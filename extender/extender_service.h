@@ -114,8 +114,11 @@ class ExtenderService {
   const std::vector<const NodeRecord*>& ResolveLocked(const std::vector<std::string_view>& names);
   // Scores of the last filter call when `names` (in order, possibly fewer) and the pod and state are the same:
   // kube-scheduler calls prioritize right after filter in one scheduling cycle.
+  // `whole_list`: `names` is exactly the filter call's list (no node failed there).
   bool CachedScoresLocked(const std::string& pod_shape, const std::vector<std::string_view>& names,
-                          std::vector<int64_t>* scores) const;
+                          std::vector<int64_t>* scores, bool* whole_list) const;
+  // Keeps `evaluation` (aligned with resolved_names_) as the last one, for the next identical call.
+  void RememberEvaluationLocked(std::string pod_shape, std::shared_ptr<const Evaluation> evaluation);
   Status AddNodeLocked(const std::string& name, const CnrEntry* cnr);
   void RebuildIfNeededLocked();
   // Where a bound pod is charged: Tessera's annotation, corrected by what the node's agent reports in the CNR;
@@ -177,6 +180,7 @@ class ExtenderService {
     uint64_t resolved_epoch = ~uint64_t{0};
     std::shared_ptr<const Evaluation> evaluation;  // aligned with resolved_names_
     std::shared_ptr<const std::string> answer;     // node-names mode, once written
+    std::shared_ptr<const std::string> prioritize_answer;  // for the filter call's whole list, once written
   } last_filter_;
 };
 

@@ -270,5 +270,37 @@ TEST(StateEvents, SameShapeSameStateReusesTheAnswerABindInvalidatesIt) {
   EXPECT_GT(evaluated(), after_first) << "a bind invalidates the reused answer";
 }
 
+// kube-scheduler calls prioritize with the nodes that passed filter: when that is the filter call's whole list,
+// the answer is written once and reused for the next replica's identical cycle; a bind in between changes the
+// state, and the next prioritize evaluates again.
+TEST(StateEvents, PrioritizeAfterFilterReusesItsAnswerUntilTheStateChanges) {
+  TESSERA_REQUIRE_SHARED("topologies/32em64t-2n8c2t-pci-noio.xml");
+  World w(CnrOf("n1", "32em64t-2n8c2t-pci-noio.xml"), {});
+  auto evaluated = [&w] {
+    const std::string m = w.Metrics();
+    double total = 0;
+    for (const char* result : {"hit", "miss"}) {
+      const std::string key = std::string(R"(tessera_extender_verdict_memo_nodes{result=")") + result + "\"} ";
+      const size_t at = m.find(key);
+      if (at != std::string::npos) total += std::stod(m.substr(at + key.size()));
+    }
+    return total;
+  };
+  auto call = [&w](bool filter, const std::string& name) {
+    const std::string body = R"({"Pod": )" + NumaPodJson(name, 4) + R"(, "NodeNames": ["n1"]})";
+    return (filter ? w.service.Filter(body) : w.service.Prioritize(body)).body;
+  };
+  (void)call(true, "x");
+  const std::string first = call(false, "x");
+  EXPECT_NE(first.find(R"("Host":"n1")"), std::string::npos) << first;
+  const double after_first = evaluated();
+  (void)call(true, "y");
+  EXPECT_EQ(call(false, "y"), first) << "same shape, same state: same scores";
+  EXPECT_EQ(evaluated(), after_first) << "and nothing evaluated";
+  ASSERT_NE(w.Place(NumaPodJson("x", 4), "uid-x", "n1"), "");
+  (void)call(false, "z");
+  EXPECT_GT(evaluated(), after_first) << "a bind invalidates the reused scores";
+}
+
 }  // namespace
 }  // namespace tessera::extender
