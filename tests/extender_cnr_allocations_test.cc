@@ -241,22 +241,25 @@ TEST(StateEvents, AHeartbeatAloneMakesAStaleCnrFreshAgain) {
   EXPECT_NE(placed, "") << "fresh again after the heartbeat";
 }
 
+// Nodes the verdict memo looked at (hits and misses): how many node evaluations the service ran.
+double NodesEvaluated(World* w) {
+  const std::string m = w->Metrics();
+  double total = 0;
+  for (const char* result : {"hit", "miss"}) {
+    const std::string key = std::string(R"(tessera_extender_verdict_memo_nodes{result=")") + result + "\"} ";
+    const size_t at = m.find(key);
+    if (at != std::string::npos) total += std::stod(m.substr(at + key.size()));
+  }
+  return total;
+}
+
 // Replicas of one workload: a filter call with the same pod shape, node list and state answers what the last one
 // did without evaluating again; a bind in between changes the state and the next call evaluates (through the
 // verdict memo: only the node that changed is computed).
 TEST(StateEvents, SameShapeSameStateReusesTheAnswerABindInvalidatesIt) {
   TESSERA_REQUIRE_SHARED("topologies/32em64t-2n8c2t-pci-noio.xml");
   World w(CnrOf("n1", "32em64t-2n8c2t-pci-noio.xml"), {});
-  auto evaluated = [&w] {
-    const std::string m = w.Metrics();
-    double total = 0;
-    for (const char* result : {"hit", "miss"}) {
-      const std::string key = std::string(R"(tessera_extender_verdict_memo_nodes{result=")") + result + "\"} ";
-      const size_t at = m.find(key);
-      if (at != std::string::npos) total += std::stod(m.substr(at + key.size()));
-    }
-    return total;
-  };
+  auto evaluated = [&w] { return NodesEvaluated(&w); };
   auto filter = [&w](const std::string& name) {
     return w.service.Filter(R"({"Pod": )" + NumaPodJson(name, 4) + R"(, "NodeNames": ["n1"]})").body;
   };
@@ -276,16 +279,7 @@ TEST(StateEvents, SameShapeSameStateReusesTheAnswerABindInvalidatesIt) {
 TEST(StateEvents, PrioritizeAfterFilterReusesItsAnswerUntilTheStateChanges) {
   TESSERA_REQUIRE_SHARED("topologies/32em64t-2n8c2t-pci-noio.xml");
   World w(CnrOf("n1", "32em64t-2n8c2t-pci-noio.xml"), {});
-  auto evaluated = [&w] {
-    const std::string m = w.Metrics();
-    double total = 0;
-    for (const char* result : {"hit", "miss"}) {
-      const std::string key = std::string(R"(tessera_extender_verdict_memo_nodes{result=")") + result + "\"} ";
-      const size_t at = m.find(key);
-      if (at != std::string::npos) total += std::stod(m.substr(at + key.size()));
-    }
-    return total;
-  };
+  auto evaluated = [&w] { return NodesEvaluated(&w); };
   auto call = [&w](bool filter, const std::string& name) {
     const std::string body = R"({"Pod": )" + NumaPodJson(name, 4) + R"(, "NodeNames": ["n1"]})";
     return (filter ? w.service.Filter(body) : w.service.Prioritize(body)).body;
