@@ -6,7 +6,13 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -293,6 +299,102 @@ TEST(ExtenderHttp, ServesHttpsWithAVerifiedCertificate) {
   bad.tls_key_file = dir + "/absent.pem";
   HttpServer broken(bad, MakeExtenderHandler(&service, "", std::make_shared<prometheus::Registry>()));
   EXPECT_TRUE(broken.Start().IsInvalidArgument());
+}
+
+// A raw loopback TCP connection to `port`, with a receive timeout so that no read here can hang.
+int ConnectRaw(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// True when the server closed `fd` (EOF or reset) before the 5 s receive timeout; `waited` says how long it took.
+bool ClosedByServer(int fd, std::chrono::milliseconds* waited) {
+  const auto t0 = std::chrono::steady_clock::now();
+  char b[256];
+  ssize_t n;
+  do {
+    n = ::recv(fd, b, sizeof b, 0);
+  } while (n > 0);  // a reply first (e.g. 413) is fine: read on to the close
+  *waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  return n == 0 || errno == ECONNRESET;
+}
+
+// Slow clients cannot hold the server: one that stops halfway through a request and one that trickles a byte at
+// a time are both cut off after the read timeout, while other clients are served meanwhile; connections beyond the
+// cap are closed at once. Nothing they sent changes state.
+TEST(ExtenderHttp, SlowClientsAreCutOffAndTheConnectionCapHolds) {
+  ExtenderService service{ExtenderOptions{}};
+  service.SetReadyProbe([] { return true; });
+  HttpServerOptions o;
+  o.address = "127.0.0.1";
+  o.port = 0;
+  o.io_timeout = std::chrono::milliseconds(400);
+  o.max_connections = 3;
+  HttpServer http(o, MakeExtenderHandler(&service, "", std::make_shared<prometheus::Registry>()));
+  ASSERT_TRUE(http.Start().ok());
+  kube::ClusterConfig c;
+  c.server = "http://127.0.0.1:" + std::to_string(http.port());
+  c.timeout = std::chrono::milliseconds(3000);
+  kube::KubeClient client(c);
+
+  // Stops halfway through the body.
+  const int stalled = ConnectRaw(http.port());
+  ASSERT_GE(stalled, 0);
+  const std::string head = "POST /filter HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{\"Pod\":";
+  ASSERT_EQ(::send(stalled, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
+  // Another client is served while it stalls.
+  Result<kube::HttpResponse> healthy = client.Get("/healthz");
+  ASSERT_TRUE(healthy.ok()) << healthy.status().ToString();
+  EXPECT_EQ(healthy->status, 200);
+  std::chrono::milliseconds waited{0};
+  EXPECT_TRUE(ClosedByServer(stalled, &waited)) << "the stalled request was not cut off within 5 s";
+  EXPECT_LT(waited.count(), 2000);
+  ::close(stalled);
+
+  // Trickles a byte every 50 ms: the timeout covers the whole request, so it is cut off too.
+  const int trickle = ConnectRaw(http.port());
+  ASSERT_GE(trickle, 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  bool cut = false;
+  for (size_t i = 0; i < head.size() * 4 && !cut; ++i) {  // bounded: at most ~20 s of bytes, far past the timeout
+    cut = ::send(trickle, &head[i % head.size()], 1, MSG_NOSIGNAL) != 1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (!cut) cut = ClosedByServer(trickle, &waited);
+  EXPECT_TRUE(cut) << "the trickling client was never cut off";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  ::close(trickle);
+
+  // The cap: three idle connections held open, a fourth is closed at once (well before the read timeout).
+  std::vector<int> idle;
+  for (int i = 0; i < 3; ++i) idle.push_back(ConnectRaw(http.port()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let the server accept them
+  const int over = ConnectRaw(http.port());
+  ASSERT_GE(over, 0);
+  EXPECT_TRUE(ClosedByServer(over, &waited));
+  EXPECT_LT(waited.count(), 300) << "over the cap, the connection is refused at once, not after the timeout";
+  ::close(over);
+  for (int fd : idle) ::close(fd);
+
+  // Once they are gone, requests are served again; nothing the slow clients sent was decided on.
+  Result<kube::HttpResponse> after = kube::KubeClient(c).Get("/healthz");
+  for (int i = 0; i < 50 && !(after.ok() && after->status == 200); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    after = kube::KubeClient(c).Get("/healthz");
+  }
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(after->status, 200);
+  EXPECT_EQ(service.placed_pods(), 0u);
 }
 
 }  // namespace
