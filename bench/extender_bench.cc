@@ -1,23 +1,23 @@
 // Load generator over loopback for the extender (issue #7): filter and prioritize at 1,000 and 5,000 nodes, in
-// node-names mode and full-nodes mode, at concurrency 1, 2, 4 and 16, against tessera-extender's HTTP stack and, in
-// the same run, against the floor of this stack: a minimal Beast + RapidJSON server that parses the request and
+// node-names mode and full-nodes mode, at concurrency 1, 2, 4 and 16, against tessera-extender's HTTP stack and,
+// in the same run, against the floor of this stack: a minimal Beast + RapidJSON server that parses the request and
 // answers a fixed reply. Prints requests/s, p50, p99 and our/floor ratios.
 //
-//   build/bin/tessera-bench-extender [--seconds S] [--nodes N] [--mode names|churn|cold|full] [--verb filter|prioritize]
+//   build/bin/tessera-bench-extender [--seconds S] [--nodes N] [--mode names|churn|cold|full] [--verb
+//   filter|prioritize]
 //                                    [--conc C]      (the last four pick one row of the table, e.g. for perf)
-#include <utility>
-
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <rapidjson/document.h>
 
 #include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "bench/bench_stats.h"
 #include "crd/cnr_builder.h"
@@ -65,9 +65,10 @@ std::string Body(int nodes, bool names_mode, const std::string& pod = kPod) {
   } else {
     b += R"(,"Nodes":{"metadata":{},"items":[)";
     for (int i = 0; i < nodes; ++i) {
-      b += (i ? "," : "") + std::string(R"({"metadata":{"name":"node-)") + std::to_string(i) +
-           R"(","labels":{"kubernetes.io/hostname":"node-)" + std::to_string(i) +
-           R"("}},"status":{"capacity":{"cpu":"128","memory":"512Gi"},"allocatable":{"cpu":"126","memory":"500Gi"}}})";
+      b +=
+          (i ? "," : "") + std::string(R"({"metadata":{"name":"node-)") + std::to_string(i) +
+          R"(","labels":{"kubernetes.io/hostname":"node-)" + std::to_string(i) +
+          R"("}},"status":{"capacity":{"cpu":"128","memory":"512Gi"},"allocatable":{"cpu":"126","memory":"500Gi"}}})";
     }
     b += R"(]},"NodeNames":null})";
   }
@@ -84,8 +85,8 @@ struct LoadResult {
 // carries a new pod (its own name and UID, the same shape) and is followed by its bind to the first node the
 // filter answered (untimed, but inside the run's wall time): the steady state of a workload scaling out, where
 // each cycle changes one node.
-LoadResult Load(int port, const std::string& target, const std::vector<std::string>& bodies, int concurrency, double seconds,
-                bool churn = false) {
+LoadResult Load(int port, const std::string& target, const std::vector<std::string>& bodies, int concurrency,
+                double seconds, bool churn = false) {
   static std::atomic<int> next_pod{0};
   std::mutex mu;
   std::vector<double> samples;
@@ -132,7 +133,8 @@ LoadResult Load(int port, const std::string& target, const std::vector<std::stri
         if (churn) {
           const std::string& answer = parser.get().body();
           const size_t at = answer.find(R"("NodeNames":[")");
-          const std::string node = at == std::string::npos ? "node-0" : answer.substr(at + 14, answer.find('"', at + 14) - at - 14);
+          const std::string node =
+              at == std::string::npos ? "node-0" : answer.substr(at + 14, answer.find('"', at + 14) - at - 14);
           http::request<http::string_body> bind{http::verb::post, "/bind", 11};
           bind.set(http::field::host, "127.0.0.1");
           bind.set(http::field::content_type, "application/json");
@@ -180,12 +182,14 @@ int main(int argc, char** argv) {
   http_options.threads = 2;
   http_options.max_body_bytes = 64u << 20;
   // The floor: parse the request, answer a fixed body.
-  tessera::extender::HttpServer floor(http_options, [](const std::string&, const std::string&, std::string_view body) {
-    rapidjson::Document d;
-    d.Parse(body.data(), body.size());
-    return tessera::extender::HttpReply{d.HasParseError() ? 400 : 200,
-                                        R"({"Nodes":null,"NodeNames":[],"FailedNodes":{},"FailedAndUnresolvableNodes":{},"Error":""})"};
-  });
+  tessera::extender::HttpServer floor(
+      http_options, [](const std::string&, const std::string&, std::string_view body) {
+        rapidjson::Document d;
+        d.Parse(body.data(), body.size());
+        return tessera::extender::HttpReply{
+            d.HasParseError() ? 400 : 200,
+            R"({"Nodes":null,"NodeNames":[],"FailedNodes":{},"FailedAndUnresolvableNodes":{},"Error":""})"};
+      });
   if (!floor.Start().ok()) return 1;
   std::printf("%-6s %-6s %-10s %4s | %9s %8s %8s | %9s %8s %8s | %8s %8s\n", "nodes", "mode", "verb", "conc",
               "ours_rps", "p50_ms", "p99_ms", "floor_rps", "p50_ms", "p99_ms", "rps_x", "p99_x");
@@ -202,7 +206,8 @@ int main(int argc, char** argv) {
     service.Replace(ExtenderService::Kind::kPod, {});
     service.SetReadyProbe([] { return true; });
     auto registry = std::make_shared<prometheus::Registry>();
-    tessera::extender::HttpServer ours(http_options, tessera::extender::MakeExtenderHandler(&service, "", registry));
+    tessera::extender::HttpServer ours(http_options,
+                                       tessera::extender::MakeExtenderHandler(&service, "", registry));
     if (!ours.Start().ok()) return 1;
     // "names": one pod shape, as a Deployment's replicas (the verdict memo and the filter->prioritize reuse
     // apply); "cold": every request a new shape (two alternating CPU sizes), so neither does.
@@ -223,9 +228,9 @@ int main(int argc, char** argv) {
           if (only_conc != 0 && conc != only_conc) continue;
           LoadResult a = Load(ours.port(), std::string("/") + verb, bodies, conc, seconds, churn);
           LoadResult b = Load(floor.port(), std::string("/") + verb, bodies, conc, seconds, churn);
-          std::printf("%-6d %-6s %-10s %4d | %9.0f %8.3f %8.3f | %9.0f %8.3f %8.3f | %8.2f %8.2f%s\n", nodes,
-                      mode, verb, conc, a.rps, a.latency.median_ms, a.latency.p99_ms, b.rps,
-                      b.latency.median_ms, b.latency.p99_ms, b.rps > 0 ? a.rps / b.rps : 0,
+          std::printf("%-6d %-6s %-10s %4d | %9.0f %8.3f %8.3f | %9.0f %8.3f %8.3f | %8.2f %8.2f%s\n", nodes, mode,
+                      verb, conc, a.rps, a.latency.median_ms, a.latency.p99_ms, b.rps, b.latency.median_ms,
+                      b.latency.p99_ms, b.rps > 0 ? a.rps / b.rps : 0,
                       b.latency.p99_ms > 0 ? a.latency.p99_ms / b.latency.p99_ms : 0,
                       a.errors + b.errors > 0 ? "  (errors)" : "");
           std::fflush(stdout);

@@ -27,11 +27,14 @@ struct Setup {
 tessera::sim::Workload& Openb() {
   static tessera::sim::Workload w = [] {
     tessera::sim::Workload out;
-    auto nodes = tessera::sim::LoadTraceNodes(std::string(TESSERA_SOURCE_DIR) + "/bench/data/openb_node_list_gpu_node.csv");
-    auto pods = tessera::sim::LoadTracePods(std::string(TESSERA_SOURCE_DIR) + "/bench/data/openb_pod_list_default.csv");
+    auto nodes =
+        tessera::sim::LoadTraceNodes(std::string(TESSERA_SOURCE_DIR) + "/bench/data/openb_node_list_gpu_node.csv");
+    auto pods =
+        tessera::sim::LoadTracePods(std::string(TESSERA_SOURCE_DIR) + "/bench/data/openb_pod_list_default.csv");
     if (!nodes.ok() || !pods.ok()) std::abort();
     for (const auto& n : *nodes) out.nodes.push_back(tessera::sim::NodeFromTrace(n));
-    for (size_t i = 0; i < pods->size(); ++i) out.pods.push_back(tessera::sim::PodFromTrace((*pods)[i], std::to_string(i)));
+    for (size_t i = 0; i < pods->size(); ++i)
+      out.pods.push_back(tessera::sim::PodFromTrace((*pods)[i], std::to_string(i)));
     return out;
   }();
   return w;
@@ -99,11 +102,13 @@ void BM_GpuShareOnOpenb(benchmark::State& state, std::string policy) {
 int main(int argc, char** argv) {
   const std::vector<std::string> policies = tessera::scoring::GpuPolicyNames();
   for (const std::string& p : policies) {
-    benchmark::RegisterBenchmark(("GpuShareOpenb50pct/" + p).c_str(), BM_GpuShareOnOpenb, p)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("GpuShareOpenb50pct/" + p).c_str(), BM_GpuShareOnOpenb, p)
+        ->Unit(benchmark::kMicrosecond);
   }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
-  std::printf("\nopenb GPU cluster (1,213 nodes / 6,212 GPUs) filled to 50 %% GPU load; one 0.5-GPU pod, cold memo\n");
+  std::printf(
+      "\nopenb GPU cluster (1,213 nodes / 6,212 GPUs) filled to 50 %% GPU load; one 0.5-GPU pod, cold memo\n");
   tessera::bench::PrintHeader();
   const PodRequest pod = SharePod();
   for (const std::string& p : policies) {

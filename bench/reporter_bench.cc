@@ -58,8 +58,9 @@ int main(int argc, char** argv) {
               std::filesystem::path(xml).filename().c_str(), summary.samples, bytes);
   tessera::bench::PrintHeader();
   tessera::bench::PrintRow("discover+encode", summary, 50.0);
-  std::printf("%-40s %10.1f MiB peak RSS (%.1f MiB before the first round); target 20 MB = %.1f MiB, ratio %.2f  %s\n",
-              "memory", rss, rss_before, 20e6 / (1 << 20), rss / (20e6 / (1 << 20)),
-              rss <= 20e6 / (1 << 20) ? "within target" : "OVER TARGET");
+  std::printf(
+      "%-40s %10.1f MiB peak RSS (%.1f MiB before the first round); target 20 MB = %.1f MiB, ratio %.2f  %s\n",
+      "memory", rss, rss_before, 20e6 / (1 << 20), rss / (20e6 / (1 << 20)),
+      rss <= 20e6 / (1 << 20) ? "within target" : "OVER TARGET");
   return 0;
 }

@@ -99,8 +99,8 @@ int main(int argc, char** argv) {
     feasible = 0;
     for (const auto& v : r.verdicts) feasible += v.feasible;
   });
-  std::printf("\n5,000 nodes x 8 NUMA nodes, %zu pods held (~50%% of CPU), %d nodes feasible\n", cluster.pod_count(),
-              feasible);
+  std::printf("\n5,000 nodes x 8 NUMA nodes, %zu pods held (~50%% of CPU), %d nodes feasible\n",
+              cluster.pod_count(), feasible);
   tessera::bench::PrintHeader();
   tessera::bench::PrintRow("filter+score 1 pod (dedicated, binding)", tessera::bench::Summarize(samples), 1.0);
   return 0;

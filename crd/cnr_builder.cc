@@ -148,11 +148,12 @@ Result<Cnr> BuildCnr(const NodeTopology& t, const CnrBuildOptions& o) {
   Result<std::string> policy = NormalizeTopologyPolicy(o.topology_policy);
   if (!policy.ok()) return policy.status();
   if (o.cpu_manager_policy != "none" && o.cpu_manager_policy != "static") {
-    return Status::InvalidArgument("cpu manager policy must be none or static, got \"" + o.cpu_manager_policy + "\"");
+    return Status::InvalidArgument("cpu manager policy must be none or static, got \"" + o.cpu_manager_policy +
+                                   "\"");
   }
   if (o.memory_manager_policy != "None" && o.memory_manager_policy != "Static") {
-    return Status::InvalidArgument("memory manager policy must be None or Static, got \"" + o.memory_manager_policy +
-                                   "\"");
+    return Status::InvalidArgument("memory manager policy must be None or Static, got \"" +
+                                   o.memory_manager_policy + "\"");
   }
 
   // Reserved CPUs must exist; each comes off the NUMA node that owns it.
@@ -162,12 +163,14 @@ Result<Cnr> BuildCnr(const NodeTopology& t, const CnrBuildOptions& o) {
     for (const topology::NumaNode& n : t.numa_nodes) {
       if (std::binary_search(n.cpu_ids.begin(), n.cpu_ids.end(), cpu)) owner = &n;
     }
-    if (owner == nullptr) return Status::InvalidArgument("reserved CPU " + std::to_string(cpu) + " does not exist");
+    if (owner == nullptr)
+      return Status::InvalidArgument("reserved CPU " + std::to_string(cpu) + " does not exist");
     ++reserved_cpus_per_numa[owner->id];
   }
   for (const auto& [numa, bytes] : o.reserved_memory) {
     const topology::NumaNode* n = t.FindNuma(numa);
-    if (n == nullptr) return Status::InvalidArgument("reserved memory on NUMA " + std::to_string(numa) + ": no such node");
+    if (n == nullptr)
+      return Status::InvalidArgument("reserved memory on NUMA " + std::to_string(numa) + ": no such node");
     if (bytes < 0 || static_cast<uint64_t>(bytes) > n->memory_bytes) {
       return Status::InvalidArgument("reserved memory on NUMA " + std::to_string(numa) + " exceeds its " +
                                      std::to_string(n->memory_bytes) + " bytes");
@@ -204,10 +207,12 @@ Result<Cnr> BuildCnr(const NodeTopology& t, const CnrBuildOptions& o) {
       const int64_t memory = static_cast<int64_t>(n->memory_bytes);
       const int64_t alloc_memory = memory - (rm == o.reserved_memory.end() ? 0 : rm->second);
       const int64_t reclaimed_milli = static_cast<int64_t>(std::floor(o.reclaim_ratio * alloc_cpus * 1000));
-      const int64_t reclaimed_bytes = static_cast<int64_t>(std::floor(o.reclaim_ratio * static_cast<double>(alloc_memory)));
+      const int64_t reclaimed_bytes =
+          static_cast<int64_t>(std::floor(o.reclaim_ratio * static_cast<double>(alloc_memory)));
       node_reclaimed_milli += reclaimed_milli;
       node_reclaimed_bytes += reclaimed_bytes;
-      nz.resources.capacity = {{kResourceCpu, Quantity::FromUnits(cpus)}, {kResourceMemory, Quantity::FromBytes(memory)}};
+      nz.resources.capacity = {{kResourceCpu, Quantity::FromUnits(cpus)},
+                               {kResourceMemory, Quantity::FromBytes(memory)}};
       nz.resources.allocatable = {{kResourceCpu, Quantity::FromUnits(alloc_cpus)},
                                   {kResourceMemory, Quantity::FromBytes(alloc_memory)}};
       // Per-NUMA reclaimed resources (Katalyst #217): what reclaimed_cores pods may use on this node.
@@ -224,7 +229,8 @@ Result<Cnr> BuildCnr(const NodeTopology& t, const CnrBuildOptions& o) {
       for (const topology::NumaNode& other : t.numa_nodes) {
         if (other.id == numa_id) continue;
         Sibling sib{kZoneNuma, std::to_string(other.id), {}};
-        if (uint32_t d = t.NumaDistance(numa_id, other.id); d != 0) sib.attributes.push_back({kAttrDistance, std::to_string(d)});
+        if (uint32_t d = t.NumaDistance(numa_id, other.id); d != 0)
+          sib.attributes.push_back({kAttrDistance, std::to_string(d)});
         nz.siblings.push_back(std::move(sib));
       }
       for (int g : gpus) nz.children.push_back(GpuZone(t.gpus[g]));
@@ -242,7 +248,8 @@ Result<Cnr> BuildCnr(const NodeTopology& t, const CnrBuildOptions& o) {
   }
   // GPUs with no NUMA information at all still need a zone: attach them to the lowest NUMA node.
   for (const topology::Gpu& gpu : t.gpus) {
-    if (!gpu.location.numa_ids.empty() || cnr.status.zones.empty() || cnr.status.zones[0].children.empty()) continue;
+    if (!gpu.location.numa_ids.empty() || cnr.status.zones.empty() || cnr.status.zones[0].children.empty())
+      continue;
     cnr.status.zones[0].children[0].children.push_back(GpuZone(gpu));
   }
   cnr.status.resources.capacity = {{kResourceReclaimedMilliCpu, Quantity::FromUnits(node_reclaimed_milli)},
@@ -319,7 +326,8 @@ Result<NodeTopology> TopologyFromCnr(const Cnr& cnr) {
           auto [it, inserted] = gpu_by_bus.emplace(g.name, t.gpus.size());
           if (!inserted) continue;  // a GPU local to several NUMA nodes is listed under each
           topology::Gpu gpu;
-          Result<std::vector<int>> numas = ParseIdList(g.FindAttribute(kAttrNuma), cwhere + " GPU " + g.name + " numa");
+          Result<std::vector<int>> numas =
+              ParseIdList(g.FindAttribute(kAttrNuma), cwhere + " GPU " + g.name + " numa");
           if (!numas.ok()) return numas.status();
           gpu.location = LocationFromZone(g, numas->empty() ? std::vector<int>{n.id} : *numas, socket.id);
           if (const std::string* s = g.FindAttribute(kAttrSocket)) gpu.location.socket_id = std::atoi(s->c_str());

@@ -37,7 +37,9 @@ using Alloc = rapidjson::Document::AllocatorType;
 
 // ---------------------------------------------------------------------------------------------- encoding
 
-Value Str(const std::string& s, Alloc& a) { return Value(s.c_str(), static_cast<rapidjson::SizeType>(s.size()), a); }
+Value Str(const std::string& s, Alloc& a) {
+  return Value(s.c_str(), static_cast<rapidjson::SizeType>(s.size()), a);
+}
 
 void AddString(Value* obj, const char* key, const std::string& s, Alloc& a) {
   obj->AddMember(Value(key, a), Str(s, a), a);
@@ -272,7 +274,8 @@ Status DecodeSpec(const Value& v, Cnr* cnr) {
         if (Status s = ExpectArray(*vals, vp); !s.ok()) return s;
         for (rapidjson::SizeType j = 0; j < vals->Size(); ++j) {
           if (!(*vals)[j].IsString()) {
-            return Status::InvalidArgument(IndexPath(vp, j) + ": expected string, got " + JsonTypeName((*vals)[j]));
+            return Status::InvalidArgument(IndexPath(vp, j) + ": expected string, got " +
+                                           JsonTypeName((*vals)[j]));
           }
           p.values.emplace_back((*vals)[j].GetString(), (*vals)[j].GetStringLength());
         }
@@ -314,7 +317,8 @@ Status DecodeStatus(const Value& v, CnrStatus* st) {
     if (Status s = ReadResourceList(*r, "allocatable", "status.resources", &st->resources.allocatable); !s.ok()) {
       return s;
     }
-    if (Status s = ReadResourceList(*r, "capacity", "status.resources", &st->resources.capacity); !s.ok()) return s;
+    if (Status s = ReadResourceList(*r, "capacity", "status.resources", &st->resources.capacity); !s.ok())
+      return s;
   }
   if (const Value* zones = Member(*status, "topologyZone")) {
     const std::string zp = "status.topologyZone";
@@ -444,7 +448,8 @@ Result<std::string> MergeForUpdate(std::string_view existing_json, const Cnr& de
   merged.metadata.uid = existing_cnr->metadata.uid;
   for (const auto& [k, v] : existing_cnr->metadata.labels) merged.metadata.labels.emplace(k, v);
   for (const auto& [k, v] : existing_cnr->metadata.annotations) merged.metadata.annotations.emplace(k, v);
-  if (merged.metadata.owner_references.empty()) merged.metadata.owner_references = existing_cnr->metadata.owner_references;
+  if (merged.metadata.owner_references.empty())
+    merged.metadata.owner_references = existing_cnr->metadata.owner_references;
   // Properties and conditions the reporter does not publish are someone else's.
   std::set<std::string> ours;
   for (const Property& p : desired.properties) ours.insert(p.name);
@@ -457,8 +462,10 @@ Result<std::string> MergeForUpdate(std::string_view existing_json, const Cnr& de
     if (our_conditions.count(c.type) == 0) merged.status.conditions.push_back(c);
   }
   if (merged.taints.empty()) merged.taints = existing_cnr->taints;
-  for (const auto& [k, v] : existing_cnr->status.resources.allocatable) merged.status.resources.allocatable.emplace(k, v);
-  for (const auto& [k, v] : existing_cnr->status.resources.capacity) merged.status.resources.capacity.emplace(k, v);
+  for (const auto& [k, v] : existing_cnr->status.resources.allocatable)
+    merged.status.resources.allocatable.emplace(k, v);
+  for (const auto& [k, v] : existing_cnr->status.resources.capacity)
+    merged.status.resources.capacity.emplace(k, v);
   CarryAllocations(existing_cnr->status.zones, &merged.status.zones);
 
   rapidjson::Document out;

@@ -30,14 +30,16 @@ Result<CnrNodeState> NodeStateFromCnr(const Cnr& cnr) {
   if (const Property* cpu = cnr.FindProperty(kPropCpuManagerPolicy); cpu != nullptr && !cpu->values.empty()) {
     const std::string& v = cpu->values.front();
     if (v != "none" && v != "static") {
-      return Status::InvalidArgument("CNR " + cnr.metadata.name + ": cpu_manager_policy \"" + v + "\" is not none|static");
+      return Status::InvalidArgument("CNR " + cnr.metadata.name + ": cpu_manager_policy \"" + v +
+                                     "\" is not none|static");
     }
     p.cpu_manager_static = v == "static";
   }
   if (const Property* mem = cnr.FindProperty(kPropMemoryManagerPolicy); mem != nullptr && !mem->values.empty()) {
     const std::string& v = mem->values.front();
     if (v != "None" && v != "Static") {
-      return Status::InvalidArgument("CNR " + cnr.metadata.name + ": memory_manager_policy \"" + v + "\" is not None|Static");
+      return Status::InvalidArgument("CNR " + cnr.metadata.name + ": memory_manager_policy \"" + v +
+                                     "\" is not None|Static");
     }
     p.memory_manager_static = v == "Static";
   }
@@ -47,14 +49,16 @@ Result<CnrNodeState> NodeStateFromCnr(const Cnr& cnr) {
     if (socket.type != kZoneSocket) continue;
     int socket_id = 0;
     if (!ParseNumaName(socket.name, &socket_id)) {
-      out.warnings.push_back("Socket zone \"" + socket.name + "\" is not a small integer; its NUMA zones are skipped");
+      out.warnings.push_back("Socket zone \"" + socket.name +
+                             "\" is not a small integer; its NUMA zones are skipped");
       continue;
     }
     for (const TopologyZone& z : socket.children) {
       if (z.type != kZoneNuma) continue;
       int id = 0;
       if (!ParseNumaName(z.name, &id) || !seen.insert(id).second) {
-        out.warnings.push_back("Numa zone \"" + z.name + "\" skipped (not an integer in [0, 64), or listed twice)");
+        out.warnings.push_back("Numa zone \"" + z.name +
+                               "\" skipped (not an integer in [0, 64), or listed twice)");
         continue;
       }
       const ResourceList& a = z.resources.allocatable.empty() ? z.resources.capacity : z.resources.allocatable;

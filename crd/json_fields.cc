@@ -24,8 +24,9 @@ Status ParseJson(std::string_view text, rapidjson::Document* doc) {
   }
   doc->Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
   if (doc->HasParseError()) {
-    return Status::InvalidArgument(std::string("malformed JSON at offset ") + std::to_string(doc->GetErrorOffset()) +
-                                   ": " + rapidjson::GetParseError_En(doc->GetParseError()));
+    return Status::InvalidArgument(std::string("malformed JSON at offset ") +
+                                   std::to_string(doc->GetErrorOffset()) + ": " +
+                                   rapidjson::GetParseError_En(doc->GetParseError()));
   }
   return Status::Ok();
 }
@@ -35,14 +36,19 @@ Status ParseJsonInsitu(std::string* text, rapidjson::Document* doc) {
   if (text->size() > kMaxJsonBytes || text->find('\0') != std::string::npos) return ParseJson(*text, doc);
   doc->ParseInsitu<rapidjson::kParseIterativeFlag>(text->data());
   if (doc->HasParseError()) {
-    return Status::InvalidArgument(std::string("malformed JSON at offset ") + std::to_string(doc->GetErrorOffset()) +
-                                   ": " + rapidjson::GetParseError_En(doc->GetParseError()));
+    return Status::InvalidArgument(std::string("malformed JSON at offset ") +
+                                   std::to_string(doc->GetErrorOffset()) + ": " +
+                                   rapidjson::GetParseError_En(doc->GetParseError()));
   }
   return Status::Ok();
 }
 
-std::string JoinPath(const std::string& path, const char* key) { return path.empty() ? key : path + "." + key; }
-std::string IndexPath(const std::string& path, size_t index) { return path + "[" + std::to_string(index) + "]"; }
+std::string JoinPath(const std::string& path, const char* key) {
+  return path.empty() ? key : path + "." + key;
+}
+std::string IndexPath(const std::string& path, size_t index) {
+  return path + "[" + std::to_string(index) + "]";
+}
 
 const rapidjson::Value* Member(const rapidjson::Value& obj, const char* key) {
   if (!obj.IsObject()) return nullptr;

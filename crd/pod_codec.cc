@@ -22,7 +22,8 @@ const rapidjson::Value* MemberCi(const rapidjson::Value& obj, const char* key) {
   for (auto it = obj.MemberBegin(); it != obj.MemberEnd(); ++it) {
     std::string_view name(it->name.GetString(), it->name.GetStringLength());
     if (name.size() == std::char_traits<char>::length(key) &&
-        std::equal(name.begin(), name.end(), key, [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+        std::equal(name.begin(), name.end(), key,
+                   [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
       return it->value.IsNull() ? nullptr : &it->value;
     }
   }
@@ -42,7 +43,8 @@ Status DecodeTerm(const rapidjson::Value& v, const std::string& path, bool prefe
   if (!v.IsObject()) return Status::InvalidArgument(path + ": expected object");
   const rapidjson::Value* labels = MemberCi(v, "matchLabels");
   const rapidjson::Value* exprs = MemberCi(v, "matchExpressions");
-  if (labels == nullptr && exprs == nullptr) return Status::InvalidArgument(path + ": selector needs matchLabels or matchExpressions");
+  if (labels == nullptr && exprs == nullptr)
+    return Status::InvalidArgument(path + ": selector needs matchLabels or matchExpressions");
   if (labels != nullptr) {
     if (!labels->IsObject()) return Status::InvalidArgument(path + ".matchLabels: expected object");
     for (auto it = labels->MemberBegin(); it != labels->MemberEnd(); ++it) {
@@ -62,11 +64,16 @@ Status DecodeTerm(const rapidjson::Value& v, const std::string& path, bool prefe
       if (Status s = ExpectObject(e, ep); !s.ok()) return s;
       if (Status s = ReadString(e, "key", ep, &r.key, true); !s.ok()) return s;
       if (Status s = ReadString(e, "operator", ep, &op, true); !s.ok()) return s;
-      if (op == "In") r.op = LabelRequirement::Op::kIn;
-      else if (op == "NotIn") r.op = LabelRequirement::Op::kNotIn;
-      else if (op == "Exists") r.op = LabelRequirement::Op::kExists;
-      else if (op == "DoesNotExist") r.op = LabelRequirement::Op::kDoesNotExist;
-      else return Status::InvalidArgument(ep + ".operator: unknown operator \"" + op + "\"");
+      if (op == "In")
+        r.op = LabelRequirement::Op::kIn;
+      else if (op == "NotIn")
+        r.op = LabelRequirement::Op::kNotIn;
+      else if (op == "Exists")
+        r.op = LabelRequirement::Op::kExists;
+      else if (op == "DoesNotExist")
+        r.op = LabelRequirement::Op::kDoesNotExist;
+      else
+        return Status::InvalidArgument(ep + ".operator: unknown operator \"" + op + "\"");
       if (const rapidjson::Value* vals = Member(e, "values")) {
         if (Status s = DecodeStringList(*vals, ep + ".values", &r.values); !s.ok()) return s;
       }
@@ -78,9 +85,12 @@ Status DecodeTerm(const rapidjson::Value& v, const std::string& path, bool prefe
   }
   if (const rapidjson::Value* zone = MemberCi(v, "zone")) {
     std::string z = zone->IsString() ? zone->GetString() : "";
-    if (z == "numa") t->zone = NumaAffinityTerm::Zone::kNuma;
-    else if (z == "socket") t->zone = NumaAffinityTerm::Zone::kSocket;
-    else return Status::InvalidArgument(path + ".zone: must be \"numa\" or \"socket\"");
+    if (z == "numa")
+      t->zone = NumaAffinityTerm::Zone::kNuma;
+    else if (z == "socket")
+      t->zone = NumaAffinityTerm::Zone::kSocket;
+    else
+      return Status::InvalidArgument(path + ".zone: must be \"numa\" or \"socket\"");
   }
   if (const rapidjson::Value* w = MemberCi(v, "weight")) {
     if (!w->IsInt()) return Status::InvalidArgument(path + ".weight: expected integer");
@@ -120,7 +130,8 @@ int64_t Milli(const ResourceList& r, const char* name) {
   return it == r.end() ? 0 : it->second.milli();
 }
 
-Status DecodeContainer(const rapidjson::Value& c, const std::string& path, scoring::ContainerRequest* out, Requests* req) {
+Status DecodeContainer(const rapidjson::Value& c, const std::string& path, scoring::ContainerRequest* out,
+                       Requests* req) {
   if (Status s = ExpectObject(c, path); !s.ok()) return s;
   if (Status s = ReadString(c, "name", path, &out->name); !s.ok()) return s;
   ResourceList requests, limits;
@@ -138,8 +149,8 @@ Status DecodeContainer(const rapidjson::Value& c, const std::string& path, scori
   out->cpu_milli = Milli(requests, kResourceCpu);
   out->memory_bytes = Units(requests, kResourceMemory);
   out->guaranteed = limits.count(kResourceCpu) && limits.count(kResourceMemory) &&
-                    Milli(limits, kResourceCpu) == out->cpu_milli && Units(limits, kResourceMemory) == out->memory_bytes &&
-                    out->cpu_milli > 0;
+                    Milli(limits, kResourceCpu) == out->cpu_milli &&
+                    Units(limits, kResourceMemory) == out->memory_bytes && out->cpu_milli > 0;
   req->cpu = out->cpu_milli;
   req->memory = out->memory_bytes;
   req->reclaimed_cpu = Units(requests, kResourceReclaimedMilliCpu);  // the unit is already milli-CPU
@@ -154,18 +165,23 @@ Status DecodeDevices(const ResourceList& r, const std::string& path, scoring::Gp
   auto has = [&](const char* name) { return r.count(name) != 0; };
   auto milli = [&](const char* name) { return r.at(name).milli(); };
   if (has(kResourceRdma)) {
-    if (milli(kResourceRdma) % 1000 != 0) return Status::InvalidArgument(path + ": tessera.io/rdma must be a whole number");
+    if (milli(kResourceRdma) % 1000 != 0)
+      return Status::InvalidArgument(path + ": tessera.io/rdma must be a whole number");
     g->rdma_nics = static_cast<int>(std::min<int64_t>(milli(kResourceRdma) / 1000, 1 << 20));
   }
-  const bool cards = has(kResourceGpu), cores = has(kResourceGpuCores), mem = has(kResourceGpuMemory), mgpu = has(kResourceMilliGpu);
+  const bool cards = has(kResourceGpu), cores = has(kResourceGpuCores), mem = has(kResourceGpuMemory),
+             mgpu = has(kResourceMilliGpu);
   if (!cards && !cores && !mem && !mgpu) return Status::Ok();
   if (mgpu && (cards || cores)) {
-    return Status::InvalidArgument(path + ": use either resource.katalyst.kubewharf.io/milligpu or nvidia.com/gpu(+gpucores), not both");
+    return Status::InvalidArgument(
+        path + ": use either resource.katalyst.kubewharf.io/milligpu or nvidia.com/gpu(+gpucores), not both");
   }
   if (mgpu) {
     const int64_t m = milli(kResourceMilliGpu) / 1000;  // quantity units are milli-GPU
     if (m <= 0) return Status::InvalidArgument(path + ": milligpu must be positive");
-    if (m % 10 != 0) return Status::InvalidArgument(path + ": milligpu " + std::to_string(m) + " is not a whole percent of a card");
+    if (m % 10 != 0)
+      return Status::InvalidArgument(path + ": milligpu " + std::to_string(m) +
+                                     " is not a whole percent of a card");
     if (m > 1000 && m % 1000 != 0) {
       return Status::InvalidArgument(path + ": milligpu above one card must be whole cards (a multiple of 1000)");
     }
@@ -173,7 +189,8 @@ Status DecodeDevices(const ResourceList& r, const std::string& path, scoring::Gp
     g->milli_per_gpu = m > 1000 ? 1000 : m;
   } else {
     const int64_t count = cards ? milli(kResourceGpu) : 1000;  // gpucores/gpumem alone: one card
-    if (count % 1000 != 0 || count <= 0) return Status::InvalidArgument(path + ": nvidia.com/gpu must be a positive whole number");
+    if (count % 1000 != 0 || count <= 0)
+      return Status::InvalidArgument(path + ": nvidia.com/gpu must be a positive whole number");
     g->count = static_cast<int>(std::min<int64_t>(count / 1000, 1 << 20));
     if (cores) {
       const int64_t pct = milli(kResourceGpuCores);
@@ -182,7 +199,8 @@ Status DecodeDevices(const ResourceList& r, const std::string& path, scoring::Gp
       }
       g->milli_per_gpu = pct / 100;  // 1 % = 10 milli-GPU
     } else if (mem) {
-      return Status::InvalidArgument(path + ": nvidia.com/gpumem without nvidia.com/gpucores; state the compute share per card");
+      return Status::InvalidArgument(
+          path + ": nvidia.com/gpumem without nvidia.com/gpucores; state the compute share per card");
     } else {
       g->milli_per_gpu = 1000;  // nvidia.com/gpu alone: whole cards
     }
@@ -204,11 +222,15 @@ Status DecodeMemoryEnhancement(const std::string& value, PodRequest* pod) {
   for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
     const std::string key = it->name.GetString();
     if (!it->value.IsString()) {
-      return Status::InvalidArgument(where + ": \"" + key + "\" must be a string (Katalyst ignores the whole "
-                                     "annotation otherwise), e.g. \"" + key + "\": \"true\"");
+      return Status::InvalidArgument(where + ": \"" + key +
+                                     "\" must be a string (Katalyst ignores the whole "
+                                     "annotation otherwise), e.g. \"" +
+                                     key + "\": \"true\"");
     }
     const std::string v = it->value.GetString();
-    bool* flag = key == "numa_binding" ? &pod->numa_binding : key == "numa_exclusive" ? &pod->numa_exclusive : nullptr;
+    bool* flag = key == "numa_binding"     ? &pod->numa_binding
+                 : key == "numa_exclusive" ? &pod->numa_exclusive
+                                           : nullptr;
     if (flag == nullptr) continue;  // oom_priority, rss_overuse_threshold: agent-side, not scheduling inputs
     if (v != "true" && v != "false") {
       return Status::InvalidArgument(where + ": \"" + key + "\" must be \"true\" or \"false\", got \"" + v + "\"");
@@ -224,7 +246,8 @@ Result<NumaAffinity> DecodeNumaAffinity(std::string_view json, const std::string
   const std::string where = "annotation " + annotation;
   rapidjson::Document doc;
   if (Status s = ParseJson(json, &doc); !s.ok()) return s.WithContext(where);
-  if (!doc.IsObject()) return Status::InvalidArgument(where + ": expected {\"required\": [...], \"preferred\": [...]}");
+  if (!doc.IsObject())
+    return Status::InvalidArgument(where + ": expected {\"required\": [...], \"preferred\": [...]}");
   NumaAffinity a;
   if (Status s = DecodeTerms(doc, "required", where, false, &a.required); !s.ok()) return s;
   if (Status s = DecodeTerms(doc, "preferred", where, true, &a.preferred); !s.ok()) return s;
@@ -288,8 +311,10 @@ Result<PodRequest> DecodePodRequest(const rapidjson::Value& v) {
     if (Status s = DecodeDevices(r.all, rp, &g); !s.ok()) return s;
     if (g.count > 0) {
       // One share per pod: containers asking for cards must ask the same share per card.
-      if (pod.gpu.count > 0 && (pod.gpu.milli_per_gpu != g.milli_per_gpu || pod.gpu.memory_mib_per_gpu != g.memory_mib_per_gpu)) {
-        return Status::InvalidArgument(rp + ": containers ask different GPU shares per card; Tessera schedules one share per pod");
+      if (pod.gpu.count > 0 &&
+          (pod.gpu.milli_per_gpu != g.milli_per_gpu || pod.gpu.memory_mib_per_gpu != g.memory_mib_per_gpu)) {
+        return Status::InvalidArgument(
+            rp + ": containers ask different GPU shares per card; Tessera schedules one share per pod");
       }
       pod.gpu.count += g.count;
       pod.gpu.milli_per_gpu = g.milli_per_gpu;
@@ -330,7 +355,9 @@ Result<PodRequest> DecodePodRequest(const rapidjson::Value& v) {
     while (start <= models.size()) {
       size_t bar = models.find('|', start);
       std::string m = models.substr(start, bar == std::string::npos ? std::string::npos : bar - start);
-      if (m.empty()) return Status::InvalidArgument(std::string("annotation ") + kAnnotationGpuModel + ": empty model in \"" + models + "\"");
+      if (m.empty())
+        return Status::InvalidArgument(std::string("annotation ") + kAnnotationGpuModel + ": empty model in \"" +
+                                       models + "\"");
       pod.gpu.models.push_back(m);
       if (bar == std::string::npos) break;
       start = bar + 1;
@@ -344,9 +371,10 @@ Result<PodRequest> DecodePodRequest(const rapidjson::Value& v) {
         {"required:socket", {scoring::DeviceAffinityLevel::kSocket, true}}};
     auto level = kValues.find(it->second);
     if (level == kValues.end()) {
-      return Status::InvalidArgument(std::string("annotation ") + kAnnotationDeviceAffinity + ": unknown value \"" +
-                                     it->second.substr(0, 64) +
-                                     "\" (preferred:pcie-switch, required:pcie-switch, required:numa, required:socket)");
+      return Status::InvalidArgument(
+          std::string("annotation ") + kAnnotationDeviceAffinity + ": unknown value \"" +
+          it->second.substr(0, 64) +
+          "\" (preferred:pcie-switch, required:pcie-switch, required:numa, required:socket)");
     }
     pod.gpu.affinity_level = level->second.first;
     pod.gpu.affinity_required = level->second.second;

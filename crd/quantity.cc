@@ -8,7 +8,9 @@ namespace {
 __extension__ using Int128 = __int128;  // GCC and Clang both provide it on 64-bit targets
 constexpr Int128 kMax = std::numeric_limits<int64_t>::max();
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 }  // namespace
 

@@ -69,20 +69,23 @@ std::string EncodeAllocation(const scoring::NodeState& node, const scoring::PodR
   return std::string(buf.GetString(), buf.GetSize());
 }
 
-Result<scoring::Placement> DecodeAllocation(std::string_view json, const scoring::NodeState& node, uint32_t node_index) {
+Result<scoring::Placement> DecodeAllocation(std::string_view json, const scoring::NodeState& node,
+                                            uint32_t node_index) {
   const std::string where = std::string("annotation ") + kAllocationAnnotation;
   rapidjson::Document doc;
   if (Status s = crd::ParseJson(json, &doc); !s.ok()) return s.WithContext(where);
   if (!doc.IsObject()) return Status::InvalidArgument(where + ": expected an object");
   std::string name;
   if (Status s = crd::ReadString(doc, "node", where, &name, true); !s.ok()) return s;
-  if (name != node.name) return Status::InvalidArgument(where + ": recorded for node " + name + ", pod is on " + node.name);
+  if (name != node.name)
+    return Status::InvalidArgument(where + ": recorded for node " + name + ", pod is on " + node.name);
   scoring::Placement p;
   p.node = node_index;
   if (Status s = crd::ReadBool(doc, "exclusive", where, &p.exclusive); !s.ok()) return s;
   if (Status s = crd::ReadBool(doc, "cpu_pinned", where, &p.cpu_pinned); !s.ok()) return s;
   if (Status s = crd::ReadBool(doc, "memory_pinned", where, &p.memory_pinned); !s.ok()) return s;
-  auto indexes = [&](const char* key, const char* id_key, size_t limit, uint64_t* mask, bool by_numa_id) -> Status {
+  auto indexes = [&](const char* key, const char* id_key, size_t limit, uint64_t* mask,
+                     bool by_numa_id) -> Status {
     const rapidjson::Value* arr = crd::Member(doc, key);
     if (arr == nullptr) return Status::Ok();
     if (!arr->IsArray()) return Status::InvalidArgument(where + "." + key + ": expected array");
@@ -91,7 +94,8 @@ Result<scoring::Placement> DecodeAllocation(std::string_view json, const scoring
       if (Status s = crd::ReadInt64((*arr)[i], id_key, where + "." + key, &id); !s.ok()) return s;
       int64_t index = by_numa_id ? node.NumaIndex(static_cast<int>(id)) : id;
       if (index < 0 || static_cast<size_t>(index) >= limit || index >= 64) {
-        return Status::InvalidArgument(where + "." + key + ": " + std::to_string(id) + " does not exist on " + node.name);
+        return Status::InvalidArgument(where + "." + key + ": " + std::to_string(id) + " does not exist on " +
+                                       node.name);
       }
       *mask |= uint64_t{1} << index;
     }

@@ -21,7 +21,8 @@ std::string EncodeAllocation(const scoring::NodeState& node, const scoring::PodR
                              const scoring::Placement& placement);
 // The placement recorded in `json` for `node` (NUMA ids and card/NIC indexes mapped back to masks). Fails on
 // malformed JSON, another node's name, or indexes the node does not have.
-Result<scoring::Placement> DecodeAllocation(std::string_view json, const scoring::NodeState& node, uint32_t node_index);
+Result<scoring::Placement> DecodeAllocation(std::string_view json, const scoring::NodeState& node,
+                                            uint32_t node_index);
 
 }  // namespace tessera::extender
 

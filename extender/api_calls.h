@@ -11,13 +11,15 @@ namespace tessera::extender {
 
 inline const std::vector<kube::ApiCall>& ApiCalls() {
   static const std::vector<kube::ApiCall> kCalls = {
-      {"list", "", "nodes", false},  {"watch", "", "nodes", false},              // informers (api_source.cc)
-      {"list", "", "pods", false},   {"watch", "", "pods", false},
+      {"list", "", "nodes", false},
+      {"watch", "", "nodes", false},  // informers (api_source.cc)
+      {"list", "", "pods", false},
+      {"watch", "", "pods", false},
       {"list", "node.katalyst.kubewharf.io", "customnoderesources", false},
       {"watch", "node.katalyst.kubewharf.io", "customnoderesources", false},
-      {"patch", "", "pods", false},                                              // bind: allocation annotation
-      {"create", "", "pods/binding", false},                                     // bind: the Binding
-      {"get", "coordination.k8s.io", "leases", true},                            // leader election
+      {"patch", "", "pods", false},                    // bind: allocation annotation
+      {"create", "", "pods/binding", false},           // bind: the Binding
+      {"get", "coordination.k8s.io", "leases", true},  // leader election
       {"create", "coordination.k8s.io", "leases", true},
       {"update", "coordination.k8s.io", "leases", true},
   };

@@ -17,7 +17,9 @@ ApiSource::ApiSource(kube::ClusterConfig config, ExtenderService* service, kube:
   service->SetReadyProbe([this] { return synced(); });
 }
 
-ApiSource::~ApiSource() { Stop(); }
+ApiSource::~ApiSource() {
+  Stop();
+}
 
 void ApiSource::Start() {
   for (auto& i : informers_) i->Start();

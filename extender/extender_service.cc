@@ -46,7 +46,8 @@ const Value* MemberCi(const Value& obj, const char* key) {
 // shape get the same verdicts on the same node state (VerdictMemo), and a prioritize call recognises the filter
 // call of its cycle.
 std::string PodShape(const Value& pod) {
-  static constexpr std::string_view kIdentity[] = {"name", "uid", "resourceVersion", "creationTimestamp", "managedFields"};
+  static constexpr std::string_view kIdentity[] = {"name", "uid", "resourceVersion", "creationTimestamp",
+                                                   "managedFields"};
   rapidjson::StringBuffer b;
   rapidjson::Writer<rapidjson::StringBuffer> w(b);
   w.StartObject();
@@ -88,7 +89,8 @@ std::string CnrContent(const Value& cnr) {
     w.StartObject();
     for (auto m = it->value.MemberBegin(); m != it->value.MemberEnd(); ++m) {
       w.Key(m->name.GetString(), m->name.GetStringLength());
-      if (std::string_view(m->name.GetString(), m->name.GetStringLength()) != "conditions" || !m->value.IsArray()) {
+      if (std::string_view(m->name.GetString(), m->name.GetStringLength()) != "conditions" ||
+          !m->value.IsArray()) {
         m->value.Accept(w);
         continue;
       }
@@ -107,7 +109,9 @@ std::string CnrContent(const Value& cnr) {
   return std::string(b.GetString(), b.GetSize());
 }
 
-Answer BadRequest(const std::string& msg) { return Answer{400, "{\"Error\":\"" + msg + "\"}"}; }
+Answer BadRequest(const std::string& msg) {
+  return Answer{400, "{\"Error\":\"" + msg + "\"}"};
+}
 
 std::string Escape(const std::string& s) {
   rapidjson::StringBuffer b;
@@ -116,7 +120,9 @@ std::string Escape(const std::string& s) {
   return std::string(b.GetString() + 1, b.GetSize() - 2);  // without the quotes
 }
 
-Answer BadRequestStatus(const Status& s) { return BadRequest(Escape(s.message())); }
+Answer BadRequestStatus(const Status& s) {
+  return BadRequest(Escape(s.message()));
+}
 
 Result<std::string> ReadFileText(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -132,7 +138,8 @@ Status ReadListItems(const std::string& path, rapidjson::Document* doc) {
   if (!text.ok()) return text.status();
   if (Status s = crd::ParseJson(*text, doc); !s.ok()) return s.WithContext(path);
   const Value* items = crd::Member(*doc, "items");
-  if (items == nullptr || !items->IsArray()) return Status::InvalidArgument(path + ": not a Kubernetes List (no items)");
+  if (items == nullptr || !items->IsArray())
+    return Status::InvalidArgument(path + ": not a Kubernetes List (no items)");
   return Status::Ok();
 }
 
@@ -163,27 +170,35 @@ void ExtenderService::AttachMetrics(std::shared_ptr<prometheus::Registry> regist
                      .Name("tessera_extender_rejections_total")
                      .Help("Nodes a filter call rejected, by the rule that failed")
                      .Register(*registry);
-  binds_ = &prometheus::BuildCounter().Name("tessera_extender_binds_total").Help("Bind calls by outcome").Register(*registry);
+  binds_ = &prometheus::BuildCounter()
+                .Name("tessera_extender_binds_total")
+                .Help("Bind calls by outcome")
+                .Register(*registry);
   utilisation_ = &prometheus::BuildGauge()
                       .Name("tessera_extender_ledger_utilisation")
                       .Help("Share of a node's NUMA CPU, GPU compute and GPU memory held in the ledger (0..1)")
                       .Register(*registry);
-  corrections_ = &prometheus::BuildCounter()
-                      .Name("tessera_extender_resync_corrections_total")
-                      .Help("Objects a relist (periodic resync, or after 410 Gone or a broken watch) found different "
-                            "from the watch cache, by kind and change: the drift it corrected")
-                      .Register(*registry);
-  ledger_pods_ = &prometheus::BuildGauge()
-                      .Name("tessera_extender_ledger_pods")
-                      .Help("Bound pods in the ledger by where their placement came from: annotation, "
-                            "annotation_corrected_by_cnr, cnr (the node agent's report), guessed (foreign device pod), "
-                            "node_level, unaccounted (contradicts the ledger)")
-                      .Register(*registry);
-  rebuilds_gauge_ = &prometheus::BuildGauge()
-                         .Name("tessera_extender_state_rebuilds")
-                         .Help("Full rebuilds of the cluster state (one per batch of events that can change a decision)")
-                         .Register(*registry)
-                         .Add({});
+  corrections_ =
+      &prometheus::BuildCounter()
+           .Name("tessera_extender_resync_corrections_total")
+           .Help(
+               "Objects a relist (periodic resync, or after 410 Gone or a broken watch) found different "
+               "from the watch cache, by kind and change: the drift it corrected")
+           .Register(*registry);
+  ledger_pods_ =
+      &prometheus::BuildGauge()
+           .Name("tessera_extender_ledger_pods")
+           .Help(
+               "Bound pods in the ledger by where their placement came from: annotation, "
+               "annotation_corrected_by_cnr, cnr (the node agent's report), guessed (foreign device pod), "
+               "node_level, unaccounted (contradicts the ledger)")
+           .Register(*registry);
+  rebuilds_gauge_ =
+      &prometheus::BuildGauge()
+           .Name("tessera_extender_state_rebuilds")
+           .Help("Full rebuilds of the cluster state (one per batch of events that can change a decision)")
+           .Register(*registry)
+           .Add({});
   auto& memo = prometheus::BuildGauge()
                    .Name("tessera_extender_verdict_memo_nodes")
                    .Help("Node evaluations answered from the verdict memo (hit) or computed (miss)")
@@ -219,8 +234,11 @@ void ExtenderService::UpdateGauges() {
       mem += g.memory_mib;
       mem_free += g.free_memory_mib;
     }
-    auto ratio = [](int64_t used, int64_t total) { return total > 0 ? static_cast<double>(used) / static_cast<double>(total) : 0.0; };
-    utilisation_->Add({{"node", name}, {"resource", "numa_cpu"}}).Set(ratio(n.pinned_cpu_milli, n.cpu_allocatable_milli));
+    auto ratio = [](int64_t used, int64_t total) {
+      return total > 0 ? static_cast<double>(used) / static_cast<double>(total) : 0.0;
+    };
+    utilisation_->Add({{"node", name}, {"resource", "numa_cpu"}})
+        .Set(ratio(n.pinned_cpu_milli, n.cpu_allocatable_milli));
     if (gpu_units > 0) {
       utilisation_->Add({{"node", name}, {"resource", "gpu_units"}}).Set(ratio(gpu_units - gpu_free, gpu_units));
       utilisation_->Add({{"node", name}, {"resource", "gpu_memory"}}).Set(ratio(mem - mem_free, mem));
@@ -278,8 +296,10 @@ void ExtenderService::Replace(Kind kind, const std::vector<std::string>& items) 
   int added = 0, removed = 0, changed = 0;
   for (const auto& [key, value] : before) {
     auto it = after.find(key);
-    if (it == after.end()) ++removed;
-    else if (it->second != value) ++changed;
+    if (it == after.end())
+      ++removed;
+    else if (it->second != value)
+      ++changed;
   }
   for (const auto& [key, value] : after) added += before.count(key) == 0 ? 1 : 0;
   if (corrections_ != nullptr) {
@@ -316,7 +336,8 @@ void ExtenderService::ApplyLocked(Kind kind, bool deleted, const std::string& ob
       return;
     }
     std::string rv;
-    if (const Value* meta = crd::Member(doc, "metadata")) (void)crd::ReadString(*meta, "resourceVersion", "metadata", &rv);
+    if (const Value* meta = crd::Member(doc, "metadata"))
+      (void)crd::ReadString(*meta, "resourceVersion", "metadata", &rv);
     std::string content = CnrContent(doc);
     if (auto old = cnrs_.find(name); old != cnrs_.end() && old->second.content == content) {
       // A heartbeat: the time moves on, nothing else. Staleness is re-checked once a second without events.
@@ -325,7 +346,8 @@ void ExtenderService::ApplyLocked(Kind kind, bool deleted, const std::string& ob
       if (e.usable) {
         Result<crd::Cnr> cnr = crd::DecodeCnr(static_cast<const Value&>(doc));
         const crd::Condition* ready = cnr.ok() ? cnr->FindCondition(crd::kConditionAgentReady) : nullptr;
-        if (ready != nullptr && kube::ParseRfc3339(ready->last_heartbeat_time, &e.heartbeat)) e.heartbeat_text = ready->last_heartbeat_time;
+        if (ready != nullptr && kube::ParseRfc3339(ready->last_heartbeat_time, &e.heartbeat))
+          e.heartbeat_text = ready->last_heartbeat_time;
       }
       return;
     }
@@ -334,8 +356,10 @@ void ExtenderService::ApplyLocked(Kind kind, bool deleted, const std::string& ob
     e.resource_version = rv;
     e.content = std::move(content);
     Result<crd::Cnr> cnr = crd::DecodeCnr(static_cast<const Value&>(doc));
-    Result<crd::CnrNodeState> ns = cnr.ok() ? crd::NodeStateFromCnr(*cnr) : Result<crd::CnrNodeState>(cnr.status());
-    Result<topology::NodeTopology> topo = cnr.ok() ? crd::TopologyFromCnr(*cnr) : Result<topology::NodeTopology>(cnr.status());
+    Result<crd::CnrNodeState> ns =
+        cnr.ok() ? crd::NodeStateFromCnr(*cnr) : Result<crd::CnrNodeState>(cnr.status());
+    Result<topology::NodeTopology> topo =
+        cnr.ok() ? crd::TopologyFromCnr(*cnr) : Result<topology::NodeTopology>(cnr.status());
     if (!ns.ok() || !topo.ok()) {
       e.problem = "its CustomNodeResource is unusable: " + (!ns.ok() ? ns.status() : topo.status()).message();
     } else {
@@ -344,7 +368,8 @@ void ExtenderService::ApplyLocked(Kind kind, bool deleted, const std::string& ob
       e.state.name = name;
       scoring::AddDevicesFromTopology(*topo, &e.state);
       const crd::Condition* ready = cnr->FindCondition(crd::kConditionAgentReady);
-      e.has_heartbeat = ready != nullptr && ready->status == "True" && kube::ParseRfc3339(ready->last_heartbeat_time, &e.heartbeat);
+      e.has_heartbeat = ready != nullptr && ready->status == "True" &&
+                        kube::ParseRfc3339(ready->last_heartbeat_time, &e.heartbeat);
       if (ready != nullptr) e.heartbeat_text = ready->last_heartbeat_time;
       e.reported = crd::ReportedAllocationsFromCnr(*cnr, e.state);
     }
@@ -358,9 +383,12 @@ void ExtenderService::ApplyLocked(Kind kind, bool deleted, const std::string& ob
     return;
   }
   std::string phase_now;
-  if (const Value* status = crd::Member(doc, "status")) (void)crd::ReadString(*status, "phase", "status", &phase_now);
+  if (const Value* status = crd::Member(doc, "status"))
+    (void)crd::ReadString(*status, "phase", "status", &phase_now);
   std::string content = PodShape(doc) + '\n' + phase_now;
-  if (auto old = pods_.find(req->uid); old != pods_.end() && old->second.from_api && old->second.content == content) return;
+  if (auto old = pods_.find(req->uid);
+      old != pods_.end() && old->second.from_api && old->second.content == content)
+    return;
   dirty_ = true;
   PodRecord rec;
   rec.content = std::move(content);
@@ -371,7 +399,8 @@ void ExtenderService::ApplyLocked(Kind kind, bool deleted, const std::string& ob
   if (const Value* status = crd::Member(doc, "status")) (void)crd::ReadString(*status, "phase", "status", &phase);
   rec.terminal = phase == "Succeeded" || phase == "Failed";
   std::map<std::string, std::string> annotations;
-  if (const Value* meta = crd::Member(doc, "metadata")) (void)crd::ReadStringMap(*meta, "annotations", "metadata", &annotations);
+  if (const Value* meta = crd::Member(doc, "metadata"))
+    (void)crd::ReadStringMap(*meta, "annotations", "metadata", &annotations);
   if (auto a = annotations.find(kAllocationAnnotation); a != annotations.end()) rec.allocation = a->second;
   auto existing = pods_.find(rec.request.uid);
   // A bind this process made may be newer than the event (annotation written, Binding not yet seen).
@@ -430,7 +459,8 @@ void ExtenderService::RebuildIfNeededLocked() {
     if (node == nodes_.end() || !node->second.has_topology) continue;
     auto cnr = cnrs_.find(rec.node);
     const char* source = "node_level";
-    scoring::Placement placement = LedgerPlacementLocked(rec, node->second, cnr == cnrs_.end() ? nullptr : &cnr->second, &source);
+    scoring::Placement placement =
+        LedgerPlacementLocked(rec, node->second, cnr == cnrs_.end() ? nullptr : &cnr->second, &source);
     if (Status st = cluster_.Reserve(rec.request, placement); !st.ok()) {
       // The report or annotation contradicts the rest of the ledger (e.g. an agent's stale view): keep the pod
       // at node level rather than lose it, and say so.
@@ -445,7 +475,8 @@ void ExtenderService::RebuildIfNeededLocked() {
     ++by_source[source];
   }
   if (ledger_pods_ != nullptr) {
-    for (const char* s : {"annotation", "annotation_corrected_by_cnr", "cnr", "guessed", "node_level", "unaccounted"}) {
+    for (const char* s :
+         {"annotation", "annotation_corrected_by_cnr", "cnr", "guessed", "node_level", "unaccounted"}) {
       ledger_pods_->Add({{"source", s}}).Set(by_source[s]);
     }
   }
@@ -464,7 +495,8 @@ void GuessDevices(const scoring::NodeState& node, const scoring::PodRequest& pod
   for (size_t i = 0; i < node.gpus.size() && i < 64 && cards < pod.gpu.count; ++i) {
     const scoring::GpuState& g = node.gpus[i];
     const bool fits = pod.gpu.whole_cards() ? g.Untouched()
-                                            : g.free_milli >= pod.gpu.milli_per_gpu && g.free_memory_mib >= pod.gpu.memory_mib_per_gpu;
+                                            : g.free_milli >= pod.gpu.milli_per_gpu &&
+                                                  g.free_memory_mib >= pod.gpu.memory_mib_per_gpu;
     if (!fits) continue;
     placement->gpu_mask |= uint64_t{1} << i;
     ++cards;
@@ -479,8 +511,8 @@ void GuessDevices(const scoring::NodeState& node, const scoring::PodRequest& pod
 
 }  // namespace
 
-scoring::Placement ExtenderService::LedgerPlacementLocked(const PodRecord& rec, const NodeRecord& node, const CnrEntry* cnr,
-                                                          const char** source) const {
+scoring::Placement ExtenderService::LedgerPlacementLocked(const PodRecord& rec, const NodeRecord& node,
+                                                          const CnrEntry* cnr, const char** source) const {
   const scoring::NodeState& state = cluster_.node(node.index);
   const scoring::PodRequest& pod = rec.request;
   scoring::Placement placement;
@@ -508,19 +540,23 @@ scoring::Placement ExtenderService::LedgerPlacementLocked(const PodRecord& rec, 
   const scoring::ResourcePolicy policy = options_.scheduler.resource_policy;
   bool corrected = false;
   // Only NUMA-bound pods are charged per NUMA node; others float in the shared pool whatever a report says.
-  if (reported->numa_mask != 0 && scoring::IsNumaBound(pod, policy) && reported->numa_mask != placement.numa_mask) {
-    const scoring::Placement pinned = scoring::PinnedPlacement(state, node.index, pod, policy, reported->numa_mask);
+  if (reported->numa_mask != 0 && scoring::IsNumaBound(pod, policy) &&
+      reported->numa_mask != placement.numa_mask) {
+    const scoring::Placement pinned =
+        scoring::PinnedPlacement(state, node.index, pod, policy, reported->numa_mask);
     placement.numa_mask = reported->numa_mask;
     placement.cpu_pinned = pinned.cpu_pinned;
     placement.memory_pinned = pinned.memory_pinned;
     placement.exclusive = pinned.exclusive;
     corrected = true;
   }
-  if (pod.gpu.count > 0 && std::popcount(reported->gpu_mask) == pod.gpu.count && reported->gpu_mask != placement.gpu_mask) {
+  if (pod.gpu.count > 0 && std::popcount(reported->gpu_mask) == pod.gpu.count &&
+      reported->gpu_mask != placement.gpu_mask) {
     placement.gpu_mask = reported->gpu_mask;
     corrected = true;
   }
-  if (pod.gpu.rdma_nics > 0 && std::popcount(reported->nic_mask) == pod.gpu.rdma_nics && reported->nic_mask != placement.nic_mask) {
+  if (pod.gpu.rdma_nics > 0 && std::popcount(reported->nic_mask) == pod.gpu.rdma_nics &&
+      reported->nic_mask != placement.nic_mask) {
     placement.nic_mask = reported->nic_mask;
     corrected = true;
   }
@@ -636,8 +672,10 @@ Status ExtenderService::LoadSnapshot(const std::string& dir) {
   return Status::Ok();
 }
 
-const std::vector<const ExtenderService::NodeRecord*>& ExtenderService::ResolveLocked(const std::vector<std::string_view>& names) {
-  if (resolved_generation_ == nodes_generation_ && std::equal(resolved_names_.begin(), resolved_names_.end(), names.begin(), names.end())) {
+const std::vector<const ExtenderService::NodeRecord*>& ExtenderService::ResolveLocked(
+    const std::vector<std::string_view>& names) {
+  if (resolved_generation_ == nodes_generation_ &&
+      std::equal(resolved_names_.begin(), resolved_names_.end(), names.begin(), names.end())) {
     return resolved_;
   }
   resolved_names_.assign(names.begin(), names.end());
@@ -651,7 +689,8 @@ const std::vector<const ExtenderService::NodeRecord*>& ExtenderService::ResolveL
   return resolved_;
 }
 
-void ExtenderService::RememberEvaluationLocked(std::string pod_shape, std::shared_ptr<const Evaluation> evaluation) {
+void ExtenderService::RememberEvaluationLocked(std::string pod_shape,
+                                               std::shared_ptr<const Evaluation> evaluation) {
   last_filter_.pod_shape = std::move(pod_shape);
   last_filter_.state_version = state_version_;
   last_filter_.resolved_epoch = resolved_epoch_;
@@ -742,7 +781,7 @@ namespace {
 struct ExtenderArgs {
   const Value* pod = nullptr;
   std::vector<std::string_view> names;  // into the parsed request
-  const Value* node_items = nullptr;  // full-nodes mode: the items to echo back
+  const Value* node_items = nullptr;    // full-nodes mode: the items to echo back
   bool node_cache = true;
 };
 
@@ -804,7 +843,6 @@ void AppendJsonString(std::string* out, std::string_view s) {
   out->append(b.GetString(), b.GetSize());
 }
 
-
 }  // namespace
 
 Answer ExtenderService::Filter(std::string_view body) {
@@ -827,7 +865,8 @@ Answer ExtenderService::Filter(std::string_view body) {
       invalid->reason.assign(args.names.size(), "Tessera: invalid pod: " + pod.status().message());
       evaluation = std::move(invalid);
     } else {
-      if (!pod->uid.empty() && pods_.count(pod->uid) == 0) pods_[pod->uid].request = *pod;  // for the bind that follows
+      if (!pod->uid.empty() && pods_.count(pod->uid) == 0)
+        pods_[pod->uid].request = *pod;  // for the bind that follows
       const uint64_t epoch_before = resolved_epoch_;
       (void)ResolveLocked(args.names);
       if (last_filter_.evaluation != nullptr && epoch_before == resolved_epoch_ &&
@@ -847,10 +886,12 @@ Answer ExtenderService::Filter(std::string_view body) {
   if (rejections_ != nullptr) {
     for (size_t i = 0; i < args.names.size(); ++i) {
       if (e.feasible[i]) continue;
-      // "Tessera QoSPoolFit: ..." -> QoSPoolFit; "Tessera: ..." (no topology, unknown node, invalid pod) -> Tessera
+      // "Tessera QoSPoolFit: ..." -> QoSPoolFit; "Tessera: ..." (no topology, unknown node, invalid pod) ->
+      // Tessera
       const std::string& r = e.reason[i];
       const size_t colon = r.find(':');
-      const std::string rule = r.rfind("Tessera ", 0) == 0 && colon != std::string::npos ? r.substr(8, colon - 8) : "NodeState";
+      const std::string rule =
+          r.rfind("Tessera ", 0) == 0 && colon != std::string::npos ? r.substr(8, colon - 8) : "NodeState";
       rejections_->Add({{"rule", rule}}).Increment();
     }
   }
@@ -963,7 +1004,8 @@ Answer ExtenderService::Bind(std::string_view body) {
   std::lock_guard<std::mutex> lock(mu_);
   RebuildIfNeededLocked();
   auto pod = pods_.find(uid);
-  if (pod == pods_.end()) return error("Tessera: pod " + ns + "/" + name + " (" + uid + ") was never filtered here");
+  if (pod == pods_.end())
+    return error("Tessera: pod " + ns + "/" + name + " (" + uid + ") was never filtered here");
   auto node = nodes_.find(node_name);
   if (node == nodes_.end()) return error("Tessera: node " + node_name + " is unknown");
   if (!pod->second.node.empty()) {
@@ -981,7 +1023,9 @@ Answer ExtenderService::Bind(std::string_view body) {
   if (node->second.has_topology) {
     scoring::SchedulingResult r = scheduler_->Schedule(cluster_, request, {node->second.index});
     if (r.Best() == nullptr) {
-      const std::string why = !r.pod_error.empty() ? r.pod_error : std::string(r.verdicts[0].failed_plugin) + ": " + r.verdicts[0].reason;
+      const std::string why = !r.pod_error.empty()
+                                  ? r.pod_error
+                                  : std::string(r.verdicts[0].failed_plugin) + ": " + r.verdicts[0].reason;
       return error("Tessera: " + node_name + " no longer fits: " + why);
     }
     placement = r.Best()->placement;
@@ -1001,27 +1045,32 @@ Answer ExtenderService::Bind(std::string_view body) {
       return error("Tessera: bind " + ns + "/" + name + " to " + node_name + ": " + why);
     };
     if (!allocation.empty()) {
-      const std::string patch = "{\"metadata\":{\"annotations\":{\"" + std::string(kAllocationAnnotation) + "\":\"" +
-                                Escape(allocation) + "\"}}}";
+      const std::string patch = "{\"metadata\":{\"annotations\":{\"" + std::string(kAllocationAnnotation) +
+                                "\":\"" + Escape(allocation) + "\"}}}";
       Result<kube::HttpResponse> pr = api_->MergePatch(pod_path, patch);
       if (!pr.ok()) return undo(pr.status().message());
-      if (pr->status != 200) return undo("annotation patch: HTTP " + std::to_string(pr->status) + " " + pr->body.substr(0, 200));
+      if (pr->status != 200)
+        return undo("annotation patch: HTTP " + std::to_string(pr->status) + " " + pr->body.substr(0, 200));
     }
     if (options_.failpoint_bind_pause.count() > 0) std::this_thread::sleep_for(options_.failpoint_bind_pause);
-    const std::string binding = "{\"apiVersion\":\"v1\",\"kind\":\"Binding\",\"metadata\":{\"name\":\"" + Escape(name) +
-                                "\",\"namespace\":\"" + Escape(ns) + "\",\"uid\":\"" + Escape(uid) +
-                                "\"},\"target\":{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"name\":\"" + Escape(node_name) + "\"}}";
+    const std::string binding = "{\"apiVersion\":\"v1\",\"kind\":\"Binding\",\"metadata\":{\"name\":\"" +
+                                Escape(name) + "\",\"namespace\":\"" + Escape(ns) + "\",\"uid\":\"" + Escape(uid) +
+                                "\"},\"target\":{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"name\":\"" +
+                                Escape(node_name) + "\"}}";
     Result<kube::HttpResponse> br = api_->Post(pod_path + "/binding", binding);
     if (!br.ok() || (br->status != 200 && br->status != 201)) {
       if (!allocation.empty()) {
-        (void)api_->MergePatch(pod_path, "{\"metadata\":{\"annotations\":{\"" + std::string(kAllocationAnnotation) + "\":null}}}");
+        (void)api_->MergePatch(
+            pod_path, "{\"metadata\":{\"annotations\":{\"" + std::string(kAllocationAnnotation) + "\":null}}}");
       }
-      return undo(br.ok() ? "binding: HTTP " + std::to_string(br->status) + " " + br->body.substr(0, 200) : br.status().message());
+      return undo(br.ok() ? "binding: HTTP " + std::to_string(br->status) + " " + br->body.substr(0, 200)
+                          : br.status().message());
     }
   }
   pod->second.node = node_name;
   pod->second.allocation = allocation;
-  if (ledger_pods_ != nullptr && node->second.has_topology) ledger_pods_->Add({{"source", "annotation"}}).Increment();
+  if (ledger_pods_ != nullptr && node->second.has_topology)
+    ledger_pods_->Add({{"source", "annotation"}}).Increment();
   CountBind("bound");
   return Answer{200, "{\"Error\":\"\"}"};
 }
@@ -1042,11 +1091,14 @@ Answer ExtenderService::Preempt(std::string_view body) {
     for (auto it = map->MemberBegin(); it != map->MemberEnd(); ++it) {
       const Value* pods = MemberCi(it->value, "Pods");
       auto& list = victims[it->name.GetString()];
-      if (const Value* n = MemberCi(it->value, "NumPDBViolations"); n != nullptr && n->IsInt64()) pdb[it->name.GetString()] = n->GetInt64();
+      if (const Value* n = MemberCi(it->value, "NumPDBViolations"); n != nullptr && n->IsInt64())
+        pdb[it->name.GetString()] = n->GetInt64();
       if (pods == nullptr) continue;
       if (!pods->IsArray()) return Status::InvalidArgument("Pods: expected array");
       for (const Value& p : pods->GetArray()) {
-        const Value* uid = meta ? MemberCi(p, "UID") : (crd::Member(p, "metadata") ? crd::Member(*crd::Member(p, "metadata"), "uid") : nullptr);
+        const Value* uid =
+            meta ? MemberCi(p, "UID")
+                 : (crd::Member(p, "metadata") ? crd::Member(*crd::Member(p, "metadata"), "uid") : nullptr);
         if (uid != nullptr && uid->IsString()) list.emplace_back(uid->GetString());
       }
     }

@@ -6,20 +6,20 @@
 #ifndef TESSERA_EXTENDER_EXTENDER_SERVICE_H_
 #define TESSERA_EXTENDER_EXTENDER_SERVICE_H_
 
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
 #include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
-#include <set>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
-
-#include <prometheus/counter.h>
-#include <prometheus/gauge.h>
-#include <prometheus/registry.h>
 
 #include "crd/cnr_node_state.h"
 #include "kube/kube_client.h"
@@ -92,7 +92,7 @@ class ExtenderService {
   };
   struct NodeRecord {
     uint32_t index = 0;
-    bool has_topology = false;   // a fresh CNR describes it
+    bool has_topology = false;    // a fresh CNR describes it
     std::string topology_reason;  // why not
   };
 
@@ -166,8 +166,8 @@ class ExtenderService {
 
   scoring::SchedulingResult scratch_;  // EvaluateLocked's buffers, reused call after call
   scoring::VerdictMemo memo_;          // per-node verdicts of the last pod shape; cleared by every rebuild
-  uint64_t nodes_generation_ = 0;  // bumped by every rebuild of nodes_ (pointers into it die)
-  uint64_t state_version_ = 0;     // bumped whenever the ledger or nodes_ may have changed
+  uint64_t nodes_generation_ = 0;      // bumped by every rebuild of nodes_ (pointers into it die)
+  uint64_t state_version_ = 0;         // bumped whenever the ledger or nodes_ may have changed
   std::vector<std::string> resolved_names_;
   std::vector<const NodeRecord*> resolved_;  // nullptr: unknown node
   uint64_t resolved_generation_ = ~uint64_t{0};
@@ -178,8 +178,8 @@ class ExtenderService {
     std::string pod_shape;  // the pod as the request gave it, minus what identifies one replica
     uint64_t state_version = ~uint64_t{0};
     uint64_t resolved_epoch = ~uint64_t{0};
-    std::shared_ptr<const Evaluation> evaluation;  // aligned with resolved_names_
-    std::shared_ptr<const std::string> answer;     // node-names mode, once written
+    std::shared_ptr<const Evaluation> evaluation;          // aligned with resolved_names_
+    std::shared_ptr<const std::string> answer;             // node-names mode, once written
     std::shared_ptr<const std::string> prioritize_answer;  // for the filter call's whole list, once written
   } last_filter_;
 };

@@ -1,15 +1,15 @@
 #include "extender/http_server.h"
 
 #include <atomic>
-#include <optional>
-#include <type_traits>
-#include <utility>
 #include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <optional>
 #include <thread>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace tessera::extender {
@@ -42,10 +42,11 @@ struct HttpServer::Impl {
         Read();
       } else {
         beast::get_lowest_layer(stream_).expires_after(server_->options.io_timeout);
-        stream_.async_handshake(asio::ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
-          if (ec) return self->Close();
-          self->Read();
-        });
+        stream_.async_handshake(asio::ssl::stream_base::server,
+                                [self = this->shared_from_this()](beast::error_code ec) {
+                                  if (ec) return self->Close();
+                                  self->Read();
+                                });
       }
     }
 
@@ -54,9 +55,8 @@ struct HttpServer::Impl {
       parser_.emplace();
       parser_->body_limit(server_->options.max_body_bytes);
       beast::get_lowest_layer(stream_).expires_after(server_->options.io_timeout);
-      http::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
-        self->OnRead(ec);
-      });
+      http::async_read(stream_, buffer_, *parser_,
+                       [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
     }
 
     void OnRead(beast::error_code ec) {
@@ -86,10 +86,11 @@ struct HttpServer::Impl {
       res->body() = std::move(reply.body);
       res->prepare_payload();
       beast::get_lowest_layer(stream_).expires_after(server_->options.io_timeout);
-      http::async_write(stream_, *res, [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
-        if (ec || !keep_alive) return self->Close();
-        self->Read();
-      });
+      http::async_write(stream_, *res,
+                        [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
+                          if (ec || !keep_alive) return self->Close();
+                          self->Read();
+                        });
     }
 
     void Close() {
@@ -131,14 +132,17 @@ HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler) : impl_(s
   impl_->handler = std::move(handler);
 }
 
-HttpServer::~HttpServer() { Stop(); }
+HttpServer::~HttpServer() {
+  Stop();
+}
 
 Status HttpServer::Start() {
   beast::error_code ec;
   if (!impl_->options.tls_cert_file.empty() || !impl_->options.tls_key_file.empty()) {
     impl_->tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
     impl_->tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                            asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+                            asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                            asio::ssl::context::no_tlsv1_1);
     impl_->tls->use_certificate_chain_file(impl_->options.tls_cert_file, ec);
     if (!ec) impl_->tls->use_private_key_file(impl_->options.tls_key_file, asio::ssl::context::pem, ec);
     if (ec) return Status::InvalidArgument("TLS certificate or key: " + ec.message());
@@ -150,10 +154,13 @@ Status HttpServer::Start() {
   if (!ec) impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) impl_->acceptor.bind(ep, ec);
   if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return Status::Unavailable("cannot listen on " + impl_->options.address + ":" + std::to_string(impl_->options.port) + ": " + ec.message());
+  if (ec)
+    return Status::Unavailable("cannot listen on " + impl_->options.address + ":" +
+                               std::to_string(impl_->options.port) + ": " + ec.message());
   impl_->port = impl_->acceptor.local_endpoint().port();
   impl_->Accept();
-  for (int i = 0; i < std::max(1, impl_->options.threads); ++i) impl_->threads.emplace_back([this] { impl_->io.run(); });
+  for (int i = 0; i < std::max(1, impl_->options.threads); ++i)
+    impl_->threads.emplace_back([this] { impl_->io.run(); });
   impl_->started = true;
   return Status::Ok();
 }
@@ -170,6 +177,8 @@ void HttpServer::Stop() {
   impl_->started = false;
 }
 
-int HttpServer::port() const { return impl_->port; }
+int HttpServer::port() const {
+  return impl_->port;
+}
 
 }  // namespace tessera::extender

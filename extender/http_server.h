@@ -31,7 +31,8 @@ struct HttpReply {
   std::string content_type = "application/json";
 };
 
-using HttpHandler = std::function<HttpReply(const std::string& method, const std::string& target, std::string_view body)>;
+using HttpHandler =
+    std::function<HttpReply(const std::string& method, const std::string& target, std::string_view body)>;
 
 class HttpServer {
  public:

@@ -6,6 +6,9 @@
 // Exit codes: 0 on SIGTERM/SIGINT, 1 runtime failure (port busy), 2 bad input (flags, snapshot files).
 #include <gflags/gflags.h>
 #include <prometheus/registry.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -15,22 +18,19 @@
 #include <iostream>
 #include <thread>
 
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include "extender/api_source.h"
-#include "kube/leader_election.h"
 #include "extender/extender_service.h"
 #include "extender/http_server.h"
 #include "extender/routes.h"
+#include "kube/leader_election.h"
 #include "scoring/allocation_score.h"
 #include "scoring/gpu_policy.h"
 
 DEFINE_string(snapshot, "", "Directory with nodes.json, pods.json, cnrs.json (Kubernetes Lists): no API server");
 DEFINE_string(kubeconfig, "", "kubeconfig for API-server mode; default: in-cluster service account");
 DEFINE_int32(watch_timeout, 30, "Seconds each watch request lasts before it is resumed");
-DEFINE_int32(resync_period, 300, "Seconds between full relists of Nodes, Pods and CNRs that correct any drift (0: off)");
+DEFINE_int32(resync_period, 300,
+             "Seconds between full relists of Nodes, Pods and CNRs that correct any drift (0: off)");
 DEFINE_int32(api_timeout_ms, 10000, "Deadline of each API request (binds)");
 DEFINE_string(address, "0.0.0.0", "Listen address");
 DEFINE_int32(port, 8888, "Listen port");
@@ -39,7 +39,8 @@ DEFINE_int32(threads, 2, "HTTP worker threads");
 DEFINE_uint64(max_body_bytes, 16u << 20, "Largest request body accepted (413 beyond)");
 DEFINE_int32(cnr_stale_after, 300, "Seconds after which a CNR without a fresh AgentReady heartbeat is stale");
 DEFINE_string(resource_policy, "dynamic", "Node agent: dynamic (Katalyst QRM) or native (kubelet managers)");
-DEFINE_string(gpu_policy, "tessera", "GPU placement policy: tessera, fgd, bestfit, dotprod, binpack, spread, random");
+DEFINE_string(gpu_policy, "tessera",
+              "GPU placement policy: tessera, fgd, bestfit, dotprod, binpack, spread, random");
 DEFINE_string(strategy, "MostAllocated", "CPU/memory scoring: LeastAllocated, MostAllocated, BalancedAllocation");
 DEFINE_string(tls_cert, "", "PEM certificate chain: serve HTTPS (with --tls-key)");
 DEFINE_string(tls_key, "", "PEM private key for --tls-cert");
@@ -50,7 +51,9 @@ DEFINE_string(advertise_url, "", "How other replicas reach this one (default htt
 
 namespace {
 std::atomic<bool> g_stop{false};
-void OnSignal(int) { g_stop.store(true); }
+void OnSignal(int) {
+  g_stop.store(true);
+}
 int BadInput(const std::string& msg) {
   std::cerr << "tessera-extender: " << msg << "\n";
   return 2;
@@ -59,7 +62,8 @@ int BadInput(const std::string& msg) {
 
 int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("tessera-extender"));
-  gflags::SetUsageMessage("kube-scheduler HTTP extender: NUMA-, GPU- and PCIe-aware filter/prioritize/bind/preempt");
+  gflags::SetUsageMessage(
+      "kube-scheduler HTTP extender: NUMA-, GPU- and PCIe-aware filter/prioritize/bind/preempt");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   using namespace tessera;  // NOLINT(google-build-using-namespace): main only
   extender::ExtenderOptions options;
@@ -68,7 +72,8 @@ int main(int argc, char** argv) {
   } else if (FLAGS_resource_policy != "dynamic") {
     return BadInput("--resource-policy must be dynamic or native");
   }
-  if (!scoring::MakeGpuPolicy(FLAGS_gpu_policy).ok()) return BadInput(scoring::MakeGpuPolicy(FLAGS_gpu_policy).status().message());
+  if (!scoring::MakeGpuPolicy(FLAGS_gpu_policy).ok())
+    return BadInput(scoring::MakeGpuPolicy(FLAGS_gpu_policy).status().message());
   options.scheduler.gpu_policy = FLAGS_gpu_policy;
   auto strategy = scoring::ParseAllocationStrategy(FLAGS_strategy);
   if (!strategy.ok()) return BadInput(strategy.status().message());
@@ -77,7 +82,8 @@ int main(int argc, char** argv) {
   // Crash tests only: pause inside each bind, between the annotation patch and the Binding (see ExtenderOptions).
   if (const char* pause = std::getenv("TESSERA_FAILPOINT_BIND_PAUSE_MS"); pause != nullptr && *pause != '\0') {
     options.failpoint_bind_pause = std::chrono::milliseconds(std::strtol(pause, nullptr, 10));
-    spdlog::warn("failpoint: every bind pauses {} ms between the annotation and the Binding", options.failpoint_bind_pause.count());
+    spdlog::warn("failpoint: every bind pauses {} ms between the annotation and the Binding",
+                 options.failpoint_bind_pause.count());
   }
   extender::ExtenderService service(options);
   std::unique_ptr<kube::KubeClient> api;
@@ -104,18 +110,21 @@ int main(int argc, char** argv) {
     if (!api) return BadInput("--leader-elect needs the API server (not --snapshot)");
     kube::LeaderElectionOptions le;
     const char* ns = std::getenv("POD_NAMESPACE");
-    le.lease_namespace = !FLAGS_leader_elect_namespace.empty() ? FLAGS_leader_elect_namespace : (ns ? ns : "kube-system");
+    le.lease_namespace =
+        !FLAGS_leader_elect_namespace.empty() ? FLAGS_leader_elect_namespace : (ns ? ns : "kube-system");
     le.lease_name = FLAGS_leader_elect_name;
     const char* ip = std::getenv("POD_IP");
-    le.identity = !FLAGS_advertise_url.empty() ? FLAGS_advertise_url
-                                               : "http://" + std::string(ip ? ip : "127.0.0.1") + ":" + std::to_string(FLAGS_port);
+    le.identity = !FLAGS_advertise_url.empty()
+                      ? FLAGS_advertise_url
+                      : "http://" + std::string(ip ? ip : "127.0.0.1") + ":" + std::to_string(FLAGS_port);
     elector = std::make_unique<kube::LeaderElector>(api.get(), le);
     kube::KubeClient* client = api.get();
     // On promotion, relist pods first: the last binds of the previous leader may not have reached our watch yet.
     elector->Start([&service, client] {
       Result<kube::HttpResponse> pods = client->Get(extender::kPodsPath);
       rapidjson::Document d;
-      if (pods.ok() && pods->status == 200 && !d.Parse(pods->body.c_str()).HasParseError() && d.HasMember("items") && d["items"].IsArray()) {
+      if (pods.ok() && pods->status == 200 && !d.Parse(pods->body.c_str()).HasParseError() &&
+          d.HasMember("items") && d["items"].IsArray()) {
         std::vector<std::string> items;
         for (const auto& item : d["items"].GetArray()) {
           rapidjson::StringBuffer b;

@@ -23,7 +23,8 @@ HttpHandler MakeExtenderHandler(ExtenderService* service, std::string url_prefix
                       .Name("tessera_extender_request_seconds")
                       .Help("Request handling time by verb")
                       .Register(*registry);
-  const prometheus::Histogram::BucketBoundaries buckets = {0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25, 1};
+  const prometheus::Histogram::BucketBoundaries buckets = {0.0001, 0.00025, 0.0005, 0.001, 0.002,
+                                                           0.005,  0.01,    0.05,   0.25,  1};
   auto forward_mu = std::make_shared<std::mutex>();
   auto forward_clients = std::make_shared<std::map<std::string, std::shared_ptr<kube::KubeClient>>>();
   return [service, url_prefix, registry, &requests, &latency, buckets, routing, forward_mu, forward_clients](
@@ -37,7 +38,8 @@ HttpHandler MakeExtenderHandler(ExtenderService* service, std::string url_prefix
       reply = {200, "ok", "text/plain"};
     } else if (method == "GET" && path == "/readyz") {
       verb = "readyz";
-      reply = service->ready() ? HttpReply{200, "ok", "text/plain"} : HttpReply{503, "caches not synced", "text/plain"};
+      reply = service->ready() ? HttpReply{200, "ok", "text/plain"}
+                               : HttpReply{503, "caches not synced", "text/plain"};
     } else if (method == "GET" && path == "/version") {
       verb = "version";
       reply = {200, kVersion, "text/plain"};

@@ -13,9 +13,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!pod.ok()) return 0;
   static const tessera::scoring::ClusterState cluster = [] {
     tessera::scoring::ClusterState c;
-    c.AddNode(tessera::scoring::MakeNodeState(
-        "n", {{0, 0, 8000, int64_t{32} << 30, 2000, int64_t{8} << 30}, {1, 1, 8000, int64_t{32} << 30, 2000, int64_t{8} << 30}},
-        {tessera::scoring::TopologyPolicy::kSingleNumaNode, tessera::scoring::TopologyScope::kContainer, true, true}));
+    c.AddNode(tessera::scoring::MakeNodeState("n",
+                                              {{0, 0, 8000, int64_t{32} << 30, 2000, int64_t{8} << 30},
+                                               {1, 1, 8000, int64_t{32} << 30, 2000, int64_t{8} << 30}},
+                                              {tessera::scoring::TopologyPolicy::kSingleNumaNode,
+                                               tessera::scoring::TopologyScope::kContainer, true, true}));
     return c;
   }();
   tessera::scoring::Scheduler scheduler{tessera::scoring::SchedulerConfig{}};

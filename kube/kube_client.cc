@@ -59,7 +59,9 @@ Result<ClusterConfig> KubeconfigConfig(const std::string& path) {
     return Status::InvalidArgument("kubeconfig " + path + ": " + e.what());
   }
   const std::filesystem::path dir = std::filesystem::path(path).parent_path();
-  auto resolve = [&](const std::string& p) { return std::filesystem::path(p).is_absolute() ? p : (dir / p).string(); };
+  auto resolve = [&](const std::string& p) {
+    return std::filesystem::path(p).is_absolute() ? p : (dir / p).string();
+  };
   auto find_named = [&](const char* list, const std::string& name, const char* inner) -> YAML::Node {
     if (!root[list] || !root[list].IsSequence()) return YAML::Node();
     for (const auto& item : root[list]) {
@@ -134,7 +136,8 @@ KubeClient::KubeClient(ClusterConfig config) : config_(std::move(config)), impl_
     }
   });
   try {
-    impl_->client = std::make_unique<web::http::client::http_client>(utility::conversions::to_string_t(config_.server), cfg);
+    impl_->client =
+        std::make_unique<web::http::client::http_client>(utility::conversions::to_string_t(config_.server), cfg);
   } catch (const std::exception&) {
     impl_->client.reset();  // a malformed server URL: every request reports it
   }
@@ -163,7 +166,8 @@ Result<HttpResponse> KubeClient::Send(const std::string& method, const std::stri
     HttpResponse out;
     out.status = resp.status_code();
     if (auto len = resp.headers().content_length(); len > kMaxResponseBytes) {
-      return Status::Unavailable(method + " " + path + ": response of " + std::to_string(len) + " bytes is too large");
+      return Status::Unavailable(method + " " + path + ": response of " + std::to_string(len) +
+                                 " bytes is too large");
     }
     out.body = resp.extract_utf8string(true).get();
     return out;
@@ -207,7 +211,9 @@ Result<int> KubeClient::StreamLines(const std::string& path, const std::function
   }
 }
 
-Result<HttpResponse> KubeClient::Get(const std::string& path) { return Send("GET", path, nullptr, nullptr); }
+Result<HttpResponse> KubeClient::Get(const std::string& path) {
+  return Send("GET", path, nullptr, nullptr);
+}
 Result<HttpResponse> KubeClient::Post(const std::string& path, const std::string& json) {
   return Send("POST", path, &json, "application/json");
 }

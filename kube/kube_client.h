@@ -6,19 +6,19 @@
 
 #include <chrono>
 #include <functional>
-#include <string_view>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "topology/status.h"
 
 namespace tessera::kube {
 
 struct ClusterConfig {
-  std::string server;            // "https://10.0.0.1:6443" or "http://127.0.0.1:8080"
-  std::string ca_pem;            // PEM bundle; empty: system trust store
+  std::string server;  // "https://10.0.0.1:6443" or "http://127.0.0.1:8080"
+  std::string ca_pem;  // PEM bundle; empty: system trust store
   std::string bearer_token;
-  std::string client_cert_pem;   // with client_key_pem: mutual TLS
+  std::string client_cert_pem;  // with client_key_pem: mutual TLS
   std::string client_key_pem;
   bool insecure_skip_tls_verify = false;
   std::chrono::milliseconds timeout{10000};

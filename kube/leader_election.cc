@@ -1,17 +1,16 @@
 #include "kube/leader_election.h"
 
-#include "kube/time_format.h"
-
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "kube/time_format.h"
 
 namespace tessera::kube {
 namespace {
 
-std::string LeaseBody(const LeaderElectionOptions& o, const std::string& resource_version, const std::string& acquire,
-                      const std::string& renew, int transitions) {
+std::string LeaseBody(const LeaderElectionOptions& o, const std::string& resource_version,
+                      const std::string& acquire, const std::string& renew, int transitions) {
   rapidjson::StringBuffer b;
   rapidjson::Writer<rapidjson::StringBuffer> w(b);
   w.StartObject();
@@ -52,7 +51,9 @@ std::string LeaseBody(const LeaderElectionOptions& o, const std::string& resourc
 LeaderElector::LeaderElector(KubeClient* client, LeaderElectionOptions options)
     : client_(client), options_(std::move(options)) {}
 
-LeaderElector::~LeaderElector() { Stop(); }
+LeaderElector::~LeaderElector() {
+  Stop();
+}
 
 std::string LeaderElector::LeasePath() const {
   return "/apis/coordination.k8s.io/v1/namespaces/" + options_.lease_namespace + "/leases";
@@ -81,21 +82,24 @@ Result<bool> LeaderElector::TryAcquireOrRenew(std::chrono::system_clock::time_po
   if (got->status != 200) return Status::Unavailable("lease: HTTP " + std::to_string(got->status));
   rapidjson::Document d;
   d.Parse(got->body.c_str());
-  if (d.HasParseError() || !d.IsObject() || !d.HasMember("metadata")) return Status::Unavailable("lease: garbled reply");
+  if (d.HasParseError() || !d.IsObject() || !d.HasMember("metadata"))
+    return Status::Unavailable("lease: garbled reply");
   auto str = [](const rapidjson::Value& o, const char* k) {
     return o.IsObject() && o.HasMember(k) && o[k].IsString() ? std::string(o[k].GetString()) : std::string();
   };
   const rapidjson::Value& spec = d.HasMember("spec") ? d["spec"] : d["metadata"];
   const std::string holder = str(spec, "holderIdentity");
   const std::string rv = str(d["metadata"], "resourceVersion");
-  const int duration = spec.IsObject() && spec.HasMember("leaseDurationSeconds") && spec["leaseDurationSeconds"].IsInt()
-                           ? spec["leaseDurationSeconds"].GetInt()
-                           : static_cast<int>(options_.lease_duration.count());
+  const int duration =
+      spec.IsObject() && spec.HasMember("leaseDurationSeconds") && spec["leaseDurationSeconds"].IsInt()
+          ? spec["leaseDurationSeconds"].GetInt()
+          : static_cast<int>(options_.lease_duration.count());
   const int transitions = spec.IsObject() && spec.HasMember("leaseTransitions") && spec["leaseTransitions"].IsInt()
                               ? spec["leaseTransitions"].GetInt()
                               : 0;
   std::chrono::system_clock::time_point renewed;
-  const bool expired = !ParseRfc3339(str(spec, "renewTime"), &renewed) || renewed + std::chrono::seconds(duration) < now;
+  const bool expired =
+      !ParseRfc3339(str(spec, "renewTime"), &renewed) || renewed + std::chrono::seconds(duration) < now;
   if (holder != options_.identity && !holder.empty() && !expired) {
     std::lock_guard<std::mutex> lock(mu_);
     holder_ = holder;
@@ -120,7 +124,8 @@ void LeaderElector::Start(std::function<void()> on_promoted) {
       if (lead && !leader_.load() && on_promoted) on_promoted();
       leader_.store(lead);  // an error while leading steps down: better no leader than two
       const auto until = std::chrono::steady_clock::now() + options_.renew_period;
-      while (!stop_.load() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      while (!stop_.load() && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     leader_.store(false);
   });

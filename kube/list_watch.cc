@@ -22,14 +22,22 @@ std::string ResourceVersion(const rapidjson::Value& obj) {
 
 }  // namespace
 
-ListWatch::ListWatch(ClusterConfig config, std::string collection_path, ListWatchHandlers handlers, ListWatchOptions options)
-    : config_(std::move(config)), path_(std::move(collection_path)), handlers_(std::move(handlers)), options_(options) {
+ListWatch::ListWatch(ClusterConfig config, std::string collection_path, ListWatchHandlers handlers,
+                     ListWatchOptions options)
+    : config_(std::move(config)),
+      path_(std::move(collection_path)),
+      handlers_(std::move(handlers)),
+      options_(options) {
   config_.timeout = std::chrono::seconds(options_.watch_timeout_seconds + 30);
 }
 
-ListWatch::~ListWatch() { Stop(); }
+ListWatch::~ListWatch() {
+  Stop();
+}
 
-void ListWatch::Start() { thread_ = std::thread([this] { Run(); }); }
+void ListWatch::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void ListWatch::Stop() {
   stop_.store(true);
@@ -38,7 +46,8 @@ void ListWatch::Stop() {
 
 void ListWatch::Sleep(std::chrono::milliseconds d) {
   const auto until = std::chrono::steady_clock::now() + d;
-  while (!stop_.load() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  while (!stop_.load() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
 }
 
 void ListWatch::Run() {
@@ -52,8 +61,8 @@ void ListWatch::Run() {
   while (!stop_.load()) {
     Result<HttpResponse> listed = client.Get(path_);
     rapidjson::Document doc;
-    if (!listed.ok() || listed->status != 200 || doc.Parse(listed->body.c_str()).HasParseError() || !doc.IsObject() ||
-        !doc.HasMember("items") || !doc["items"].IsArray()) {
+    if (!listed.ok() || listed->status != 200 || doc.Parse(listed->body.c_str()).HasParseError() ||
+        !doc.IsObject() || !doc.HasMember("items") || !doc["items"].IsArray()) {
       fail();
       continue;
     }
@@ -71,7 +80,8 @@ void ListWatch::Run() {
       Result<int> streamed = client.StreamLines(watch_path, [&](std::string_view line) {
         rapidjson::Document ev;
         ev.Parse(line.data(), line.size());
-        if (ev.HasParseError() || !ev.IsObject() || !ev.HasMember("type") || !ev["type"].IsString() || !ev.HasMember("object")) {
+        if (ev.HasParseError() || !ev.IsObject() || !ev.HasMember("type") || !ev["type"].IsString() ||
+            !ev.HasMember("object")) {
           garbled = true;
           return false;
         }
@@ -84,7 +94,7 @@ void ListWatch::Run() {
         }
         if (std::string v = ResourceVersion(obj); !v.empty()) rv = v;
         if (type == "BOOKMARK") return !stop_.load();
-        const WatchEventType t = type == "ADDED" ? WatchEventType::kAdded
+        const WatchEventType t = type == "ADDED"     ? WatchEventType::kAdded
                                  : type == "DELETED" ? WatchEventType::kDeleted
                                                      : WatchEventType::kModified;
         handlers_.on_event(t, Serialize(obj));
@@ -99,7 +109,8 @@ void ListWatch::Run() {
         break;
       }
       // The server ended the watch normally: resume from the last version seen, unless a resync is due.
-      if (options_.resync_period.count() > 0 && std::chrono::steady_clock::now() - listed_at >= options_.resync_period) {
+      if (options_.resync_period.count() > 0 &&
+          std::chrono::steady_clock::now() - listed_at >= options_.resync_period) {
         resyncs_.fetch_add(1);
         break;
       }

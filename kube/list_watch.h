@@ -36,7 +36,8 @@ struct ListWatchOptions {
 class ListWatch {
  public:
   // `config` is used for a dedicated client whose deadline covers a whole watch.
-  ListWatch(ClusterConfig config, std::string collection_path, ListWatchHandlers handlers, ListWatchOptions options = {});
+  ListWatch(ClusterConfig config, std::string collection_path, ListWatchHandlers handlers,
+            ListWatchOptions options = {});
   ~ListWatch();
   void Start();
   void Stop();  // returns within about one watch timeout

@@ -34,14 +34,19 @@ Status StatusFromHttp(const std::string& what, const kube::HttpResponse& r) {
 
 namespace {
 
-std::string ObjectPath(const std::string& name) { return std::string(kCnrCollectionPath) + "/" + name; }
+std::string ObjectPath(const std::string& name) {
+  return std::string(kCnrCollectionPath) + "/" + name;
+}
 
-bool IsSuccess(int status) { return status >= 200 && status < 300; }
+bool IsSuccess(int status) {
+  return status >= 200 && status < 300;
+}
 
 // Decodes a reply the API server claims is a CNR; anything else is a garbled reply (transient).
 Result<Cnr> DecodeReply(const std::string& what, const kube::HttpResponse& r) {
   Result<Cnr> cnr = crd::DecodeCnr(r.body);
-  if (!cnr.ok()) return Status::Unavailable(what + ": garbled reply from the API server: " + cnr.status().message());
+  if (!cnr.ok())
+    return Status::Unavailable(what + ": garbled reply from the API server: " + cnr.status().message());
   return cnr;
 }
 
@@ -62,7 +67,8 @@ Result<std::string> CnrPublisher::NodeUid(const std::string& node_name) {
   if (!r.ok()) return r.status();
   if (!IsSuccess(r->status)) return StatusFromHttp("GET node " + node_name, *r);
   rapidjson::Document doc;
-  if (Status s = crd::ParseJson(r->body, &doc); !s.ok()) return Status::Unavailable("node " + node_name + ": " + s.message());
+  if (Status s = crd::ParseJson(r->body, &doc); !s.ok())
+    return Status::Unavailable("node " + node_name + ": " + s.message());
   std::string uid;
   const rapidjson::Value* meta = crd::Member(doc, "metadata");
   if (meta == nullptr || !crd::ReadString(*meta, "uid", "metadata", &uid).ok() || uid.empty()) {

@@ -29,7 +29,8 @@ DEFINE_string(topology_policy, "none",
               "RestrictedPodLevel, ...) or <none|best-effort|restricted|single-numa-node>[/<container|pod>]");
 DEFINE_string(cpu_manager_policy, "none", "kubelet --cpu-manager-policy (none|static)");
 DEFINE_string(memory_manager_policy, "None", "kubelet --memory-manager-policy (None|Static)");
-DEFINE_string(reserved_cpus, "", "kubelet --reserved-cpus, e.g. 0-1,64-65: removed from their NUMA node's allocatable");
+DEFINE_string(reserved_cpus, "",
+              "kubelet --reserved-cpus, e.g. 0-1,64-65: removed from their NUMA node's allocatable");
 DEFINE_string(reserved_memory, "", "kubelet --reserved-memory, e.g. '0:memory=1Gi;1:memory=1Gi'");
 DEFINE_double(reclaim_ratio, 0.0,
               "Share of each NUMA node's allocatable CPU and memory published as reclaimed resources "
@@ -45,7 +46,9 @@ DEFINE_int32(api_timeout_ms, 10000, "Deadline of each API server request");
 namespace {
 
 std::atomic<bool> g_stop{false};
-void OnSignal(int) { g_stop.store(true); }
+void OnSignal(int) {
+  g_stop.store(true);
+}
 
 // Usage on stderr (gflags' own helpers print to stdout, which --dry-run reserves for JSON).
 void PrintUsage() {
@@ -96,8 +99,9 @@ int BadInput(const tessera::Status& s) {
 int main(int argc, char** argv) {
   // Logs go to stderr: with --dry-run, stdout carries nothing but the CNR JSON.
   spdlog::set_default_logger(spdlog::stderr_color_mt("tessera-reporter"));
-  gflags::SetUsageMessage("publishes this node's CPU/NUMA/GPU/NIC topology as a CustomNodeResource\n"
-                          "usage: tessera-reporter [--topology-xml FILE] [--node-name NAME] [--dry-run] ...");
+  gflags::SetUsageMessage(
+      "publishes this node's CPU/NUMA/GPU/NIC topology as a CustomNodeResource\n"
+      "usage: tessera-reporter [--topology-xml FILE] [--node-name NAME] [--dry-run] ...");
   if (!AllFlagsKnown(argc, argv)) return 2;
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   if (argc > 1) {
@@ -112,7 +116,8 @@ int main(int argc, char** argv) {
   if (!FLAGS_gpu_aliases.empty()) {
     if (Status s = config.discovery.gpu_models.LoadAliasFile(FLAGS_gpu_aliases); !s.ok()) return BadInput(s);
   }
-  if (Status s = config.discovery.gpu_models.LoadMemoryOverrides(FLAGS_gpu_memory_mib); !s.ok()) return BadInput(s);
+  if (Status s = config.discovery.gpu_models.LoadMemoryOverrides(FLAGS_gpu_memory_mib); !s.ok())
+    return BadInput(s);
   config.build.node_name = FLAGS_node_name.empty() ? DefaultNodeName() : FLAGS_node_name;
   config.build.topology_policy = FLAGS_topology_policy;
   config.build.cpu_manager_policy = FLAGS_cpu_manager_policy;
@@ -124,7 +129,8 @@ int main(int argc, char** argv) {
   Result<std::map<int, int64_t>> memory = reporter::ParseReservedMemory(FLAGS_reserved_memory);
   if (!memory.ok()) return BadInput(memory.status());
   config.build.reserved_memory = *memory;
-  if (FLAGS_interval < 1 || FLAGS_interval > 86400) return BadInput(Status::InvalidArgument("--interval must be 1..86400 s"));
+  if (FLAGS_interval < 1 || FLAGS_interval > 86400)
+    return BadInput(Status::InvalidArgument("--interval must be 1..86400 s"));
   config.interval = std::chrono::seconds(FLAGS_interval);
   config.publish.take_over = FLAGS_take_over;
 

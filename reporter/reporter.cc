@@ -1,15 +1,17 @@
 #include "reporter/reporter.h"
 
-#include "kube/time_format.h"
-
 #include <spdlog/spdlog.h>
 
 #include <ctime>
 #include <thread>
 
+#include "kube/time_format.h"
+
 namespace tessera::reporter {
 
-std::string FormatRfc3339(std::chrono::system_clock::time_point t) { return kube::FormatRfc3339(t); }
+std::string FormatRfc3339(std::chrono::system_clock::time_point t) {
+  return kube::FormatRfc3339(t);
+}
 
 Reporter::Reporter(ReporterConfig config, kube::KubeClient* client, std::shared_ptr<prometheus::Registry> registry)
     : config_(std::move(config)), publisher_(client, config_.publish), registry_(std::move(registry)) {

@@ -36,7 +36,9 @@ int64_t StrategyScore(AllocationStrategy strategy, double cpu, double mem) {
 }
 
 namespace {
-double Fraction(int64_t used, int64_t total) { return total <= 0 ? 1.0 : static_cast<double>(used) / static_cast<double>(total); }
+double Fraction(int64_t used, int64_t total) {
+  return total <= 0 ? 1.0 : static_cast<double>(used) / static_cast<double>(total);
+}
 }  // namespace
 
 double AllocationScore::Score(const NodeCycle& c) const {
@@ -46,11 +48,15 @@ double AllocationScore::Score(const NodeCycle& c) const {
   if (pod.qos == QosLevel::kReclaimedCores) {
     if (c.placement.numa_mask != 0) {
       const NumaDetail& n = node.numa_detail[static_cast<size_t>(std::countr_zero(c.placement.numa_mask))];
-      return StrategyScore(strategy, Fraction(n.reclaimed_cpu_used_milli + pod.reclaimed_milli_cpu, n.reclaimed_cpu_allocatable_milli),
-                           Fraction(n.reclaimed_memory_used + pod.reclaimed_memory_bytes, n.reclaimed_memory_allocatable));
+      return StrategyScore(
+          strategy,
+          Fraction(n.reclaimed_cpu_used_milli + pod.reclaimed_milli_cpu, n.reclaimed_cpu_allocatable_milli),
+          Fraction(n.reclaimed_memory_used + pod.reclaimed_memory_bytes, n.reclaimed_memory_allocatable));
     }
-    return StrategyScore(strategy, Fraction(node.reclaimed_cpu_used_milli + pod.reclaimed_milli_cpu, node.reclaimed_cpu_allocatable_milli),
-                         Fraction(node.reclaimed_memory_used + pod.reclaimed_memory_bytes, node.reclaimed_memory_allocatable));
+    return StrategyScore(
+        strategy,
+        Fraction(node.reclaimed_cpu_used_milli + pod.reclaimed_milli_cpu, node.reclaimed_cpu_allocatable_milli),
+        Fraction(node.reclaimed_memory_used + pod.reclaimed_memory_bytes, node.reclaimed_memory_allocatable));
   }
   if (c.placement.numa_mask != 0 && (c.placement.cpu_pinned || c.placement.memory_pinned)) {
     int64_t alloc_cpu = 0, alloc_mem = 0, used_cpu = 0, used_mem = 0;
@@ -62,7 +68,8 @@ double AllocationScore::Score(const NodeCycle& c) const {
       used_mem += node.numas[i].pinned_memory;
     }
     if (c.placement.exclusive) return StrategyScore(strategy, 1.0, 1.0);
-    return StrategyScore(strategy, Fraction(used_cpu + pod.cpu_milli, alloc_cpu), Fraction(used_mem + pod.memory_bytes, alloc_mem));
+    return StrategyScore(strategy, Fraction(used_cpu + pod.cpu_milli, alloc_cpu),
+                         Fraction(used_mem + pod.memory_bytes, alloc_mem));
   }
   return StrategyScore(strategy, Fraction(node.shared_cpu_used_milli + pod.cpu_milli, node.SharedPoolCpuMilli()),
                        Fraction(node.shared_memory_used + pod.memory_bytes, node.SharedPoolMemory()));

@@ -2,8 +2,8 @@
 //   LeastAllocated (spread), MostAllocated (pack; the default, keeps whole nodes free for big pods),
 //   BalancedAllocation (CPU and memory equally used).
 // Pinned pods are scored on the NUMA node(s) they would take; others on the pool they draw from (the shared
-// pool, or the reclaimed pool for reclaimed_cores). Katalyst scores the worst fitting NUMA node of the node; Tessera
-// scores the NUMA node(s) the pod will actually use.
+// pool, or the reclaimed pool for reclaimed_cores). Katalyst scores the worst fitting NUMA node of the node;
+// Tessera scores the NUMA node(s) the pod will actually use.
 #ifndef TESSERA_SCORING_ALLOCATION_SCORE_H_
 #define TESSERA_SCORING_ALLOCATION_SCORE_H_
 

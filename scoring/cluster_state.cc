@@ -7,11 +7,13 @@
 namespace tessera::scoring {
 
 Result<std::pair<TopologyPolicy, TopologyScope>> ParseCnrTopologyPolicy(const std::string& value) {
-  if (value.empty() || value == "None" || value == "none") return std::pair{TopologyPolicy::kNone, TopologyScope::kContainer};
-  static const std::map<std::string, TopologyPolicy> kPrefix = {{"SingleNUMANode", TopologyPolicy::kSingleNumaNode},
-                                                                {"Restricted", TopologyPolicy::kRestricted},
-                                                                {"BestEffort", TopologyPolicy::kBestEffort},
-                                                                {"Numeric", TopologyPolicy::kNumeric}};
+  if (value.empty() || value == "None" || value == "none")
+    return std::pair{TopologyPolicy::kNone, TopologyScope::kContainer};
+  static const std::map<std::string, TopologyPolicy> kPrefix = {
+      {"SingleNUMANode", TopologyPolicy::kSingleNumaNode},
+      {"Restricted", TopologyPolicy::kRestricted},
+      {"BestEffort", TopologyPolicy::kBestEffort},
+      {"Numeric", TopologyPolicy::kNumeric}};
   for (const auto& [prefix, policy] : kPrefix) {
     if (value == prefix + "ContainerLevel") return std::pair{policy, TopologyScope::kContainer};
     if (value == prefix + "PodLevel") return std::pair{policy, TopologyScope::kPod};
@@ -150,7 +152,9 @@ const LedgerEntry* ClusterState::FindPod(const std::string& pod_uid) const {
 }
 
 namespace {
-bool IsReclaimed(const PodRequest& pod) { return pod.qos == QosLevel::kReclaimedCores; }
+bool IsReclaimed(const PodRequest& pod) {
+  return pod.qos == QosLevel::kReclaimedCores;
+}
 }  // namespace
 
 // Adds (sign = +1) or removes (-1) an entry's charges. Never fails on removal; on addition the caller checks
@@ -187,10 +191,13 @@ Status ClusterState::Apply(const LedgerEntry& e, int sign) {
   } else {
     // The unpinned part of the request floats in the shared pool. An exclusive pod pins whole NUMA nodes and
     // needs nothing more.
-    node.shared_cpu_used_milli += sign * std::max<int64_t>(0, e.placement.exclusive ? 0 : pod.cpu_milli - pinned_cpu);
-    node.shared_memory_used += sign * std::max<int64_t>(0, e.placement.exclusive ? 0 : pod.memory_bytes - pinned_mem);
+    node.shared_cpu_used_milli +=
+        sign * std::max<int64_t>(0, e.placement.exclusive ? 0 : pod.cpu_milli - pinned_cpu);
+    node.shared_memory_used +=
+        sign * std::max<int64_t>(0, e.placement.exclusive ? 0 : pod.memory_bytes - pinned_mem);
   }
-  if (!pod.anti_affinity.required.empty() && e.placement.numa_mask != 0) node.pods_with_required_anti_affinity += sign;
+  if (!pod.anti_affinity.required.empty() && e.placement.numa_mask != 0)
+    node.pods_with_required_anti_affinity += sign;
   for (size_t i = 0; i < node.gpus.size() && i < 64; ++i) {
     if ((e.placement.gpu_mask >> i & 1) == 0) continue;
     node.gpus[i].free_milli -= sign * pod.gpu.milli_per_gpu;
@@ -215,13 +222,16 @@ Status ClusterState::Reserve(const PodRequest& pod, const Placement& placement) 
       (node.nics.size() < 64 && (placement.nic_mask >> node.nics.size()) != 0)) {
     return Status::InvalidArgument("GPU or NIC mask names devices node " + node.name + " does not have");
   }
-  if (std::popcount(placement.gpu_mask) != pod.gpu.count || std::popcount(placement.nic_mask) != pod.gpu.rdma_nics) {
-    return Status::InvalidArgument("placement holds a different number of GPUs or NICs than pod " + pod.Key() + " asks");
+  if (std::popcount(placement.gpu_mask) != pod.gpu.count ||
+      std::popcount(placement.nic_mask) != pod.gpu.rdma_nics) {
+    return Status::InvalidArgument("placement holds a different number of GPUs or NICs than pod " + pod.Key() +
+                                   " asks");
   }
   // A whole-card pod takes only untouched cards.
   for (size_t i = 0; i < node.gpus.size() && i < 64; ++i) {
     if ((placement.gpu_mask >> i & 1) && pod.gpu.whole_cards() && !node.gpus[i].Untouched()) {
-      return Status::InvalidArgument("GPU " + std::to_string(i) + " of " + node.name + " is in use; a whole-card pod needs an untouched card");
+      return Status::InvalidArgument("GPU " + std::to_string(i) + " of " + node.name +
+                                     " is in use; a whole-card pod needs an untouched card");
     }
   }
   LedgerEntry e;
@@ -247,14 +257,16 @@ Status ClusterState::Reserve(const PodRequest& pod, const Placement& placement) 
     if (n.pinned_cpu_milli > n.cpu_allocatable_milli || n.pinned_memory > n.memory_allocatable ||
         d.reclaimed_cpu_used_milli > d.reclaimed_cpu_allocatable_milli ||
         d.reclaimed_memory_used > d.reclaimed_memory_allocatable || n.exclusive_holders > 1 ||
-        (n.exclusive_holders == 1 && !placement.exclusive && !IsReclaimed(pod) && (s.cpu_milli > 0 || s.memory_bytes > 0))) {
+        (n.exclusive_holders == 1 && !placement.exclusive && !IsReclaimed(pod) &&
+         (s.cpu_milli > 0 || s.memory_bytes > 0))) {
       violation = "NUMA node " + std::to_string(n.id) + " of " + node.name + " would be over-committed";
     }
     if (placement.exclusive && n.pinned_cpu_milli != n.cpu_allocatable_milli) {
       violation = "NUMA node " + std::to_string(n.id) + " of " + node.name + " is not idle for an exclusive pod";
     }
   }
-  if (node.shared_cpu_used_milli > node.SharedPoolCpuMilli() || node.shared_memory_used > node.SharedPoolMemory()) {
+  if (node.shared_cpu_used_milli > node.SharedPoolCpuMilli() ||
+      node.shared_memory_used > node.SharedPoolMemory()) {
     violation = "the shared pool of " + node.name + " would be over-committed";
   }
   if (node.reclaimed_cpu_used_milli > node.reclaimed_cpu_allocatable_milli ||
@@ -282,7 +294,8 @@ Status ClusterState::Reserve(const PodRequest& pod, const Placement& placement) 
   by_uid_[pod.uid] = slot;
   const LedgerEntry& stored = ledger_[slot];
   if (stored.placement.numa_mask != 0) {
-    for (const NumaShare& s : stored.shares) node.numa_detail[static_cast<size_t>(s.numa_index)].pinned_pods.push_back(slot);
+    for (const NumaShare& s : stored.shares)
+      node.numa_detail[static_cast<size_t>(s.numa_index)].pinned_pods.push_back(slot);
   }
   return Status::Ok();
 }

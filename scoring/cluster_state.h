@@ -55,11 +55,11 @@ struct NumaDetail {
 
 struct GpuState {
   int64_t free_milli = 1000;
-  int64_t memory_mib = 0;       // card memory; 0 = unknown (memory requests then cannot fit)
+  int64_t memory_mib = 0;  // card memory; 0 = unknown (memory requests then cannot fit)
   int64_t free_memory_mib = 0;
-  int numa_index = -1;          // index into NodeState::numas; -1 unknown
+  int numa_index = -1;  // index into NodeState::numas; -1 unknown
   int socket_id = -1;
-  int switch_id = -1;           // PCIe switch domain within the node; -1: none
+  int switch_id = -1;  // PCIe switch domain within the node; -1: none
   std::string model;
   std::string pci_bus_id;
   bool Untouched() const { return free_milli == 1000 && free_memory_mib == memory_mib; }
@@ -78,9 +78,9 @@ struct NodeState {
   std::string name;
   TopologyPolicy topology_policy = TopologyPolicy::kNone;
   TopologyScope topology_scope = TopologyScope::kContainer;
-  bool cpu_manager_static = false;     // kubelet --cpu-manager-policy=static
-  bool memory_manager_static = false;  // kubelet --memory-manager-policy=Static
-  std::vector<NumaState> numas;        // ascending id
+  bool cpu_manager_static = false;      // kubelet --cpu-manager-policy=static
+  bool memory_manager_static = false;   // kubelet --memory-manager-policy=Static
+  std::vector<NumaState> numas;         // ascending id
   std::vector<NumaDetail> numa_detail;  // parallel to numas
   int numas_per_socket = 1;
 
@@ -97,9 +97,9 @@ struct NodeState {
   int64_t reclaimed_cpu_used_milli = 0;  // unpinned reclaimed pods
   int64_t reclaimed_memory_used = 0;
   int pods_with_required_anti_affinity = 0;  // fast path: no symmetric anti-affinity check when 0
-  std::vector<GpuState> gpus;  // index order = the reporter's GPU index (PCI bus order)
+  std::vector<GpuState> gpus;                // index order = the reporter's GPU index (PCI bus order)
   std::vector<NicState> nics;
-  uint64_t version = 0;        // bumped by every Reserve/Unreserve on this node (caches key on it)
+  uint64_t version = 0;  // bumped by every Reserve/Unreserve on this node (caches key on it)
 
   int64_t FreeGpuMilli() const {
     int64_t f = 0;
@@ -139,12 +139,12 @@ void AddDevicesFromTopology(const topology::NodeTopology& t, NodeState* node);
 // Where a pod sits on its node. NUMA bits are indexes into NodeState::numas (not NUMA ids).
 struct Placement {
   uint32_t node = 0;
-  uint64_t numa_mask = 0;    // NUMA nodes holding its pinned CPU/memory (0: floats in the shared pool)
+  uint64_t numa_mask = 0;  // NUMA nodes holding its pinned CPU/memory (0: floats in the shared pool)
   bool cpu_pinned = false;
   bool memory_pinned = false;
-  bool exclusive = false;    // takes the whole of every NUMA node in the mask
-  uint64_t gpu_mask = 0;     // cards (indexes into NodeState::gpus); each gets the pod's per-card share
-  uint64_t nic_mask = 0;     // RDMA NICs (indexes into NodeState::nics)
+  bool exclusive = false;  // takes the whole of every NUMA node in the mask
+  uint64_t gpu_mask = 0;   // cards (indexes into NodeState::gpus); each gets the pod's per-card share
+  uint64_t nic_mask = 0;   // RDMA NICs (indexes into NodeState::nics)
 };
 
 // How a pinned request divides over the NUMA nodes of a mask: exclusive takes everything; otherwise the request

@@ -23,13 +23,13 @@ class GpuContext;
 struct SchedulerConfig {
   ResourcePolicy resource_policy = ResourcePolicy::kDynamic;
   AllocationStrategy strategy = AllocationStrategy::kMostAllocated;  // pack: keeps whole nodes free
-  std::string gpu_policy = "tessera";  // see gpu_policy.h; must name a known policy
-  GpuContext* gpu_context = nullptr;   // shared state of the GPU policies; the scheduler owns one when null
+  std::string gpu_policy = "tessera";                                // see gpu_policy.h; must name a known policy
+  GpuContext* gpu_context = nullptr;  // shared state of the GPU policies; the scheduler owns one when null
   int64_t weight_allocation = 1;
   int64_t weight_numa_fit = 1;
   int64_t weight_affinity = 1;
-  int64_t weight_gpu = 2;     // GPU placement quality matters most on GPU clusters
-  int64_t weight_device = 1;  // closeness of a pod's several devices
+  int64_t weight_gpu = 2;        // GPU placement quality matters most on GPU clusters
+  int64_t weight_device = 1;     // closeness of a pod's several devices
   bool explain_failures = true;  // false: verdicts name the failing rule but carry no reason text (faster)
 };
 
@@ -40,7 +40,7 @@ struct NodeCycle {
   uint32_t node_index = 0;
   const PodRequest* pod = nullptr;
   const SchedulerConfig* config = nullptr;
-  bool numa_bound = false;  // NUMA rules bind this pod on this node (see NumaPlacement)
+  bool numa_bound = false;    // NUMA rules bind this pod on this node (see NumaPlacement)
   uint64_t usable_numas = 0;  // NUMA indexes the affinity rules allow
   Placement placement;
   int device_level = -1;  // GpuFit: 0 one PCIe switch, 1 one NUMA node, 2 one socket, 3 across; -1 n/a
@@ -76,7 +76,9 @@ class ScorePlugin {
 };
 
 // Mask of the first n NUMA indexes.
-inline uint64_t AllNumas(size_t n) { return n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1; }
+inline uint64_t AllNumas(size_t n) {
+  return n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1;
+}
 
 }  // namespace tessera::scoring
 

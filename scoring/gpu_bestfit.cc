@@ -19,6 +19,8 @@ class BestFitPolicy : public GpuPolicy {
 
 }  // namespace
 
-std::unique_ptr<GpuPolicy> NewBestFitPolicy() { return std::make_unique<BestFitPolicy>(); }
+std::unique_ptr<GpuPolicy> NewBestFitPolicy() {
+  return std::make_unique<BestFitPolicy>();
+}
 
 }  // namespace tessera::scoring

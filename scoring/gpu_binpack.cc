@@ -18,6 +18,8 @@ class BinpackPolicy : public GpuPolicy {
 
 }  // namespace
 
-std::unique_ptr<GpuPolicy> NewBinpackPolicy() { return std::make_unique<BinpackPolicy>(); }
+std::unique_ptr<GpuPolicy> NewBinpackPolicy() {
+  return std::make_unique<BinpackPolicy>();
+}
 
 }  // namespace tessera::scoring

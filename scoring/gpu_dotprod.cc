@@ -16,14 +16,17 @@ class DotProdPolicy : public GpuPolicy {
     int64_t free_gpu = 0;
     for (int i = 0; i < v.count; ++i) free_gpu += v.free_milli[i];
     const double req_gpu = static_cast<double>(in.pod->gpu.count * in.pod->gpu.milli_per_gpu);
-    const double dot = (static_cast<double>(v.free_cpu_milli) / cpu_norm) * (static_cast<double>(in.pod->cpu_milli) / cpu_norm) +
-                       (static_cast<double>(free_gpu) / gpu_norm) * (req_gpu / gpu_norm);
+    const double dot =
+        (static_cast<double>(v.free_cpu_milli) / cpu_norm) * (static_cast<double>(in.pod->cpu_milli) / cpu_norm) +
+        (static_cast<double>(free_gpu) / gpu_norm) * (req_gpu / gpu_norm);
     return -dot;
   }
 };
 
 }  // namespace
 
-std::unique_ptr<GpuPolicy> NewDotProdPolicy() { return std::make_unique<DotProdPolicy>(); }
+std::unique_ptr<GpuPolicy> NewDotProdPolicy() {
+  return std::make_unique<DotProdPolicy>();
+}
 
 }  // namespace tessera::scoring

@@ -14,7 +14,8 @@ class FgdPolicy : public GpuPolicy {
     if (in.node->gpus.empty()) return 0;
     const double before = in.ctx->NodeFragmentationCached(*in.cluster, in.node_index);
     double after = 0;
-    if (!in.ctx->RecallChoice(in.node_index, in.gpu_mask, &after)) after = in.ctx->FragmentationOf(ViewAfter(in), in.node_index);
+    if (!in.ctx->RecallChoice(in.node_index, in.gpu_mask, &after))
+      after = in.ctx->FragmentationOf(ViewAfter(in), in.node_index);
     return -(after - before);
   }
   int ChooseCard(const GpuScoreInput& in, const std::vector<int>& candidates) const override {
@@ -24,6 +25,8 @@ class FgdPolicy : public GpuPolicy {
 
 }  // namespace
 
-std::unique_ptr<GpuPolicy> NewFgdPolicy() { return std::make_unique<FgdPolicy>(); }
+std::unique_ptr<GpuPolicy> NewFgdPolicy() {
+  return std::make_unique<FgdPolicy>();
+}
 
 }  // namespace tessera::scoring

@@ -66,16 +66,21 @@ bool GpuFit::Filter(NodeCycle& c, std::string* reason) const {
   }
   if (static_cast<int>(cards.size()) < g.count) {
     if (model_ok == 0 && g.count > 0) {
-      if (reason != nullptr) *reason = node.gpus.empty() ? "node has no GPUs" : "no GPU of an accepted model (" + node.gpus.front().model + " here)";
+      if (reason != nullptr)
+        *reason = node.gpus.empty() ? "node has no GPUs"
+                                    : "no GPU of an accepted model (" + node.gpus.front().model + " here)";
     } else {
-      if (reason != nullptr) *reason = std::to_string(cards.size()) + " card(s) with " + std::to_string(g.milli_per_gpu / 10) + " % compute and " +
-                std::to_string(g.memory_mib_per_gpu) + " MiB free" + (g.whole_cards() ? " (untouched)" : "") +
-                (pinned ? " in the pod's NUMA node(s)" : "") + ", pod needs " + std::to_string(g.count);
+      if (reason != nullptr)
+        *reason = std::to_string(cards.size()) + " card(s) with " + std::to_string(g.milli_per_gpu / 10) +
+                  " % compute and " + std::to_string(g.memory_mib_per_gpu) + " MiB free" +
+                  (g.whole_cards() ? " (untouched)" : "") + (pinned ? " in the pod's NUMA node(s)" : "") +
+                  ", pod needs " + std::to_string(g.count);
     }
     return false;
   }
   if (static_cast<int>(nics.size()) < g.rdma_nics) {
-    if (reason != nullptr) *reason = std::to_string(nics.size()) + " RDMA NIC(s) usable, pod needs " + std::to_string(g.rdma_nics);
+    if (reason != nullptr)
+      *reason = std::to_string(nics.size()) + " RDMA NIC(s) usable, pod needs " + std::to_string(g.rdma_nics);
     return false;
   }
 
@@ -94,7 +99,8 @@ bool GpuFit::Filter(NodeCycle& c, std::string* reason) const {
   for (int level = 0; level <= max_level; ++level) {
     std::vector<int> keys;
     for (int i : (g.count > 0 ? cards : nics)) {
-      const int k = g.count > 0 ? GroupKey(node.gpus[static_cast<size_t>(i)], level) : GroupKey(node.nics[static_cast<size_t>(i)], level);
+      const int k = g.count > 0 ? GroupKey(node.gpus[static_cast<size_t>(i)], level)
+                                : GroupKey(node.nics[static_cast<size_t>(i)], level);
       if (k >= 0 || level == 3) keys.push_back(k);
     }
     std::sort(keys.begin(), keys.end());
@@ -107,7 +113,8 @@ bool GpuFit::Filter(NodeCycle& c, std::string* reason) const {
       for (int i : nics) {
         if (level == 3 || GroupKey(node.nics[static_cast<size_t>(i)], level) == key) group_nics.push_back(i);
       }
-      if (static_cast<int>(group_cards.size()) < g.count || static_cast<int>(group_nics.size()) < g.rdma_nics) continue;
+      if (static_cast<int>(group_cards.size()) < g.count || static_cast<int>(group_nics.size()) < g.rdma_nics)
+        continue;
       // Shares take the fullest cards that fit (keeps untouched cards whole); whole cards go in index order.
       std::stable_sort(group_cards.begin(), group_cards.end(), [&](int a, int b) {
         return node.gpus[static_cast<size_t>(a)].free_milli < node.gpus[static_cast<size_t>(b)].free_milli;
@@ -124,9 +131,12 @@ bool GpuFit::Filter(NodeCycle& c, std::string* reason) const {
       return true;
     }
   }
-  if (reason != nullptr) *reason = std::string("no ") + LevelName(max_level) + " holds " + std::to_string(g.count) + " free card(s)" +
-            (g.rdma_nics > 0 ? " and " + std::to_string(g.rdma_nics) + " RDMA NIC(s)" : "") + " together" +
-            (single_numa && required > 1 ? " (the kubelet's single-numa-node policy aligns devices to one NUMA node)" : "");
+  if (reason != nullptr)
+    *reason =
+        std::string("no ") + LevelName(max_level) + " holds " + std::to_string(g.count) + " free card(s)" +
+        (g.rdma_nics > 0 ? " and " + std::to_string(g.rdma_nics) + " RDMA NIC(s)" : "") + " together" +
+        (single_numa && required > 1 ? " (the kubelet's single-numa-node policy aligns devices to one NUMA node)"
+                                     : "");
   return false;
 }
 

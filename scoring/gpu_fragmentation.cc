@@ -59,7 +59,8 @@ double ShapeFragmentation(const GpuView& v, const TaskShape& m) {
       too_small += v.free_milli[i];
     }
   }
-  if (accessible == 0 || usable < m.gpu_count || v.free_cpu_milli < m.cpu_milli) return static_cast<double>(total_free);
+  if (accessible == 0 || usable < m.gpu_count || v.free_cpu_milli < m.cpu_milli)
+    return static_cast<double>(total_free);
   return static_cast<double>(too_small);
 }
 

@@ -13,7 +13,8 @@ std::unique_ptr<GpuPolicy> NewFgdPolicy();
 std::unique_ptr<GpuPolicy> NewTesseraPolicy();
 
 const std::vector<std::string>& GpuPolicyNames() {
-  static const std::vector<std::string> kNames = {"tessera", "fgd", "bestfit", "dotprod", "binpack", "spread", "random"};
+  static const std::vector<std::string> kNames = {"tessera", "fgd",    "bestfit", "dotprod",
+                                                  "binpack", "spread", "random"};
   return kNames;
 }
 
@@ -94,12 +95,13 @@ double GpuContext::Lookup(Memo& memo, const TargetWorkload& w, const GpuView& vi
   std::array<int64_t, 8> free{};
   for (int i = 0; i < view.count; ++i) {
     free[static_cast<size_t>(i)] = std::clamp<int64_t>(view.free_milli[i], 0, 1023);
-    for (int j = i; j > 0 && free[static_cast<size_t>(j - 1)] > free[static_cast<size_t>(j)]; --j) {  // insertion sort
+    for (int j = i; j > 0 && free[static_cast<size_t>(j - 1)] > free[static_cast<size_t>(j)];
+         --j) {  // insertion sort
       std::swap(free[static_cast<size_t>(j - 1)], free[static_cast<size_t>(j)]);
     }
   }
-  const uint64_t cpu_class =
-      static_cast<uint64_t>(std::upper_bound(shape_cpus_.begin(), shape_cpus_.end(), view.free_cpu_milli) - shape_cpus_.begin());
+  const uint64_t cpu_class = static_cast<uint64_t>(
+      std::upper_bound(shape_cpus_.begin(), shape_cpus_.end(), view.free_cpu_milli) - shape_cpus_.begin());
   Key key;
   for (size_t i = 0; i < 6; ++i) key.lo |= static_cast<uint64_t>(free[i]) << (10 * i);
   key.hi = static_cast<uint64_t>(free[6]) | static_cast<uint64_t>(free[7]) << 10 |

@@ -5,13 +5,13 @@
 #ifndef TESSERA_SCORING_GPU_POLICY_H_
 #define TESSERA_SCORING_GPU_POLICY_H_
 
+#include <array>
 #include <cstdint>
 #include <memory>
-#include <array>
 #include <random>
-#include <unordered_map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "scoring/cluster_state.h"
@@ -90,7 +90,7 @@ class GpuContext {
   };
   Memo memo_;
   Memo demand_memo_;
-  std::vector<int64_t> shape_cpus_;             // sorted distinct CPU sizes of the workload
+  std::vector<int64_t> shape_cpus_;  // sorted distinct CPU sizes of the workload
   size_t prepared_shapes_ = static_cast<size_t>(-1);
   bool any_model_constraint_ = false;
 };
@@ -104,7 +104,8 @@ struct GpuScoreInput {
   GpuContext* ctx = nullptr;
 };
 
-// The node's GPU view after the pod lands on `gpu_mask` (CPU from the shared pool, the per-card share off each card).
+// The node's GPU view after the pod lands on `gpu_mask` (CPU from the shared pool, the per-card share off each
+// card).
 GpuView ViewAfter(const GpuScoreInput& in);
 
 class GpuPolicy {

@@ -18,6 +18,8 @@ class RandomPolicy : public GpuPolicy {
 
 }  // namespace
 
-std::unique_ptr<GpuPolicy> NewRandomPolicy() { return std::make_unique<RandomPolicy>(); }
+std::unique_ptr<GpuPolicy> NewRandomPolicy() {
+  return std::make_unique<RandomPolicy>();
+}
 
 }  // namespace tessera::scoring

@@ -17,7 +17,8 @@ class SpreadPolicy : public GpuPolicy {
   int ChooseCard(const GpuScoreInput& in, const std::vector<int>& candidates) const override {
     int best = candidates.front();
     for (int c : candidates) {
-      if (in.node->gpus[static_cast<size_t>(c)].free_milli > in.node->gpus[static_cast<size_t>(best)].free_milli) best = c;
+      if (in.node->gpus[static_cast<size_t>(c)].free_milli > in.node->gpus[static_cast<size_t>(best)].free_milli)
+        best = c;
     }
     return best;
   }
@@ -25,6 +26,8 @@ class SpreadPolicy : public GpuPolicy {
 
 }  // namespace
 
-std::unique_ptr<GpuPolicy> NewSpreadPolicy() { return std::make_unique<SpreadPolicy>(); }
+std::unique_ptr<GpuPolicy> NewSpreadPolicy() {
+  return std::make_unique<SpreadPolicy>();
+}
 
 }  // namespace tessera::scoring

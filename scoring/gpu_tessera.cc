@@ -20,7 +20,8 @@ class TesseraPolicy : public GpuPolicy {
     if (in.node->gpus.empty()) return 0;
     const GpuView after_view = ViewAfter(in);
     double after = 0;
-    if (!in.ctx->RecallChoice(in.node_index, in.gpu_mask, &after)) after = in.ctx->DemandFragmentationOf(after_view, in.node_index);
+    if (!in.ctx->RecallChoice(in.node_index, in.gpu_mask, &after))
+      after = in.ctx->DemandFragmentationOf(after_view, in.node_index);
     int64_t free_gpu = 0;
     for (int i = 0; i < after_view.count; ++i) free_gpu += after_view.free_milli[i];
     const double residual =
@@ -39,6 +40,8 @@ class TesseraPolicy : public GpuPolicy {
 
 }  // namespace
 
-std::unique_ptr<GpuPolicy> NewTesseraPolicy() { return std::make_unique<TesseraPolicy>(); }
+std::unique_ptr<GpuPolicy> NewTesseraPolicy() {
+  return std::make_unique<TesseraPolicy>();
+}
 
 }  // namespace tessera::scoring

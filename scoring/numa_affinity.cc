@@ -5,21 +5,21 @@
 namespace tessera::scoring {
 
 bool TermMatchesPod(const NumaAffinityTerm& term, const std::string& owner_namespace, const PodRequest& pod) {
-  const bool ns_ok = term.namespaces.empty()
-                         ? pod.namespace_name == owner_namespace
-                         : std::find(term.namespaces.begin(), term.namespaces.end(), pod.namespace_name) !=
-                               term.namespaces.end();
+  const bool ns_ok = term.namespaces.empty() ? pod.namespace_name == owner_namespace
+                                             : std::find(term.namespaces.begin(), term.namespaces.end(),
+                                                         pod.namespace_name) != term.namespaces.end();
   return ns_ok && term.selector.Matches(pod.labels);
 }
 
 namespace {
 
 template <typename F>
-void ForEachPodInZone(const ClusterState& cluster, const NodeState& node, size_t numa_index, NumaAffinityTerm::Zone zone,
-                      F&& f) {
+void ForEachPodInZone(const ClusterState& cluster, const NodeState& node, size_t numa_index,
+                      NumaAffinityTerm::Zone zone, F&& f) {
   const int socket = node.numas[numa_index].socket_id;
   for (size_t i = 0; i < node.numas.size(); ++i) {
-    const bool in_zone = zone == NumaAffinityTerm::Zone::kNuma ? i == numa_index : node.numas[i].socket_id == socket;
+    const bool in_zone =
+        zone == NumaAffinityTerm::Zone::kNuma ? i == numa_index : node.numas[i].socket_id == socket;
     if (!in_zone) continue;
     for (uint32_t slot : node.numa_detail[i].pinned_pods) f(cluster.entry(slot).pod);
   }
@@ -60,14 +60,16 @@ bool NumaAffinityFilter::Filter(NodeCycle& cycle, std::string* reason) const {
   std::vector<bool> self_satisfied(pod.affinity.required.size(), false);
   for (size_t t = 0; t < pod.affinity.required.size(); ++t) {
     const NumaAffinityTerm& term = pod.affinity.required[t];
-    self_satisfied[t] = TermMatchesPod(term, pod.namespace_name, pod) && !AnyPodMatches(*cycle.cluster, term, pod.namespace_name);
+    self_satisfied[t] =
+        TermMatchesPod(term, pod.namespace_name, pod) && !AnyPodMatches(*cycle.cluster, term, pod.namespace_name);
   }
   uint64_t usable = 0;
   std::string first_block;
   for (size_t i = 0; i < node.numas.size() && i < 64; ++i) {
     std::string block;
     for (size_t t = 0; t < pod.affinity.required.size() && block.empty(); ++t) {
-      if (!self_satisfied[t] && CountTermMatches(*cycle.cluster, node, i, pod.affinity.required[t], pod.namespace_name) == 0) {
+      if (!self_satisfied[t] &&
+          CountTermMatches(*cycle.cluster, node, i, pod.affinity.required[t], pod.namespace_name) == 0) {
         block = "no pod matching required affinity term " + std::to_string(t);
       }
     }

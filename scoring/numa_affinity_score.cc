@@ -6,7 +6,8 @@ namespace tessera::scoring {
 
 double NumaAffinityScore::Score(const NodeCycle& c) const {
   const PodRequest& pod = *c.pod;
-  if (!c.numa_bound || c.placement.numa_mask == 0 || (pod.affinity.preferred.empty() && pod.anti_affinity.preferred.empty())) {
+  if (!c.numa_bound || c.placement.numa_mask == 0 ||
+      (pod.affinity.preferred.empty() && pod.anti_affinity.preferred.empty())) {
     return 0;
   }
   double total = 0;

@@ -27,7 +27,8 @@ bool PlaceReclaimed(NodeCycle& c, std::string* reason) {
   for (size_t i = 0; i < node.numas.size() && i < 64; ++i) {
     if ((c.usable_numas >> i & 1) == 0) continue;
     const NumaDetail& n = node.numa_detail[i];
-    const int64_t cpu_left = n.reclaimed_cpu_allocatable_milli - n.reclaimed_cpu_used_milli - pod.reclaimed_milli_cpu;
+    const int64_t cpu_left =
+        n.reclaimed_cpu_allocatable_milli - n.reclaimed_cpu_used_milli - pod.reclaimed_milli_cpu;
     const int64_t mem_left = n.reclaimed_memory_allocatable - n.reclaimed_memory_used - pod.reclaimed_memory_bytes;
     if (cpu_left < 0 || mem_left < 0) continue;
     if (best < 0 || cpu_left < best_left) {
@@ -36,7 +37,8 @@ bool PlaceReclaimed(NodeCycle& c, std::string* reason) {
     }
   }
   if (best < 0) {
-    if (reason != nullptr) *reason = "no NUMA node has the reclaimed CPU and memory this NUMA-bound reclaimed_cores pod asks";
+    if (reason != nullptr)
+      *reason = "no NUMA node has the reclaimed CPU and memory this NUMA-bound reclaimed_cores pod asks";
     return false;
   }
   c.placement.numa_mask = uint64_t{1} << best;
@@ -48,7 +50,8 @@ bool PlaceExclusive(NodeCycle& c, std::string* reason) {
   const PodRequest& pod = *c.pod;
   std::vector<size_t> idle;
   for (size_t i = 0; i < node.numas.size() && i < 64; ++i) {
-    if ((c.usable_numas >> i & 1) && node.numas[i].Idle() && node.numas[i].cpu_allocatable_milli > 0) idle.push_back(i);
+    if ((c.usable_numas >> i & 1) && node.numas[i].Idle() && node.numas[i].cpu_allocatable_milli > 0)
+      idle.push_back(i);
   }
   // Largest first so the fewest nodes are taken; index breaks ties.
   std::stable_sort(idle.begin(), idle.end(), [&](size_t a, size_t b) {
@@ -94,8 +97,10 @@ bool PlaceExclusive(NodeCycle& c, std::string* reason) {
       return true;
     }
   }
-  if (reason != nullptr) *reason = "numa_exclusive: " + std::to_string(idle.size()) + " idle NUMA node(s) usable, together too small for " +
-            std::to_string(pod.cpu_milli / 1000) + " CPUs and the memory asked (or they would starve the shared pool)";
+  if (reason != nullptr)
+    *reason = "numa_exclusive: " + std::to_string(idle.size()) +
+              " idle NUMA node(s) usable, together too small for " + std::to_string(pod.cpu_milli / 1000) +
+              " CPUs and the memory asked (or they would starve the shared pool)";
   return false;
 }
 
@@ -128,8 +133,9 @@ bool PlaceBinding(NodeCycle& c, std::string* reason) {
     const bool idle = n.Idle();
     const int64_t pref = has_preferences ? Preference(c, i) : 0;
     // Preferred affinity first, then a NUMA node already in use, then the tightest fit, then the lowest index.
-    const bool better = best < 0 || pref > best_pref ||
-                        (pref == best_pref && ((best_idle && !idle) || (best_idle == idle && cpu_left < best_left)));
+    const bool better =
+        best < 0 || pref > best_pref ||
+        (pref == best_pref && ((best_idle && !idle) || (best_idle == idle && cpu_left < best_left)));
     if (better) {
       best = static_cast<int>(i);
       best_idle = idle;
@@ -138,8 +144,10 @@ bool PlaceBinding(NodeCycle& c, std::string* reason) {
     }
   }
   if (best < 0) {
-    if (reason != nullptr) *reason = "no " + std::string(c.usable_numas == AllNumas(node.numas.size()) ? "" : "allowed ") +
-              "NUMA node has " + std::to_string(pod.cpu_milli / 1000) + " free CPUs and the memory asked for numa_binding";
+    if (reason != nullptr)
+      *reason = "no " + std::string(c.usable_numas == AllNumas(node.numas.size()) ? "" : "allowed ") +
+                "NUMA node has " + std::to_string(pod.cpu_milli / 1000) +
+                " free CPUs and the memory asked for numa_binding";
     return false;
   }
   c.placement.numa_mask = uint64_t{1} << best;
@@ -192,7 +200,9 @@ bool NumaPlacement::Filter(NodeCycle& c, std::string* reason) const {
     return false;
   }
   if ((mask & ~c.usable_numas) != 0) {
-    if (reason != nullptr) *reason = "the kubelet would place it on NUMA " + NumaIdList(node, mask) + ", which its NUMA affinity rules forbid";
+    if (reason != nullptr)
+      *reason = "the kubelet would place it on NUMA " + NumaIdList(node, mask) +
+                ", which its NUMA affinity rules forbid";
     return false;
   }
   c.placement.numa_mask = mask;

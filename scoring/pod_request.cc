@@ -81,7 +81,8 @@ std::string ValidatePodRequest(const PodRequest& pod, ResourcePolicy policy) {
   if (pod.cpu_milli < 0 || pod.memory_bytes < 0 || pod.reclaimed_milli_cpu < 0 || pod.reclaimed_memory_bytes < 0) {
     return "negative resource request";
   }
-  if (pod.cpu_milli > kMaxCpuMilli || pod.reclaimed_milli_cpu > kMaxCpuMilli) return "CPU request is absurdly large";
+  if (pod.cpu_milli > kMaxCpuMilli || pod.reclaimed_milli_cpu > kMaxCpuMilli)
+    return "CPU request is absurdly large";
   if (pod.memory_bytes > kMaxMemoryBytes || pod.reclaimed_memory_bytes > kMaxMemoryBytes) {
     return "memory request is absurdly large";
   }
@@ -89,10 +90,12 @@ std::string ValidatePodRequest(const PodRequest& pod, ResourcePolicy policy) {
     if (c.cpu_milli < 0 || c.memory_bytes < 0) return "container " + c.name + " has a negative request";
   }
   if (pod.numa_exclusive && !pod.numa_binding) {
-    return "numa_exclusive requires numa_binding (memory_enhancement {\"numa_binding\":\"true\",\"numa_exclusive\":\"true\"})";
+    return "numa_exclusive requires numa_binding (memory_enhancement "
+           "{\"numa_binding\":\"true\",\"numa_exclusive\":\"true\"})";
   }
   if (pod.numa_exclusive && pod.qos != QosLevel::kDedicatedCores) {
-    return std::string("numa_exclusive applies only to dedicated_cores pods, this pod is ") + QosLevelName(pod.qos);
+    return std::string("numa_exclusive applies only to dedicated_cores pods, this pod is ") +
+           QosLevelName(pod.qos);
   }
   if (pod.numa_binding && pod.qos != QosLevel::kDedicatedCores && pod.qos != QosLevel::kReclaimedCores) {
     return std::string("numa_binding applies to dedicated_cores and reclaimed_cores pods, this pod is ") +
@@ -104,7 +107,8 @@ std::string ValidatePodRequest(const PodRequest& pod, ResourcePolicy policy) {
     }
     for (const ContainerRequest& c : pod.containers) {
       if (c.cpu_milli % 1000 != 0) {
-        return "dedicated_cores needs whole CPUs; container " + c.name + " asks " + std::to_string(c.cpu_milli) + "m";
+        return "dedicated_cores needs whole CPUs; container " + c.name + " asks " + std::to_string(c.cpu_milli) +
+               "m";
       }
     }
     if (pod.numa_binding && pod.cpu_milli == 0) return "a NUMA-bound dedicated_cores pod must request CPU";
@@ -125,10 +129,10 @@ std::string ValidatePodRequest(const PodRequest& pod, ResourcePolicy policy) {
   if (pod.numa_exclusive && !pod.affinity.required.empty()) {
     return "numa_exclusive pods own whole NUMA nodes and cannot also require NUMA affinity to other pods";
   }
-  for (auto [terms, what, preferred] :
-       {std::tuple{&pod.affinity.required, "affinity", false}, std::tuple{&pod.affinity.preferred, "affinity", true},
-        std::tuple{&pod.anti_affinity.required, "anti-affinity", false},
-        std::tuple{&pod.anti_affinity.preferred, "anti-affinity", true}}) {
+  for (auto [terms, what, preferred] : {std::tuple{&pod.affinity.required, "affinity", false},
+                                        std::tuple{&pod.affinity.preferred, "affinity", true},
+                                        std::tuple{&pod.anti_affinity.required, "anti-affinity", false},
+                                        std::tuple{&pod.anti_affinity.preferred, "anti-affinity", true}}) {
     if (std::string e = CheckTerms(*terms, what, preferred); !e.empty()) return e;
   }
   (void)policy;

@@ -61,7 +61,7 @@ struct GpuRequest {
   std::vector<std::string> models;  // accepted GPU models (tessera.io/gpu-model, "A|B"); empty: any
   int rdma_nics = 0;                // distinct RDMA NICs (tessera.io/rdma)
   DeviceAffinityLevel affinity_level = DeviceAffinityLevel::kPcieSwitch;
-  bool affinity_required = false;   // "required:..." fails the node; "preferred:..." (default) scores
+  bool affinity_required = false;  // "required:..." fails the node; "preferred:..." (default) scores
   bool any() const { return count > 0 || rdma_nics > 0; }
   bool whole_cards() const { return milli_per_gpu >= 1000; }
 };

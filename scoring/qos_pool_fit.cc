@@ -25,9 +25,10 @@ bool QosPoolFit::Filter(NodeCycle& cycle, std::string* reason) const {
     const int64_t free_cpu = node.reclaimed_cpu_allocatable_milli - node.reclaimed_cpu_used_milli;
     const int64_t free_mem = node.reclaimed_memory_allocatable - node.reclaimed_memory_used;
     if (pod.reclaimed_milli_cpu > free_cpu || pod.reclaimed_memory_bytes > free_mem) {
-      if (reason != nullptr) *reason = "insufficient reclaimed resources: pod asks " + Cores(pod.reclaimed_milli_cpu) + " CPU and " +
-                Gib(pod.reclaimed_memory_bytes) + ", node has " + Cores(std::max<int64_t>(0, free_cpu)) + " and " +
-                Gib(std::max<int64_t>(0, free_mem)) + " reclaimed";
+      if (reason != nullptr)
+        *reason = "insufficient reclaimed resources: pod asks " + Cores(pod.reclaimed_milli_cpu) + " CPU and " +
+                  Gib(pod.reclaimed_memory_bytes) + ", node has " + Cores(std::max<int64_t>(0, free_cpu)) +
+                  " and " + Gib(std::max<int64_t>(0, free_mem)) + " reclaimed";
       return false;
     }
     return true;
@@ -35,10 +36,11 @@ bool QosPoolFit::Filter(NodeCycle& cycle, std::string* reason) const {
   const int64_t pool_cpu = node.SharedPoolCpuMilli() - node.shared_cpu_used_milli;
   const int64_t pool_mem = node.SharedPoolMemory() - node.shared_memory_used;
   if (pod.cpu_milli > pool_cpu || pod.memory_bytes > pool_mem) {
-    if (reason != nullptr) *reason = std::string(cycle.numa_bound ? "pinning " : "") + "insufficient " +
-              (pod.cpu_milli > pool_cpu ? "CPU" : "memory") + ": pod asks " + Cores(pod.cpu_milli) + " CPU and " +
-              Gib(pod.memory_bytes) + ", the shared pool has " + Cores(std::max<int64_t>(0, pool_cpu)) + " and " +
-              Gib(std::max<int64_t>(0, pool_mem)) + " left";
+    if (reason != nullptr)
+      *reason = std::string(cycle.numa_bound ? "pinning " : "") + "insufficient " +
+                (pod.cpu_milli > pool_cpu ? "CPU" : "memory") + ": pod asks " + Cores(pod.cpu_milli) +
+                " CPU and " + Gib(pod.memory_bytes) + ", the shared pool has " +
+                Cores(std::max<int64_t>(0, pool_cpu)) + " and " + Gib(std::max<int64_t>(0, pool_mem)) + " left";
     return false;
   }
   return true;

@@ -44,7 +44,8 @@ Scheduler::Scheduler(SchedulerConfig config) : config_(std::move(config)) {
   scores_.push_back(std::make_unique<DeviceTopologyScore>());
 }
 
-bool Scheduler::RunFilters(NodeCycle& cycle, NodeVerdict* verdict, const std::vector<const FilterPlugin*>& filters) const {
+bool Scheduler::RunFilters(NodeCycle& cycle, NodeVerdict* verdict,
+                           const std::vector<const FilterPlugin*>& filters) const {
   for (const FilterPlugin* f : filters) {
     if (!f->Filter(cycle, config_.explain_failures ? &verdict->reason : nullptr)) {
       verdict->feasible = false;
@@ -62,7 +63,8 @@ namespace {
 
 constexpr size_t kPrefetchDistance = 4;
 
-NodeCycle MakeCycle(const ClusterState& cluster, const PodRequest& pod, uint32_t node, const SchedulerConfig& config) {
+NodeCycle MakeCycle(const ClusterState& cluster, const PodRequest& pod, uint32_t node,
+                    const SchedulerConfig& config) {
   NodeCycle c;
   c.cluster = &cluster;
   c.node = &cluster.node(node);
@@ -98,8 +100,9 @@ SchedulingResult Scheduler::Schedule(const ClusterState& cluster, const PodReque
   return Schedule(cluster, pod, all);
 }
 
-void Scheduler::ScheduleInto(const ClusterState& cluster, const PodRequest& pod, const std::vector<uint32_t>& nodes,
-                             SchedulingResult* result, VerdictMemo* memo, std::string_view shape) const {
+void Scheduler::ScheduleInto(const ClusterState& cluster, const PodRequest& pod,
+                             const std::vector<uint32_t>& nodes, SchedulingResult* result, VerdictMemo* memo,
+                             std::string_view shape) const {
   ScheduleImpl(cluster, pod, nodes, result, memo, shape);
 }
 
@@ -117,8 +120,9 @@ SchedulingResult Scheduler::Schedule(const ClusterState& cluster, const PodReque
   return result;
 }
 
-void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod, const std::vector<uint32_t>& nodes,
-                             SchedulingResult* out, VerdictMemo* memo, std::string_view shape) const {
+void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
+                             const std::vector<uint32_t>& nodes, SchedulingResult* out, VerdictMemo* memo,
+                             std::string_view shape) const {
   SchedulingResult& result = *out;
   result.pod_error.clear();
   result.best = -1;
@@ -138,9 +142,11 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
   const size_t plugins = scores_.size();
   thread_local std::vector<double> raw;
   raw.assign(nodes.size() * plugins, 0);
-  std::vector<double> lo(plugins, std::numeric_limits<double>::max()), hi(plugins, std::numeric_limits<double>::lowest());
+  std::vector<double> lo(plugins, std::numeric_limits<double>::max()),
+      hi(plugins, std::numeric_limits<double>::lowest());
   std::vector<bool> active(plugins);
-  for (size_t p = 0; p < plugins; ++p) active[p] = scores_[p]->Weight(config_) > 0 && scores_[p]->AppliesTo(pod, cluster);
+  for (size_t p = 0; p < plugins; ++p)
+    active[p] = scores_[p]->Weight(config_) > 0 && scores_[p]->AppliesTo(pod, cluster);
   thread_local std::vector<const FilterPlugin*> filters;
   filters.clear();
   for (const auto& f : filters_) {
@@ -222,7 +228,8 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
     }
   }
   int64_t weight_sum = 0;
-  for (size_t p = 0; p < plugins; ++p) weight_sum += active[p] ? std::max<int64_t>(0, scores_[p]->Weight(config_)) : 0;
+  for (size_t p = 0; p < plugins; ++p)
+    weight_sum += active[p] ? std::max<int64_t>(0, scores_[p]->Weight(config_)) : 0;
   for (size_t i = 0; i < nodes.size(); ++i) {
     NodeVerdict& v = result.verdicts[i];
     if (!v.feasible) continue;

@@ -22,16 +22,16 @@ struct NodeVerdict {
   bool feasible = false;
   std::string_view failed_plugin;  // "" when feasible
   std::string reason;
-  int64_t score = 0;  // weighted total, 0..100 with three decimals: 0..100000
+  int64_t score = 0;       // weighted total, 0..100 with three decimals: 0..100000
   double exact_score = 0;  // the same before rounding; the best node is chosen on this
   Placement placement;
   int device_level = -1;
 };
 
 struct SchedulingResult {
-  std::string pod_error;            // the pod itself is invalid: every node fails with this reason
-  std::vector<NodeVerdict> verdicts;  // one per evaluated node, in evaluation order
-  int64_t best = -1;                // index into verdicts, -1 when nothing fits
+  std::string pod_error;               // the pod itself is invalid: every node fails with this reason
+  std::vector<NodeVerdict> verdicts;   // one per evaluated node, in evaluation order
+  int64_t best = -1;                   // index into verdicts, -1 when nothing fits
   std::vector<NumaShare> best_shares;  // the chosen node's exact per-NUMA charges
 
   const NodeVerdict* Best() const { return best < 0 ? nullptr : &verdicts[static_cast<size_t>(best)]; }
@@ -46,7 +46,8 @@ class Scheduler {
 
   SchedulingResult Schedule(const ClusterState& cluster, const PodRequest& pod) const;
   // Only the given nodes (the extender's candidate list), in that order.
-  SchedulingResult Schedule(const ClusterState& cluster, const PodRequest& pod, const std::vector<uint32_t>& nodes) const;
+  SchedulingResult Schedule(const ClusterState& cluster, const PodRequest& pod,
+                            const std::vector<uint32_t>& nodes) const;
   // All nodes, into `result` (its buffers are reused: loops that schedule many pods avoid reallocating).
   void ScheduleInto(const ClusterState& cluster, const PodRequest& pod, SchedulingResult* result) const;
   // The given nodes, into `result` (buffers reused, as above). With a memo and a non-empty `shape` (see

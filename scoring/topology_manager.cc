@@ -55,7 +55,8 @@ int MinimalWidth(const NodeState& node, bool cpu, int64_t amount) {
     if ((cpu ? node.numas[i].cpu_allocatable_milli : node.numas[i].memory_allocatable) >= amount) return 1;
   }
   std::array<int64_t, kMaxTopologyManagerNumaNodes> alloc{};
-  for (size_t i = 0; i < n; ++i) alloc[i] = cpu ? node.numas[i].cpu_allocatable_milli : node.numas[i].memory_allocatable;
+  for (size_t i = 0; i < n; ++i)
+    alloc[i] = cpu ? node.numas[i].cpu_allocatable_milli : node.numas[i].memory_allocatable;
   std::sort(alloc.begin(), alloc.begin() + static_cast<long>(n), std::greater<>());
   int64_t sum = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -69,8 +70,10 @@ bool SpansSockets(const NodeState& node, uint64_t mask) {
   int socket = -1;
   for (size_t i = 0; i < node.numas.size(); ++i) {
     if ((mask >> i & 1) == 0) continue;
-    if (socket == -1) socket = node.numas[i].socket_id;
-    else if (socket != node.numas[i].socket_id) return true;
+    if (socket == -1)
+      socket = node.numas[i].socket_id;
+    else if (socket != node.numas[i].socket_id)
+      return true;
   }
   return false;
 }
@@ -83,8 +86,7 @@ struct Demand {
 // One request (a container, or the whole pod) against per-NUMA free amounts; on admission subtracts what the
 // kubelet would allocate from `free_cpu` / `free_mem` (fill in index order over the merged mask).
 AdmissionResult AdmitOne(const NodeState& node, TopologyPolicy policy, const HintProviders& p, const Demand& d,
-                         uint64_t pinned_mask,
-                         std::array<int64_t, kMaxTopologyManagerNumaNodes>& free_cpu,
+                         uint64_t pinned_mask, std::array<int64_t, kMaxTopologyManagerNumaNodes>& free_cpu,
                          std::array<int64_t, kMaxTopologyManagerNumaNodes>& free_mem, const PodRequest& pod,
                          const ContainerRequest* container) {
   AdmissionResult r;
@@ -95,7 +97,8 @@ AdmissionResult AdmitOne(const NodeState& node, TopologyPolicy policy, const Hin
   uint64_t best = 0;
   for (uint64_t m : MasksByWidth(n)) {
     if (pinned_mask != 0 && m != pinned_mask) continue;
-    if (policy == TopologyPolicy::kNumeric && std::popcount(m) <= node.numas_per_socket && SpansSockets(node, m)) continue;
+    if (policy == TopologyPolicy::kNumeric && std::popcount(m) <= node.numas_per_socket && SpansSockets(node, m))
+      continue;
     int64_t c = 0, mem = 0;
     for (size_t i = 0; i < n; ++i) {
       if (m >> i & 1) {
@@ -113,18 +116,20 @@ AdmissionResult AdmitOne(const NodeState& node, TopologyPolicy policy, const Hin
                          (!mem_active || width == MinimalWidth(node, false, d.memory));
   auto reject = [&](const std::string& why) {
     r.admit = false;
-    const std::string who = container == nullptr ? "pod " + pod.Key() : "container " + container->name + " of " + pod.Key();
+    const std::string who =
+        container == nullptr ? "pod " + pod.Key() : "container " + container->name + " of " + pod.Key();
     r.reason = std::string("kubelet Topology Manager (") + TopologyPolicyName(policy) + ") would reject " + who +
                ": " + why;
     return r;
   };
   switch (policy) {
     case TopologyPolicy::kNone:
-    case TopologyPolicy::kBestEffort:
-      break;
+    case TopologyPolicy::kBestEffort: break;
     case TopologyPolicy::kRestricted:
     case TopologyPolicy::kNumeric:
-      if (!preferred) return reject(best == 0 ? "no NUMA set has room" : "its resources fit only a wider NUMA set than their minimum");
+      if (!preferred)
+        return reject(best == 0 ? "no NUMA set has room"
+                                : "its resources fit only a wider NUMA set than their minimum");
       break;
     case TopologyPolicy::kSingleNumaNode:
       if (!preferred || width != 1) return reject("its CPU and memory do not fit one NUMA node");
@@ -145,8 +150,8 @@ AdmissionResult AdmitOne(const NodeState& node, TopologyPolicy policy, const Hin
   return r;
 }
 
-AdmissionResult Check(const NodeState& node, TopologyPolicy tm_policy, const PodRequest& pod, ResourcePolicy policy,
-                      uint64_t pinned_mask) {
+AdmissionResult Check(const NodeState& node, TopologyPolicy tm_policy, const PodRequest& pod,
+                      ResourcePolicy policy, uint64_t pinned_mask) {
   AdmissionResult result;
   const size_t n = node.numas.size();
   if (tm_policy == TopologyPolicy::kNone || n == 0 || n > kMaxTopologyManagerNumaNodes) return result;
@@ -170,13 +175,15 @@ AdmissionResult Check(const NodeState& node, TopologyPolicy tm_policy, const Pod
     return AdmitOne(node, tm_policy, providers, whole, pinned_mask, free_cpu, free_mem, pod, nullptr);
   }
   if (node.topology_scope == TopologyScope::kPod || pod.containers.empty()) {
-    return AdmitOne(node, tm_policy, providers, {pod.cpu_milli, pod.memory_bytes}, pinned_mask, free_cpu, free_mem, pod, nullptr);
+    return AdmitOne(node, tm_policy, providers, {pod.cpu_milli, pod.memory_bytes}, pinned_mask, free_cpu, free_mem,
+                    pod, nullptr);
   }
   for (const ContainerRequest& c : pod.containers) {
     // A container's own hints: in native mode only Guaranteed containers with whole CPUs get exclusive CPUs.
     HintProviders p = providers;
     if (policy == ResourcePolicy::kNative) p.cpu = p.cpu && c.cpu_milli % 1000 == 0 && c.cpu_milli > 0;
-    AdmissionResult r = AdmitOne(node, tm_policy, p, {c.cpu_milli, c.memory_bytes}, pinned_mask, free_cpu, free_mem, pod, &c);
+    AdmissionResult r =
+        AdmitOne(node, tm_policy, p, {c.cpu_milli, c.memory_bytes}, pinned_mask, free_cpu, free_mem, pod, &c);
     if (!r.admit) return r;
     result.affinity |= r.affinity;
   }

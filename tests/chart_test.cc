@@ -26,12 +26,13 @@ std::vector<YAML::Node> Rendered(const std::string& name) {
   return YAML::LoadAllFromFile(path);
 }
 
-#define REQUIRE_RENDERED(docs)                                                                       \
+#define REQUIRE_RENDERED(docs) \
   if (docs.empty()) GTEST_SKIP() << "build/chart/*.yaml not rendered (helm unavailable); skipping"
 
 const YAML::Node* FindKind(const std::vector<YAML::Node>& docs, const std::string& kind, const std::string& name) {
   for (const YAML::Node& d : docs) {
-    if (d && d["kind"] && d["kind"].as<std::string>() == kind && d["metadata"]["name"].as<std::string>() == name) return &d;
+    if (d && d["kind"] && d["kind"].as<std::string>() == kind && d["metadata"]["name"].as<std::string>() == name)
+      return &d;
   }
   return nullptr;
 }
@@ -65,19 +66,22 @@ void CheckSchedulerConfig(const std::vector<YAML::Node>& docs, bool tls) {
   ASSERT_NE(svc, nullptr);
   const std::string port = (*svc)["spec"]["ports"][0]["port"].as<std::string>();
   const std::string ns = (*svc)["metadata"]["namespace"].as<std::string>();
-  EXPECT_EQ(ext["urlPrefix"].as<std::string>(), std::string(tls ? "https" : "http") + "://tessera-extender." + ns + ".svc:" + port);
+  EXPECT_EQ(ext["urlPrefix"].as<std::string>(),
+            std::string(tls ? "https" : "http") + "://tessera-extender." + ns + ".svc:" + port);
   EXPECT_EQ(ext["enableHTTPS"].as<bool>(), tls);
   EXPECT_EQ(static_cast<bool>(ext["tlsConfig"]), tls);
   const YAML::Node* dep = FindKind(docs, "Deployment", "tessera-extender");
   ASSERT_NE(dep, nullptr);
   std::string args;
-  for (const auto& a : (*dep)["spec"]["template"]["spec"]["containers"][0]["args"]) args += a.as<std::string>() + " ";
+  for (const auto& a : (*dep)["spec"]["template"]["spec"]["containers"][0]["args"])
+    args += a.as<std::string>() + " ";
   EXPECT_NE(args.find("--port=" + port), std::string::npos) << args;
   EXPECT_EQ(args.find("--tls-cert") != std::string::npos, tls) << args;
   auto profile_args = config["profiles"][0]["pluginConfig"][0]["args"]["ignoredResources"];
   std::set<std::string> ignored;
   for (const auto& r : profile_args) ignored.insert(r.as<std::string>());
-  EXPECT_TRUE(ignored.count("nvidia.com/gpucores") && ignored.count("nvidia.com/gpumem") && ignored.count("tessera.io/rdma"));
+  EXPECT_TRUE(ignored.count("nvidia.com/gpucores") && ignored.count("nvidia.com/gpumem") &&
+              ignored.count("tessera.io/rdma"));
 }
 
 TEST(Chart, SchedulerConfigMatchesTheExtender) {
@@ -99,7 +103,8 @@ std::set<Grant> Grants(const std::vector<YAML::Node>& docs, const std::string& s
     const std::string kind = d["kind"].as<std::string>();
     if (kind != "ClusterRoleBinding" && kind != "RoleBinding") continue;
     for (const auto& s : d["subjects"]) {
-      if (s["name"].as<std::string>() == sa) roles.emplace(d["roleRef"]["kind"].as<std::string>(), d["roleRef"]["name"].as<std::string>());
+      if (s["name"].as<std::string>() == sa)
+        roles.emplace(d["roleRef"]["kind"].as<std::string>(), d["roleRef"]["name"].as<std::string>());
     }
   }
   std::set<Grant> out;
@@ -110,7 +115,8 @@ std::set<Grant> Grants(const std::vector<YAML::Node>& docs, const std::string& s
       for (const auto& g : rule["apiGroups"]) {
         for (const auto& r : rule["resources"]) {
           for (const auto& v : rule["verbs"]) {
-            if (g.as<std::string>() == "*" || r.as<std::string>() == "*" || v.as<std::string>() == "*") *wildcard = true;
+            if (g.as<std::string>() == "*" || r.as<std::string>() == "*" || v.as<std::string>() == "*")
+              *wildcard = true;
             out.emplace(g.as<std::string>(), r.as<std::string>(), v.as<std::string>());
           }
         }
@@ -120,17 +126,20 @@ std::set<Grant> Grants(const std::vector<YAML::Node>& docs, const std::string& s
   return out;
 }
 
-void CheckRbac(const std::vector<YAML::Node>& docs, const std::string& sa, const std::vector<kube::ApiCall>& calls) {
+void CheckRbac(const std::vector<YAML::Node>& docs, const std::string& sa,
+               const std::vector<kube::ApiCall>& calls) {
   bool wildcard = false;
   std::set<Grant> granted = Grants(docs, sa, &wildcard);
   EXPECT_FALSE(wildcard) << sa;
   std::set<Grant> needed;
   for (const kube::ApiCall& c : calls) needed.emplace(c.api_group, c.resource, c.verb);
   for (const Grant& g : needed) {
-    EXPECT_TRUE(granted.count(g)) << sa << " may not " << std::get<2>(g) << " " << std::get<1>(g) << " (" << std::get<0>(g) << ")";
+    EXPECT_TRUE(granted.count(g)) << sa << " may not " << std::get<2>(g) << " " << std::get<1>(g) << " ("
+                                  << std::get<0>(g) << ")";
   }
   for (const Grant& g : granted) {
-    EXPECT_TRUE(needed.count(g)) << sa << " is granted " << std::get<2>(g) << " " << std::get<1>(g) << " it never uses";
+    EXPECT_TRUE(needed.count(g)) << sa << " is granted " << std::get<2>(g) << " " << std::get<1>(g)
+                                 << " it never uses";
   }
 }
 

@@ -1,6 +1,7 @@
+#include "crd/cnr_builder.h"
+
 #include <gtest/gtest.h>
 
-#include "crd/cnr_builder.h"
 #include "crd/cnr_codec.h"
 #include "tests/shared_data.h"
 #include "topology/hwloc_discovery.h"
@@ -76,7 +77,8 @@ TEST(BuildCnr, Jrc0386ZonesMatchFactsTable) {
   EXPECT_EQ(numa0_bytes >> 20, 64050) << "MiB per the facts table";
   EXPECT_EQ(numa0->resources.allocatable.at("memory").milli() / 1000, numa0_bytes - (int64_t{2} << 30));
   EXPECT_EQ(numa0->resources.allocatable.at("resource.katalyst.kubewharf.io/reclaimed_millicpu").milli(),
-            15000 * 1000) << "reclaimed per NUMA = ratio x allocatable CPU, in millicpu";
+            15000 * 1000)
+      << "reclaimed per NUMA = ratio x allocatable CPU, in millicpu";
   EXPECT_EQ(numa0->siblings.size(), 7u);
 
   // Each A100 sits under its NUMA zone and shares a pcie_switch value with exactly one NIC under the socket.
@@ -103,10 +105,12 @@ TEST(BuildCnr, Jrc0386ZonesMatchFactsTable) {
   int64_t sum = 0;
   for (const TopologyZone& s : cnr->status.zones) {
     for (const TopologyZone& n : s.children) {
-      if (n.type == "Numa") sum += n.resources.allocatable.at("resource.katalyst.kubewharf.io/reclaimed_millicpu").milli();
+      if (n.type == "Numa")
+        sum += n.resources.allocatable.at("resource.katalyst.kubewharf.io/reclaimed_millicpu").milli();
     }
   }
-  EXPECT_EQ(cnr->status.resources.allocatable.at("resource.katalyst.kubewharf.io/reclaimed_millicpu").milli(), sum);
+  EXPECT_EQ(cnr->status.resources.allocatable.at("resource.katalyst.kubewharf.io/reclaimed_millicpu").milli(),
+            sum);
 }
 
 TEST(BuildCnr, RejectsContradictoryOptions) {

@@ -1,6 +1,7 @@
+#include "crd/cnr_codec.h"
+
 #include <gtest/gtest.h>
 
-#include "crd/cnr_codec.h"
 #include "crd/json_fields.h"
 #include "tests/shared_data.h"
 

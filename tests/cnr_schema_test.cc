@@ -1,5 +1,5 @@
-// Walks the CRD's openAPIV3Schema over every CNR the encoder emits (one per shared topology) and fails on any field
-// the schema does not allow, any missing required field, wrong type, enum or pattern violation. Runs against
+// Walks the CRD's openAPIV3Schema over every CNR the encoder emits (one per shared topology) and fails on any
+// field the schema does not allow, any missing required field, wrong type, enum or pattern violation. Runs against
 // Tessera's CRD and, when ../shared is present, Katalyst's published CRD: the objects must fit both.
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
@@ -28,7 +28,9 @@ class SchemaValidator {
   }
 
  private:
-  void Error(const std::string& path, const std::string& what) { errors_.push_back((path.empty() ? "(root)" : path) + ": " + what); }
+  void Error(const std::string& path, const std::string& what) {
+    errors_.push_back((path.empty() ? "(root)" : path) + ": " + what);
+  }
 
   static bool IsTrue(const YAML::Node& n) { return n.IsDefined() && n.IsScalar() && n.as<bool>(); }
   // Child lookup that never mutates or invalidates: a missing key yields an undefined node.
@@ -45,12 +47,14 @@ class SchemaValidator {
     // children to the zone schema anyway.
     if (path.size() >= 9 && path.compare(path.size() - 9, 9, ".children") == 0) {
       if (!v.IsArray()) return Error(path, "children must be an array");
-      for (rapidjson::SizeType i = 0; i < v.Size(); ++i) Check(zone_schema_, v[i], path + "[" + std::to_string(i) + "]");
+      for (rapidjson::SizeType i = 0; i < v.Size(); ++i)
+        Check(zone_schema_, v[i], path + "[" + std::to_string(i) + "]");
       return;
     }
     if (IsTrue(Get(schema, "x-kubernetes-int-or-string"))) {
       if (!v.IsString() && !v.IsInt64()) return Error(path, "must be int-or-string");
-      if (v.IsString() && Get(schema, "pattern")) CheckPattern(Get(schema, "pattern").as<std::string>(), v.GetString(), path);
+      if (v.IsString() && Get(schema, "pattern"))
+        CheckPattern(Get(schema, "pattern").as<std::string>(), v.GetString(), path);
       return;
     }
     std::string type = Get(schema, "type") ? Get(schema, "type").as<std::string>() : "";
@@ -74,12 +78,14 @@ class SchemaValidator {
       }
       if (Get(schema, "required")) {
         for (const auto& req : Get(schema, "required")) {
-          if (!v.HasMember(req.as<std::string>().c_str())) Error(path, "missing required field " + req.as<std::string>());
+          if (!v.HasMember(req.as<std::string>().c_str()))
+            Error(path, "missing required field " + req.as<std::string>());
         }
       }
     } else if (type == "array") {
       if (!v.IsArray()) return Error(path, "expected array");
-      for (rapidjson::SizeType i = 0; i < v.Size(); ++i) Check(Get(schema, "items"), v[i], path + "[" + std::to_string(i) + "]");
+      for (rapidjson::SizeType i = 0; i < v.Size(); ++i)
+        Check(Get(schema, "items"), v[i], path + "[" + std::to_string(i) + "]");
     } else if (type == "string") {
       if (!v.IsString()) return Error(path, "expected string");
       std::string s = v.GetString();
@@ -118,8 +124,9 @@ YAML::Node LoadSchema(const std::string& path) {
 
 std::vector<std::string> CnrsToCheck() {
   std::vector<std::string> out;
-  for (const char* file : {"topo.dp-esb01.xml", "32em64t-2n8c2t-pci-noio.xml", "nvidiaDGX2.xml", "topo.jrc0386.xml",
-                           "topo.dp-intelmax01-flat.xml", "tuo.SPX.xml", "sierra.xml", "corona.xml"}) {
+  for (const char* file :
+       {"topo.dp-esb01.xml", "32em64t-2n8c2t-pci-noio.xml", "nvidiaDGX2.xml", "topo.jrc0386.xml",
+        "topo.dp-intelmax01-flat.xml", "tuo.SPX.xml", "sierra.xml", "corona.xml"}) {
     if (!testing::SharedAvailable(std::string("topologies/") + file)) continue;
     topology::DiscoveryOptions d;
     d.xml_path = testing::SharedPath(std::string("topologies/") + file);
@@ -148,8 +155,13 @@ std::vector<std::string> CnrsToCheck() {
   full.status.topology_policy = "NumericPodLevel";
   full.status.resources.capacity["cpu"] = Quantity::FromMilli(1500);
   full.status.resources.allocatable["memory"] = Quantity::FromBytes(int64_t{1} << 30);
-  TopologyZone nic{"NIC", "mlx5_0", {{{"x", Quantity::FromUnits(1)}}, {{"x", Quantity::FromUnits(1)}}},
-                   {{"rdma", "true"}}, {{"ns/p/u", {{"x", Quantity::FromUnits(1)}}}}, {}, {{"Numa", "1", {{"distance", "21"}}}}};
+  TopologyZone nic{"NIC",
+                   "mlx5_0",
+                   {{{"x", Quantity::FromUnits(1)}}, {{"x", Quantity::FromUnits(1)}}},
+                   {{"rdma", "true"}},
+                   {{"ns/p/u", {{"x", Quantity::FromUnits(1)}}}},
+                   {},
+                   {{"Numa", "1", {{"distance", "21"}}}}};
   TopologyZone socket{"Socket", "0", {}, {}, {}, {nic}, {}};
   full.status.zones.push_back(socket);
   full.status.conditions.push_back({"AgentReady", "True", "2026-11-30T12:00:00Z", "r", "m"});
@@ -168,7 +180,9 @@ void ExpectAllValid(const std::string& crd_path) {
   }
 }
 
-TEST(CnrSchema, EncoderOutputFitsTesserasCrd) { ExpectAllValid(std::string(TESSERA_SOURCE_DIR) + "/crd/customnoderesource.crd.yaml"); }
+TEST(CnrSchema, EncoderOutputFitsTesserasCrd) {
+  ExpectAllValid(std::string(TESSERA_SOURCE_DIR) + "/crd/customnoderesource.crd.yaml");
+}
 
 TEST(CnrSchema, EncoderOutputFitsKatalystsCrd) {
   TESSERA_REQUIRE_SHARED("reference/katalyst-cnr-crd.yaml");

@@ -2,7 +2,6 @@
 // and then the Binding, API errors at each step leave no half allocation, and a restarted extender rebuilds the
 // same ledger from the pods' annotations.
 #include <gtest/gtest.h>
-
 #include <prometheus/text_serializer.h>
 
 #include <thread>
@@ -24,14 +23,17 @@ using testing::FakeApiServer;
 using testing::FakeReply;
 using testing::FakeRequest;
 
-std::string PodJson(const std::string& name, int pct) { return testing::GpuSharePodJson(name, pct); }
+std::string PodJson(const std::string& name, int pct) {
+  return testing::GpuSharePodJson(name, pct);
+}
 
 std::string FilterBody(const std::string& name, int pct) {
   return R"({"Pod": )" + PodJson(name, pct) + R"(, "NodeNames": ["gpu-node"], "Nodes": null})";
 }
 
 std::string BindBody(const std::string& name) {
-  return R"({"PodName": ")" + name + R"(", "PodNamespace": "ml", "PodUID": "uid-)" + name + R"(", "Node": "gpu-node"})";
+  return R"({"PodName": ")" + name + R"(", "PodNamespace": "ml", "PodUID": "uid-)" + name +
+         R"(", "Node": "gpu-node"})";
 }
 
 struct ApiWorld {
@@ -75,7 +77,9 @@ struct Extender {
   }
 };
 
-bool Bound(const Answer& a) { return a.body == R"({"Error":""})"; }
+bool Bound(const Answer& a) {
+  return a.body == R"({"Error":""})";
+}
 
 TEST(ExtenderApi, BindPatchesOneAnnotationThenPostsTheBinding) {
   TESSERA_REQUIRE_SHARED("topologies/topo.dp-esb01.xml");
@@ -91,7 +95,8 @@ TEST(ExtenderApi, BindPatchesOneAnnotationThenPostsTheBinding) {
   for (const FakeRequest& r : w.server.Requests()) {
     if (r.method != "GET") seen.push_back(r.method + " " + r.target);
   }
-  ASSERT_EQ(seen, (std::vector<std::string>{"PATCH /api/v1/namespaces/ml/pods/a", "POST /api/v1/namespaces/ml/pods/a/binding"}));
+  ASSERT_EQ(seen, (std::vector<std::string>{"PATCH /api/v1/namespaces/ml/pods/a",
+                                            "POST /api/v1/namespaces/ml/pods/a/binding"}));
   std::optional<std::string> pod = w.server.Object("/api/v1/namespaces/ml/pods/a");
   ASSERT_TRUE(pod.has_value());
   EXPECT_NE(pod->find(R"("nodeName":"gpu-node")"), std::string::npos);
@@ -125,7 +130,8 @@ TEST(ExtenderApi, FailuresAtEachStepLeaveNoHalfAllocation) {
   a = x.service.Bind(BindBody("a"));
   EXPECT_NE(a.body.find("binding: HTTP 500"), std::string::npos) << a.body;
   std::optional<std::string> pod = w.server.Object("/api/v1/namespaces/ml/pods/a");
-  EXPECT_EQ(pod->find("tessera.io/allocation"), std::string::npos) << "annotation removed after the failed binding";
+  EXPECT_EQ(pod->find("tessera.io/allocation"), std::string::npos)
+      << "annotation removed after the failed binding";
   EXPECT_EQ(pod->find("nodeName"), std::string::npos);
   // Nothing is held: b can take the 60 % share and bind.
   w.server.SetInterceptor(nullptr);
@@ -182,11 +188,15 @@ TEST(ExtenderApi, PeriodicResyncCorrectsDriftAndCountsIt) {
   }
   ASSERT_TRUE(corrected) << "the resync released a's share";
   w.AddPendingPod("c", 81);
-  EXPECT_EQ(x.service.Filter(FilterBody("c", 81)).body.find("gpu-node\"]"), std::string::npos) << "d's 20 % is held";
+  EXPECT_EQ(x.service.Filter(FilterBody("c", 81)).body.find("gpu-node\"]"), std::string::npos)
+      << "d's 20 % is held";
   const std::string m = prometheus::TextSerializer().Serialize(x.registry->Collect());
-  EXPECT_NE(m.find(R"(tessera_extender_resync_corrections_total{change="removed",kind="pod"} 1)"), std::string::npos) << m;
+  EXPECT_NE(m.find(R"(tessera_extender_resync_corrections_total{change="removed",kind="pod"} 1)"),
+            std::string::npos)
+      << m;
   // d arrived by the lost event; b (created after the lost events, with its event) may have been seen either way.
-  EXPECT_NE(m.find(R"(tessera_extender_resync_corrections_total{change="added",kind="pod"} 1)"), std::string::npos);
+  EXPECT_NE(m.find(R"(tessera_extender_resync_corrections_total{change="added",kind="pod"} 1)"),
+            std::string::npos);
 }
 
 }  // namespace

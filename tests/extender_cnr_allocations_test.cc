@@ -3,9 +3,8 @@
 // moved when the agent put it elsewhere; reports for deleted pods or earlier pods of the same name are dropped;
 // foreign GPU pods nobody reported are still counted against the node's cards.
 #include <gtest/gtest.h>
-#include <rapidjson/document.h>
-
 #include <prometheus/text_serializer.h>
+#include <rapidjson/document.h>
 
 #include <thread>
 
@@ -46,20 +45,24 @@ void Report(crd::Cnr* cnr, const std::string& type, const std::string& zone_name
 }
 
 std::string FirstGpuBusId(const crd::Cnr& cnr) {
-  std::function<std::string(const std::vector<crd::TopologyZone>&)> walk = [&](const std::vector<crd::TopologyZone>& zones) {
-    for (const crd::TopologyZone& z : zones) {
-      if (z.type == crd::kZoneGpu) return z.name;
-      if (std::string s = walk(z.children); !s.empty()) return s;
-    }
-    return std::string();
-  };
+  std::function<std::string(const std::vector<crd::TopologyZone>&)> walk =
+      [&](const std::vector<crd::TopologyZone>& zones) {
+        for (const crd::TopologyZone& z : zones) {
+          if (z.type == crd::kZoneGpu) return z.name;
+          if (std::string s = walk(z.children); !s.empty()) return s;
+        }
+        return std::string();
+      };
   return walk(cnr.status.zones);
 }
 
-std::string NodeJson(const std::string& name) { return R"({"metadata": {"name": ")" + name + R"("}})"; }
+std::string NodeJson(const std::string& name) {
+  return R"({"metadata": {"name": ")" + name + R"("}})";
+}
 
 // A dedicated_cores numa_binding pod asking `cpus` whole CPUs; bound to `node` when not empty.
-std::string NumaPodJson(const std::string& name, int cpus, const std::string& node = "", const std::string& annotation = "") {
+std::string NumaPodJson(const std::string& name, int cpus, const std::string& node = "",
+                        const std::string& annotation = "") {
   std::string annotations = R"("katalyst.kubewharf.io/qos_level": "dedicated_cores",
       "katalyst.kubewharf.io/memory_enhancement": "{\"numa_binding\":\"true\"}")";
   if (!annotation.empty()) {
@@ -68,22 +71,25 @@ std::string NumaPodJson(const std::string& name, int cpus, const std::string& no
     annotations += "\"";
   }
   return R"({"metadata": {"name": ")" + name + R"(", "namespace": "db", "uid": "uid-)" + name +
-         R"(", "annotations": {)" + annotations + R"(}}, "spec": {)" + (node.empty() ? "" : R"("nodeName": ")" + node + "\", ") +
+         R"(", "annotations": {)" + annotations + R"(}}, "spec": {)" +
+         (node.empty() ? "" : R"("nodeName": ")" + node + "\", ") +
          R"("containers": [{"name": "c", "resources": {"requests": {"cpu": ")" + std::to_string(cpus) +
          R"(", "memory": "1Gi"}, "limits": {"cpu": ")" + std::to_string(cpus) + R"(", "memory": "1Gi"}}}]}})";
 }
 
 std::string GpuPodJson(const std::string& name, int pct, const std::string& node = "") {
-  return R"({"metadata": {"name": ")" + name + R"(", "namespace": "ml", "uid": "uid-)" + name + R"("}, "spec": {)" +
-         (node.empty() ? "" : R"("nodeName": ")" + node + "\", ") +
+  return R"({"metadata": {"name": ")" + name + R"(", "namespace": "ml", "uid": "uid-)" + name +
+         R"("}, "spec": {)" + (node.empty() ? "" : R"("nodeName": ")" + node + "\", ") +
          R"("containers": [{"name": "c", "resources": {"requests": {"cpu": "1", "memory": "1Gi",
-         "nvidia.com/gpucores": ")" + std::to_string(pct) + R"("}}}]}})";
+         "nvidia.com/gpucores": ")" +
+         std::to_string(pct) + R"("}}}]}})";
 }
 
 struct World {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   ExtenderService service;
-  World(const crd::Cnr& cnr, const std::vector<std::string>& pods, ExtenderOptions options = {}) : service(std::move(options)) {
+  World(const crd::Cnr& cnr, const std::vector<std::string>& pods, ExtenderOptions options = {})
+      : service(std::move(options)) {
     service.AttachMetrics(registry);
     service.Replace(ExtenderService::Kind::kNode, {NodeJson(cnr.metadata.name)});
     service.Replace(ExtenderService::Kind::kCnr, {crd::EncodeCnr(cnr)});
@@ -123,7 +129,8 @@ std::string AnnotationOfA(const crd::Cnr& cnr) {
   return first.Place(NumaPodJson("a", 40), "uid-a", "n1");
 }
 
-const crd::ResourceList kFortyCpus = {{"cpu", crd::Quantity::FromUnits(40)}, {"memory", crd::Quantity::FromUnits(1 << 30)}};
+const crd::ResourceList kFortyCpus = {{"cpu", crd::Quantity::FromUnits(40)},
+                                      {"memory", crd::Quantity::FromUnits(1 << 30)}};
 
 TEST(CnrAllocations, ForeignPodIsChargedWhereTheAgentReportsIt) {
   TESSERA_REQUIRE_SHARED("topologies/corona.xml");
@@ -158,15 +165,16 @@ TEST(CnrAllocations, TheAgentsReportCorrectsTesserasPrediction) {
   Report(&cnr, crd::kZoneNuma, "1", "db/a/uid-a", kFortyCpus);
   World w(cnr, {NumaPodJson("a", 40, "n1", allocation)});
   EXPECT_EQ(NumaIds(w.Place(NumaPodJson("b", 40), "uid-b", "n1")), (std::vector<int64_t>{0}));
-  EXPECT_NE(w.Metrics().find(R"(tessera_extender_ledger_pods{source="annotation_corrected_by_cnr"} 1)"), std::string::npos);
+  EXPECT_NE(w.Metrics().find(R"(tessera_extender_ledger_pods{source="annotation_corrected_by_cnr"} 1)"),
+            std::string::npos);
 }
 
 TEST(CnrAllocations, ReportsForDeletedOrEarlierPodsAreDropped) {
   TESSERA_REQUIRE_SHARED("topologies/corona.xml");
   crd::Cnr cnr = CnrOf("n1", "corona.xml");
-  Report(&cnr, crd::kZoneNuma, "0", "db/gone/uid-gone", kFortyCpus);          // no such pod any more
-  Report(&cnr, crd::kZoneNuma, "1", "db/foreign/uid-earlier", kFortyCpus);    // a previous pod of that name
-  Report(&cnr, crd::kZoneNuma, "1", "not-a-consumer-string", kFortyCpus);     // malformed: ignored
+  Report(&cnr, crd::kZoneNuma, "0", "db/gone/uid-gone", kFortyCpus);        // no such pod any more
+  Report(&cnr, crd::kZoneNuma, "1", "db/foreign/uid-earlier", kFortyCpus);  // a previous pod of that name
+  Report(&cnr, crd::kZoneNuma, "1", "not-a-consumer-string", kFortyCpus);   // malformed: ignored
   World w(cnr, {NumaPodJson("foreign", 8, "n1")});
   // Neither report holds a NUMA node: both 40-CPU pods fit (the 8-CPU foreign pod floats at node level, in the
   // 16 CPUs left to the shared pool).
@@ -179,7 +187,8 @@ TEST(CnrAllocations, ForeignGpuPodsHoldTheirCards) {
   crd::Cnr cnr = CnrOf("g1", "topo.dp-esb01.xml");
   const std::string bus = FirstGpuBusId(cnr);
   ASSERT_FALSE(bus.empty());
-  Report(&cnr, crd::kZoneGpu, bus, "ml/reported/uid-reported", {{"nvidia.com/gpucores", crd::Quantity::FromUnits(30)}});
+  Report(&cnr, crd::kZoneGpu, bus, "ml/reported/uid-reported",
+         {{"nvidia.com/gpucores", crd::Quantity::FromUnits(30)}});
   // One foreign pod the agent reports (30 %), one nobody reports (40 %): 70 % of the only card is taken.
   World w(cnr, {GpuPodJson("reported", 30, "g1"), GpuPodJson("unreported", 40, "g1")});
   EXPECT_EQ(w.Place(GpuPodJson("big", 40), "uid-big", "g1"), "");
@@ -202,9 +211,11 @@ TEST(StateEvents, HeartbeatsAndStatusUpdatesDoNotRebuild) {
   // A heartbeat (new time, new resourceVersion) and a status-only pod update.
   crd::Cnr beat = cnr;
   beat.metadata.resource_version = "999";
-  for (crd::Condition& c : beat.status.conditions) c.last_heartbeat_time = reporter::FormatRfc3339(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  for (crd::Condition& c : beat.status.conditions)
+    c.last_heartbeat_time = reporter::FormatRfc3339(std::chrono::system_clock::now() + std::chrono::seconds(5));
   w.service.Apply(ExtenderService::Kind::kCnr, false, crd::EncodeCnr(beat));
-  running.replace(running.find(R"("phase": "Pending")"), 18, R"("phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "True"}])");
+  running.replace(running.find(R"("phase": "Pending")"), 18,
+                  R"("phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "True"}])");
   w.service.Apply(ExtenderService::Kind::kPod, false, running);
   w.service.Apply(ExtenderService::Kind::kNode, false, NodeJson("n1"));
   ASSERT_NE(w.Place(NumaPodJson("b", 4), "uid-b", "n1"), "");
@@ -223,7 +234,8 @@ TEST(StateEvents, HeartbeatsAndStatusUpdatesDoNotRebuild) {
 TEST(StateEvents, AHeartbeatAloneMakesAStaleCnrFreshAgain) {
   TESSERA_REQUIRE_SHARED("topologies/corona.xml");
   crd::Cnr cnr = CnrOf("n1", "corona.xml");
-  auto now = std::make_shared<std::chrono::system_clock::time_point>(std::chrono::system_clock::now() + std::chrono::seconds(120));
+  auto now = std::make_shared<std::chrono::system_clock::time_point>(std::chrono::system_clock::now() +
+                                                                     std::chrono::seconds(120));
   ExtenderOptions o;
   o.cnr_stale_after = std::chrono::seconds(60);
   o.now = [now] { return *now; };
@@ -231,7 +243,8 @@ TEST(StateEvents, AHeartbeatAloneMakesAStaleCnrFreshAgain) {
   const Answer stale = w.service.Filter(R"({"Pod": )" + NumaPodJson("a", 4) + R"(, "NodeNames": ["n1"]})");
   EXPECT_NE(stale.body.find("is stale"), std::string::npos) << stale.body;
   crd::Cnr beat = cnr;
-  for (crd::Condition& c : beat.status.conditions) c.last_heartbeat_time = reporter::FormatRfc3339(*now - std::chrono::seconds(10));
+  for (crd::Condition& c : beat.status.conditions)
+    c.last_heartbeat_time = reporter::FormatRfc3339(*now - std::chrono::seconds(10));
   w.service.Apply(ExtenderService::Kind::kCnr, false, crd::EncodeCnr(beat));
   std::string placed;
   for (int i = 0; i < 150 && placed.empty(); ++i) {  // staleness is re-checked once a second: at most 3 s

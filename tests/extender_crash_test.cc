@@ -22,15 +22,18 @@ using testing::FakeApiServer;
 using testing::FakeReply;
 using testing::FakeRequest;
 
-std::string PodJson(const std::string& name, int pct) { return testing::GpuSharePodJson(name, pct); }
+std::string PodJson(const std::string& name, int pct) {
+  return testing::GpuSharePodJson(name, pct);
+}
 
 struct Proc {
   std::unique_ptr<testing::Subprocess> p;
   std::unique_ptr<kube::KubeClient> client;
   Proc(const std::string& kubeconfig, int port) {
-    p = std::make_unique<testing::Subprocess>(testing::BinPath("tessera-extender"),
-                                              std::vector<std::string>{"--kubeconfig", kubeconfig, "--address", "127.0.0.1",
-                                                                       "--port", std::to_string(port), "--watch-timeout", "1"});
+    p = std::make_unique<testing::Subprocess>(
+        testing::BinPath("tessera-extender"),
+        std::vector<std::string>{"--kubeconfig", kubeconfig, "--address", "127.0.0.1", "--port",
+                                 std::to_string(port), "--watch-timeout", "1"});
     kube::ClusterConfig c;
     c.server = "http://127.0.0.1:" + std::to_string(port);
     c.timeout = std::chrono::milliseconds(10000);
@@ -45,12 +48,13 @@ struct Proc {
     return false;
   }
   std::string Filter(const std::string& name, int pct) {
-    auto r = client->Post("/filter", R"({"Pod": )" + PodJson(name, pct) + R"(, "NodeNames": ["gpu-node"], "Nodes": null})");
+    auto r = client->Post("/filter",
+                          R"({"Pod": )" + PodJson(name, pct) + R"(, "NodeNames": ["gpu-node"], "Nodes": null})");
     return r.ok() ? r->body : "";
   }
   std::string Bind(const std::string& name) {
-    auto r = client->Post("/bind", R"({"PodName": ")" + name + R"(", "PodNamespace": "ml", "PodUID": "uid-)" + name +
-                                       R"(", "Node": "gpu-node"})");
+    auto r = client->Post("/bind", R"({"PodName": ")" + name + R"(", "PodNamespace": "ml", "PodUID": "uid-)" +
+                                       name + R"(", "Node": "gpu-node"})");
     return r.ok() ? r->body : "";
   }
 };
@@ -65,11 +69,13 @@ TEST(ExtenderCrash, KillDuringBindThenRestartHandsNothingOutTwice) {
   crd::CnrBuildOptions o;
   o.node_name = "gpu-node";
   o.heartbeat_time = reporter::FormatRfc3339(std::chrono::system_clock::now());
-  api.Seed("/apis/node.katalyst.kubewharf.io/v1alpha1/customnoderesources/gpu-node", crd::EncodeCnr(*crd::BuildCnr(t->topology, o)));
+  api.Seed("/apis/node.katalyst.kubewharf.io/v1alpha1/customnoderesources/gpu-node",
+           crd::EncodeCnr(*crd::BuildCnr(t->topology, o)));
   for (const char* n : {"a", "b"}) api.Seed(std::string("/api/v1/namespaces/ml/pods/") + n, PodJson(n, 60));
   const std::string kubeconfig = ::testing::TempDir() + "/kc-crash-" + std::to_string(getpid());
   std::ofstream(kubeconfig) << "current-context: t\ncontexts: [{name: t, context: {cluster: c, user: u}}]\n"
-                            << "clusters: [{name: c, cluster: {server: " << api.url() << "}}]\nusers: [{name: u, user: {token: x}}]\n";
+                            << "clusters: [{name: c, cluster: {server: " << api.url()
+                            << "}}]\nusers: [{name: u, user: {token: x}}]\n";
   int port = 0;
   {
     FakeApiServer probe;
@@ -91,7 +97,8 @@ TEST(ExtenderCrash, KillDuringBindThenRestartHandsNothingOutTwice) {
     std::thread bind([&] { first.Bind("a"); });
     bool patched = false;
     for (int i = 0; i < 100 && !patched; ++i) {
-      for (const FakeRequest& r : api.Requests()) patched = patched || (r.method == "PATCH" && r.target.find("/pods/a") != std::string::npos);
+      for (const FakeRequest& r : api.Requests())
+        patched = patched || (r.method == "PATCH" && r.target.find("/pods/a") != std::string::npos);
       if (!patched) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     ASSERT_TRUE(patched) << "the annotation patch went out";

@@ -1,13 +1,12 @@
 // The extender over loopback HTTP: the captured kube-scheduler requests accepted unchanged and answered in the
 // shapes the real client accepted; decisions on nodes with CNRs, the allocation annotation, restart recovery,
 // malformed and oversized input, and concurrent binds racing for the last GPU share.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -34,9 +33,12 @@ namespace {
 namespace fs = std::filesystem;
 const std::string kFixtures = "fixtures/kube-scheduler";
 
-std::string Fixture(const std::string& name) { return testing::ReadFile(testing::SharedPath(kFixtures + "/" + name)); }
+std::string Fixture(const std::string& name) {
+  return testing::ReadFile(testing::SharedPath(kFixtures + "/" + name));
+}
 
-std::string WriteSnapshot(const std::string& tag, const std::string& nodes, const std::string& pods, const std::string& cnrs) {
+std::string WriteSnapshot(const std::string& tag, const std::string& nodes, const std::string& pods,
+                          const std::string& cnrs) {
   std::string dir = ::testing::TempDir() + "/snap-" + tag + "-" + std::to_string(getpid());
   fs::remove_all(dir);
   fs::create_directories(dir);
@@ -104,7 +106,8 @@ TEST(ExtenderFixtures, CapturedRequestsAnsweredInAcceptedShapes) {
   EXPECT_TRUE(d["Nodes"].IsNull());
   ASSERT_TRUE(d["FailedAndUnresolvableNodes"].IsObject());
   EXPECT_EQ(d["FailedAndUnresolvableNodes"].MemberCount(), 3u);
-  EXPECT_NE(std::string(d["FailedAndUnresolvableNodes"]["node-1"].GetString()).find("no CustomNodeResource"), std::string::npos);
+  EXPECT_NE(std::string(d["FailedAndUnresolvableNodes"]["node-1"].GetString()).find("no CustomNodeResource"),
+            std::string::npos);
   EXPECT_STREQ(d["Error"].GetString(), "");
 
   r = s.Post("filter", Fixture("raw/filter-fullnodes.json"));
@@ -170,11 +173,13 @@ TEST(ExtenderDecisions, FilterBindAnnotateAndRebuildAfterRestart) {
   r = s.Post("bind", Fixture("raw/bind.json"));
   EXPECT_STREQ(Json(r.body)["Error"].GetString(), "");
   const std::string metrics = s.client->Get("/metrics")->body;
-  EXPECT_NE(metrics.find("tessera_extender_binds_total{outcome=\"bound\"} 1"), std::string::npos) << metrics.substr(0, 800);
+  EXPECT_NE(metrics.find("tessera_extender_binds_total{outcome=\"bound\"} 1"), std::string::npos)
+      << metrics.substr(0, 800);
   EXPECT_NE(metrics.find("tessera_extender_binds_total{outcome=\"repeated\"} 1"), std::string::npos);
   EXPECT_NE(metrics.find("tessera_extender_rejections_total{rule=\"NodeState\"} 2"), std::string::npos)
       << "node-2 and node-3 have no CNR";
-  EXPECT_NE(metrics.find("tessera_extender_ledger_utilisation{node=\"node-1\",resource=\"numa_cpu\"} 0.0156"), std::string::npos)
+  EXPECT_NE(metrics.find("tessera_extender_ledger_utilisation{node=\"node-1\",resource=\"numa_cpu\"} 0.0156"),
+            std::string::npos)
       << "4 of 256 CPUs pinned";
   const std::string uid = "2b6a8c1e-3f4d-4e5a-9b7c-0d1e2f3a4b5c";
   const std::string allocation = s.service.AllocationOf(uid);
@@ -199,7 +204,9 @@ TEST(ExtenderDecisions, FilterBindAnnotateAndRebuildAfterRestart) {
 }
 
 TEST(ExtenderHttp, MalformedOversizedAndUnknownRequests) {
-  Server s(WriteSnapshot("http", R"({"items": [{"metadata": {"name": "n1"}}]})", R"({"items": []})", R"({"items": []})"), 4096);
+  Server s(WriteSnapshot("http", R"({"items": [{"metadata": {"name": "n1"}}]})", R"({"items": []})",
+                         R"({"items": []})"),
+           4096);
   EXPECT_EQ(s.Post("filter", "{not json").status, 400);
   EXPECT_EQ(s.Post("filter", "[]").status, 400);
   EXPECT_EQ(s.Post("filter", R"({"Pod": 5, "NodeNames": ["n1"]})").status, 400);
@@ -214,7 +221,8 @@ TEST(ExtenderHttp, MalformedOversizedAndUnknownRequests) {
   EXPECT_EQ(get("/version").body, kVersion);
   EXPECT_EQ(get("/scheduler/filter").status, 405);
   const std::string metrics = get("/metrics").body;
-  EXPECT_NE(metrics.find("tessera_extender_requests_total{code=\"400\",verb=\"filter\"} 4"), std::string::npos) << metrics.substr(0, 600);
+  EXPECT_NE(metrics.find("tessera_extender_requests_total{code=\"400\",verb=\"filter\"} 4"), std::string::npos)
+      << metrics.substr(0, 600);
   // An invalid pod (unknown QoS) fails every node with one reason and changes nothing.
   kube::HttpResponse r = s.Post("filter", R"({"Pod": {"metadata": {"name": "p", "uid": "u", "annotations":
       {"katalyst.kubewharf.io/qos_level": "gold"}}, "spec": {"containers": [{"name": "c"}]}}, "NodeNames": ["n1"], "Nodes": null})");
@@ -229,8 +237,9 @@ TEST(ExtenderRace, ConcurrentBindsForTheLastShareOfACard) {
   const std::string cnrs = "{\"items\": [" + CnrFor("gpu-node", "topo.dp-esb01.xml") + "]}";
   Server s(WriteSnapshot("race", R"({"items": [{"metadata": {"name": "gpu-node"}}]})", R"({"items": []})", cnrs));
   auto pod = [](int i) {
-    return R"({"Pod": {"metadata": {"name": "p)" + std::to_string(i) + R"(", "namespace": "default", "uid": "uid-)" +
-           std::to_string(i) + R"("}, "spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": "1",
+    return R"({"Pod": {"metadata": {"name": "p)" + std::to_string(i) +
+           R"(", "namespace": "default", "uid": "uid-)" + std::to_string(i) +
+           R"("}, "spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": "1",
            "memory": "1Gi", "nvidia.com/gpucores": "30"}}}]}}, "NodeNames": ["gpu-node"], "Nodes": null})";
   };
   for (int i = 0; i < 16; ++i) ASSERT_EQ(s.Post("filter", pod(i)).status, 200);
@@ -241,7 +250,8 @@ TEST(ExtenderRace, ConcurrentBindsForTheLastShareOfACard) {
       kube::ClusterConfig c;
       c.server = "http://127.0.0.1:" + std::to_string(s.http->port());
       kube::KubeClient client(c);
-      auto r = client.Post("/scheduler/bind", R"({"PodName": "p)" + std::to_string(i) + R"(", "PodNamespace": "default",
+      auto r = client.Post("/scheduler/bind", R"({"PodName": "p)" + std::to_string(i) +
+                                                  R"(", "PodNamespace": "default",
           "PodUID": "uid-)" + std::to_string(i) + R"(", "Node": "gpu-node"})");
       if (r.ok() && r->body == R"({"Error":""})") {
         ++won;
@@ -266,8 +276,10 @@ TEST(ExtenderHttp, ServesHttpsWithAVerifiedCertificate) {
   if (std::system("command -v openssl >/dev/null 2>&1") != 0) GTEST_SKIP() << "openssl CLI absent";
   const std::string dir = ::testing::TempDir() + "/tls-" + std::to_string(getpid());
   fs::create_directories(dir);
-  const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext "
-                          "subjectAltName=IP:127.0.0.1 -keyout " + dir + "/key.pem -out " + dir + "/cert.pem >/dev/null 2>&1";
+  const std::string cmd =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext "
+      "subjectAltName=IP:127.0.0.1 -keyout " +
+      dir + "/key.pem -out " + dir + "/cert.pem >/dev/null 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   ExtenderService service{ExtenderOptions{}};
   service.SetReadyProbe([] { return true; });
@@ -350,7 +362,9 @@ TEST(ExtenderHttp, SlowClientsAreCutOffAndTheConnectionCapHolds) {
   // Stops halfway through the body.
   const int stalled = ConnectRaw(http.port());
   ASSERT_GE(stalled, 0);
-  const std::string head = "POST /filter HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{\"Pod\":";
+  const std::string head =
+      "POST /filter HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: "
+      "200\r\n\r\n{\"Pod\":";
   ASSERT_EQ(::send(stalled, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
   // Another client is served while it stalls.
   Result<kube::HttpResponse> healthy = client.Get("/healthz");

@@ -191,8 +191,12 @@ FakeApiServer::~FakeApiServer() {
   impl_->thread.join();
 }
 
-std::string FakeApiServer::url() const { return "http://127.0.0.1:" + std::to_string(impl_->port); }
-int FakeApiServer::port() const { return impl_->port; }
+std::string FakeApiServer::url() const {
+  return "http://127.0.0.1:" + std::to_string(impl_->port);
+}
+int FakeApiServer::port() const {
+  return impl_->port;
+}
 
 void FakeApiServer::SetInterceptor(Interceptor interceptor) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -204,7 +208,8 @@ std::string FakeApiServer::Seed(const std::string& path, const std::string& json
   rapidjson::Document d;
   d.Parse(json.c_str());
   if (!d.IsObject()) return "";
-  if (!d.HasMember("metadata") || !d["metadata"].HasMember("uid")) SetMeta(d, "uid", "uid-" + std::to_string(next_uid_++));
+  if (!d.HasMember("metadata") || !d["metadata"].HasMember("uid"))
+    SetMeta(d, "uid", "uid-" + std::to_string(next_uid_++));
   RecordEventLocked(path, "ADDED", Serialize(d));
   return std::to_string(next_resource_version_ - 1);
 }
@@ -219,7 +224,8 @@ void FakeApiServer::ChangeWithoutEvent(const std::string& object_path, const std
   rapidjson::Document d;
   d.Parse(object_json.c_str());
   if (d.HasParseError() || !d.IsObject()) return;
-  if (!d.HasMember("metadata") || !d["metadata"].HasMember("uid")) SetMeta(d, "uid", "uid-" + std::to_string(next_uid_++));
+  if (!d.HasMember("metadata") || !d["metadata"].HasMember("uid"))
+    SetMeta(d, "uid", "uid-" + std::to_string(next_uid_++));
   SetMeta(d, "resourceVersion", std::to_string(rv));
   objects_[object_path] = Serialize(d);
 }
@@ -261,7 +267,8 @@ std::string QueryParam(const std::string& target, const std::string& key) {
 // Whether the object at `object_path` belongs to the collection `collection` (pods of every namespace are listed
 // at /api/v1/pods but live under /api/v1/namespaces/<ns>/pods/<name>).
 bool InCollection(const std::string& object_path, const std::string& collection) {
-  if (object_path.rfind(collection + "/", 0) == 0 && object_path.find('/', collection.size() + 1) == std::string::npos) {
+  if (object_path.rfind(collection + "/", 0) == 0 &&
+      object_path.find('/', collection.size() + 1) == std::string::npos) {
     return true;
   }
   if (collection == "/api/v1/pods") {
@@ -309,14 +316,16 @@ void FakeApiServer::ServeWatch(void* raw_socket, FakeRequest request) {
   ++active_watches_;
   if (from != 0 && from <= expired_before_) {
     lock.unlock();
-    send(R"({"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old resource version","reason":"Expired","code":410}})");
+    send(
+        R"({"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old resource version","reason":"Expired","code":410}})");
     lock.lock();
   } else {
     while (!stopping_ && std::chrono::steady_clock::now() < deadline && !ec) {
       std::vector<std::string> lines;
       for (const Event& e : events_) {
         if (e.rv <= from) continue;
-        const bool match = e.object_path.empty() ? e.collection == collection : InCollection(e.object_path, collection);
+        const bool match =
+            e.object_path.empty() ? e.collection == collection : InCollection(e.object_path, collection);
         if (match) lines.push_back(e.line);
         from = std::max(from, e.rv);
       }
@@ -341,7 +350,8 @@ int FakeApiServer::active_watches() const {
   return active_watches_;
 }
 
-void FakeApiServer::RecordEventLocked(const std::string& object_path, const std::string& type, const std::string& object_json) {
+void FakeApiServer::RecordEventLocked(const std::string& object_path, const std::string& type,
+                                      const std::string& object_json) {
   const long long rv = next_resource_version_++;
   rapidjson::Document d;
   d.Parse(object_json.c_str());
@@ -357,7 +367,8 @@ void FakeApiServer::RecordEventLocked(const std::string& object_path, const std:
   cv_.notify_all();
 }
 
-void FakeApiServer::EmitEvent(const std::string& object_path, const std::string& type, const std::string& object_json) {
+void FakeApiServer::EmitEvent(const std::string& object_path, const std::string& type,
+                              const std::string& object_json) {
   std::lock_guard<std::mutex> lock(mu_);
   RecordEventLocked(object_path, type, object_json);
 }
@@ -365,8 +376,9 @@ void FakeApiServer::EmitEvent(const std::string& object_path, const std::string&
 void FakeApiServer::EmitBookmark(const std::string& collection_path) {
   std::lock_guard<std::mutex> lock(mu_);
   const long long rv = next_resource_version_++;
-  events_.push_back({rv, "", collection_path,
-                     "{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{\"resourceVersion\":\"" + std::to_string(rv) + "\"}}}"});
+  events_.push_back(
+      {rv, "", collection_path,
+       "{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{\"resourceVersion\":\"" + std::to_string(rv) + "\"}}}"});
   cv_.notify_all();
 }
 
@@ -397,8 +409,9 @@ FakeReply FakeApiServer::HandleLocked(const FakeRequest& req) {
     // A collection: list what is in it, with the current resourceVersion.
     std::string items;
     const std::string cnrs = "/customnoderesources";
-    const bool any_known_collection = path == "/api/v1/pods" || path == "/api/v1/nodes" ||
-                                      (path.size() > cnrs.size() && path.compare(path.size() - cnrs.size(), cnrs.size(), cnrs) == 0);
+    const bool any_known_collection =
+        path == "/api/v1/pods" || path == "/api/v1/nodes" ||
+        (path.size() > cnrs.size() && path.compare(path.size() - cnrs.size(), cnrs.size(), cnrs) == 0);
     for (const auto& [p, json] : objects_) {
       if (InCollection(p, path)) items += (items.empty() ? "" : ",") + json;
     }
@@ -424,7 +437,8 @@ FakeReply FakeApiServer::HandleLocked(const FakeRequest& req) {
       return bad_request("target.name required");
     }
     if (!p.HasMember("spec")) p.AddMember("spec", rapidjson::Value(rapidjson::kObjectType), p.GetAllocator());
-    p["spec"].AddMember("nodeName", rapidjson::Value(body["target"]["name"].GetString(), p.GetAllocator()), p.GetAllocator());
+    p["spec"].AddMember("nodeName", rapidjson::Value(body["target"]["name"].GetString(), p.GetAllocator()),
+                        p.GetAllocator());
     RecordEventLocked(pod_path, "MODIFIED", Serialize(p));
     return FakeReply{201, R"({"kind":"Status","apiVersion":"v1","status":"Success","code":201})"};
   }
@@ -457,18 +471,21 @@ FakeReply FakeApiServer::HandleLocked(const FakeRequest& req) {
   if (req.method == "PUT" && !status_sub) {
     next.CopyFrom(body, next.GetAllocator());
     next.RemoveMember("status");
-    if (stored.HasMember("status")) next.AddMember("status", rapidjson::Value(stored["status"], next.GetAllocator()), next.GetAllocator());
+    if (stored.HasMember("status"))
+      next.AddMember("status", rapidjson::Value(stored["status"], next.GetAllocator()), next.GetAllocator());
   } else if (req.method == "PUT" && status_sub) {
     next.CopyFrom(stored, next.GetAllocator());
     next.RemoveMember("status");
-    if (body.HasMember("status")) next.AddMember("status", rapidjson::Value(body["status"], next.GetAllocator()), next.GetAllocator());
+    if (body.HasMember("status"))
+      next.AddMember("status", rapidjson::Value(body["status"], next.GetAllocator()), next.GetAllocator());
   } else if (req.method == "PATCH" && status_sub) {
     if (req.content_type != "application/merge-patch+json") {
       return FakeReply{415, KubeStatusBody(415, "UnsupportedMediaType", "want merge patch")};
     }
     next.CopyFrom(stored, next.GetAllocator());
     if (body.HasMember("status")) {
-      if (!next.HasMember("status")) next.AddMember("status", rapidjson::Value(rapidjson::kObjectType), next.GetAllocator());
+      if (!next.HasMember("status"))
+        next.AddMember("status", rapidjson::Value(rapidjson::kObjectType), next.GetAllocator());
       MergePatch(next["status"], body["status"], next.GetAllocator());
     }
   } else if (req.method == "PATCH" && !status_sub) {

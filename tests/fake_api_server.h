@@ -7,12 +7,12 @@
 #define TESSERA_TESTS_FAKE_API_SERVER_H_
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <condition_variable>
 #include <string>
 #include <thread>
 #include <vector>

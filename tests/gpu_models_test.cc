@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "topology/gpu_models.h"
+
+#include <gtest/gtest.h>
 
 namespace tessera::topology {
 namespace {
@@ -16,7 +16,8 @@ TEST(GpuModelTable, ProductNameBeatsPciIdAndUnknownKeepsProduct) {
 
 TEST(GpuModelTable, AliasTextExtendsTableAndRejectsBadLinesWholesale) {
   GpuModelTable t = GpuModelTable::BuiltIn();
-  ASSERT_TRUE(t.LoadAliasText("# site aliases\n10de:9999 = L40S 46068\n\"Weird\" = X\nNVIDIA L4 = L4 23034 # c\n").ok());
+  ASSERT_TRUE(
+      t.LoadAliasText("# site aliases\n10de:9999 = L40S 46068\n\"Weird\" = X\nNVIDIA L4 = L4 23034 # c\n").ok());
   EXPECT_EQ(t.ModelFor(0x10de, 0x9999, "whatever"), "L40S");
   EXPECT_EQ(t.MemoryFor("L40S"), 46068u);
   EXPECT_EQ(t.ModelFor(0x10de, 0x1, "NVIDIA L4"), "L4");

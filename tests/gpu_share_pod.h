@@ -10,7 +10,8 @@ namespace tessera::testing {
 inline std::string GpuSharePodJson(const std::string& name, int pct) {
   return R"({"metadata": {"name": ")" + name + R"(", "namespace": "ml", "uid": "uid-)" + name +
          R"("}, "spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": "1", "memory": "1Gi",
-         "nvidia.com/gpucores": ")" + std::to_string(pct) + R"("}}}]}})";
+         "nvidia.com/gpucores": ")" +
+         std::to_string(pct) + R"("}}}]}})";
 }
 
 }  // namespace tessera::testing

@@ -1,12 +1,12 @@
 // Leader election on a Lease against the loopback API server, and a standby extender forwarding the verbs to
 // the leader over loopback HTTP.
-#include <gtest/gtest.h>
+#include "kube/leader_election.h"
 
+#include <gtest/gtest.h>
 
 #include "extender/extender_service.h"
 #include "extender/http_server.h"
 #include "extender/routes.h"
-#include "kube/leader_election.h"
 #include "tests/fake_api_server.h"
 
 namespace tessera::kube {
@@ -38,11 +38,13 @@ TEST(LeaderElection, OneLeaderTakeoverAfterExpiryAndNoDoubleWin) {
   EXPECT_FALSE(*b.TryAcquireOrRenew(t0 + std::chrono::milliseconds(2500)));
   ASSERT_TRUE(*b.TryAcquireOrRenew(t0 + std::chrono::milliseconds(3500)));
   EXPECT_EQ(b.holder(), "http://b");
-  std::optional<std::string> lease = server.Object("/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/tessera-extender");
+  std::optional<std::string> lease =
+      server.Object("/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/tessera-extender");
   ASSERT_TRUE(lease.has_value());
   EXPECT_NE(lease->find(R"("holderIdentity":"http://b")"), std::string::npos);
   EXPECT_NE(lease->find(R"("leaseTransitions":1)"), std::string::npos) << *lease;
-  EXPECT_FALSE(*a.TryAcquireOrRenew(t0 + std::chrono::milliseconds(3600))) << "the old leader finds it lost the lease";
+  EXPECT_FALSE(*a.TryAcquireOrRenew(t0 + std::chrono::milliseconds(3600)))
+      << "the old leader finds it lost the lease";
 
   // Two candidates for an expired lease at the same instant: the first takes it, the second then finds it fresh.
   // (Each take-over PUT carries the resourceVersion it read, so a real race cannot let both through.)
@@ -58,7 +60,8 @@ TEST(LeaderElection, StandbyForwardsVerbsToTheLeader) {
   c.server = api.url();
   KubeClient client(c);
   // Two extender replicas over the same (empty) snapshot-free state, each with its own HTTP server.
-  extender::ExtenderService leader_service{extender::ExtenderOptions{}}, standby_service{extender::ExtenderOptions{}};
+  extender::ExtenderService leader_service{extender::ExtenderOptions{}},
+      standby_service{extender::ExtenderOptions{}};
   for (auto* s : {&leader_service, &standby_service}) {
     s->Replace(extender::ExtenderService::Kind::kNode, {R"({"metadata": {"name": "n1"}})"});
     s->Replace(extender::ExtenderService::Kind::kCnr, {});
@@ -68,33 +71,40 @@ TEST(LeaderElection, StandbyForwardsVerbsToTheLeader) {
   extender::HttpServerOptions ho;
   ho.address = "127.0.0.1";
   ho.port = 0;
-  extender::HttpServer leader_http(ho, extender::MakeExtenderHandler(&leader_service, "", std::make_shared<prometheus::Registry>()));
+  extender::HttpServer leader_http(
+      ho, extender::MakeExtenderHandler(&leader_service, "", std::make_shared<prometheus::Registry>()));
   ASSERT_TRUE(leader_http.Start().ok());
   const std::string leader_url = "http://127.0.0.1:" + std::to_string(leader_http.port());
   LeaderElector leader(&client, Options(leader_url)), standby(&client, Options("http://standby"));
   ASSERT_TRUE(*leader.TryAcquireOrRenew(std::chrono::system_clock::now()));
   ASSERT_FALSE(*standby.TryAcquireOrRenew(std::chrono::system_clock::now()));
   extender::LeaderRouting routing{[] { return false; }, [&] { return standby.holder(); }};
-  extender::HttpServer standby_http(ho, extender::MakeExtenderHandler(&standby_service, "", std::make_shared<prometheus::Registry>(), routing));
+  extender::HttpServer standby_http(
+      ho, extender::MakeExtenderHandler(&standby_service, "", std::make_shared<prometheus::Registry>(), routing));
   ASSERT_TRUE(standby_http.Start().ok());
   ClusterConfig sc;
   sc.server = "http://127.0.0.1:" + std::to_string(standby_http.port());
   KubeClient to_standby(sc);
-  const std::string filter = R"({"Pod": {"metadata": {"name": "p", "namespace": "d", "uid": "u9"}, "spec": {"containers":
+  const std::string filter =
+      R"({"Pod": {"metadata": {"name": "p", "namespace": "d", "uid": "u9"}, "spec": {"containers":
       [{"name": "c", "resources": {"requests": {"cpu": "1"}}}]}}, "NodeNames": ["n1"], "Nodes": null})";
   Result<HttpResponse> r = to_standby.Post("/filter", filter);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 200);
   EXPECT_NE(r->body.find(R"("NodeNames":["n1"])"), std::string::npos) << r->body;
   // The decision was the leader's: the pod is known there (for its bind), not on the standby.
-  Result<HttpResponse> bind = to_standby.Post("/bind", R"({"PodName": "p", "PodNamespace": "d", "PodUID": "u9", "Node": "n1"})");
+  Result<HttpResponse> bind =
+      to_standby.Post("/bind", R"({"PodName": "p", "PodNamespace": "d", "PodUID": "u9", "Node": "n1"})");
   ASSERT_TRUE(bind.ok());
   EXPECT_EQ(bind->body, R"({"Error":""})");
-  const extender::Answer own = standby_service.Bind(R"({"PodName": "p", "PodNamespace": "d", "PodUID": "u9", "Node": "n1"})");
-  EXPECT_NE(own.body.find("never filtered here"), std::string::npos) << "the standby itself decided nothing: " << own.body;
+  const extender::Answer own =
+      standby_service.Bind(R"({"PodName": "p", "PodNamespace": "d", "PodUID": "u9", "Node": "n1"})");
+  EXPECT_NE(own.body.find("never filtered here"), std::string::npos)
+      << "the standby itself decided nothing: " << own.body;
   // No leader known: 503, nothing decided locally.
   extender::LeaderRouting nobody{[] { return false; }, [] { return std::string(); }};
-  extender::HttpServer lonely(ho, extender::MakeExtenderHandler(&standby_service, "", std::make_shared<prometheus::Registry>(), nobody));
+  extender::HttpServer lonely(
+      ho, extender::MakeExtenderHandler(&standby_service, "", std::make_shared<prometheus::Registry>(), nobody));
   ASSERT_TRUE(lonely.Start().ok());
   ClusterConfig lc;
   lc.server = "http://127.0.0.1:" + std::to_string(lonely.port());

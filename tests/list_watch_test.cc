@@ -1,12 +1,13 @@
 // The informer against the loopback API server's real list and watch stream: events in order, bookmarks,
 // resume after the server ends a watch, relist on 410 Gone, recovery from 500s and garbage. Every wait is bounded.
+#include "kube/list_watch.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
 #include <mutex>
 #include <thread>
 
-#include "kube/list_watch.h"
 #include "tests/fake_api_server.h"
 
 namespace tessera::kube {
@@ -72,7 +73,8 @@ TEST(ListWatch, ListsThenFollowsEventsAcrossWatchTimeouts) {
   EXPECT_TRUE(lw.synced());
   server.EmitEvent("/api/v1/nodes/b", "ADDED", R"({"metadata": {"name": "b"}})");
   server.EmitEvent("/api/v1/nodes/a", "MODIFIED", R"({"metadata": {"name": "a", "labels": {"x": "y"}}})");
-  ASSERT_TRUE(m.WaitFor([&] { return m.objects.count("b") == 1 && m.objects["a"].find("\"x\":\"y\"") != std::string::npos; }));
+  ASSERT_TRUE(m.WaitFor(
+      [&] { return m.objects.count("b") == 1 && m.objects["a"].find("\"x\":\"y\"") != std::string::npos; }));
   std::this_thread::sleep_for(std::chrono::milliseconds(1300));  // across a watch timeout
   server.EmitBookmark("/api/v1/nodes");
   server.EmitEvent("/api/v1/nodes/a", "DELETED", R"({"metadata": {"name": "a"}})");

@@ -1,7 +1,8 @@
+#include "crd/pod_codec.h"
+
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
-#include "crd/pod_codec.h"
 #include "tests/shared_data.h"
 
 namespace tessera::crd {
@@ -13,8 +14,10 @@ using scoring::QosLevel;
 std::string PodJson(const std::string& annotations, const std::string& containers,
                     const std::string& extra_spec = "") {
   return R"({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "ml", "uid": "u1",
-    "labels": {"role": "worker"}, "annotations": {)" + annotations + R"(}, "unknownField": 1},
-    "spec": {"containers": [)" + containers + "]" + extra_spec + R"(}, "status": {"phase": "Pending"}})";
+    "labels": {"role": "worker"}, "annotations": {)" +
+         annotations + R"(}, "unknownField": 1},
+    "spec": {"containers": [)" +
+         containers + "]" + extra_spec + R"(}, "status": {"phase": "Pending"}})";
 }
 
 const char* kGuaranteed4 =
@@ -38,11 +41,12 @@ TEST(PodCodec, DecodesTheCapturedKubeSchedulerPodUnchanged) {
 }
 
 TEST(PodCodec, SumsContainersMaxesInitContainersAddsOverhead) {
-  const std::string containers = std::string(kGuaranteed4) +
-                                 R"(, {"name": "side", "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}})";
-  Result<scoring::PodRequest> pod = DecodePodRequest(PodJson(
-      "", containers,
-      R"(, "initContainers": [{"name": "init", "resources": {"requests": {"cpu": "6", "memory": "1Gi"}}}],
+  const std::string containers =
+      std::string(kGuaranteed4) +
+      R"(, {"name": "side", "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}})";
+  Result<scoring::PodRequest> pod = DecodePodRequest(
+      PodJson("", containers,
+              R"(, "initContainers": [{"name": "init", "resources": {"requests": {"cpu": "6", "memory": "1Gi"}}}],
          "overhead": {"cpu": "250m", "memory": "128Mi"})"));
   ASSERT_TRUE(pod.ok()) << pod.status().ToString();
   EXPECT_EQ(pod->qos, QosLevel::kSharedCores) << "no qos_level annotation means shared_cores";
@@ -56,9 +60,9 @@ TEST(PodCodec, SumsContainersMaxesInitContainersAddsOverhead) {
 }
 
 TEST(PodCodec, LimitsDefaultRequestsAndReclaimedResources) {
-  Result<scoring::PodRequest> pod = DecodePodRequest(PodJson(
-      R"("katalyst.kubewharf.io/qos_level": "reclaimed_cores")",
-      R"({"name": "b", "resources": {"limits": {"resource.katalyst.kubewharf.io/reclaimed_millicpu": "2k",
+  Result<scoring::PodRequest> pod = DecodePodRequest(
+      PodJson(R"("katalyst.kubewharf.io/qos_level": "reclaimed_cores")",
+              R"({"name": "b", "resources": {"limits": {"resource.katalyst.kubewharf.io/reclaimed_millicpu": "2k",
           "resource.katalyst.kubewharf.io/reclaimed_memory": "4Gi"}}})"));
   ASSERT_TRUE(pod.ok()) << pod.status().ToString();
   EXPECT_EQ(pod->qos, QosLevel::kReclaimedCores);
@@ -90,7 +94,8 @@ TEST(PodCodec, BadAnnotationsFailClosedNamingTheAnnotation) {
       {R"("katalyst.kubewharf.io/qos_level": "Dedicated_Cores")", "unknown QoS level"},
       {R"("katalyst.kubewharf.io/memory_enhancement": "{not json")", "memory_enhancement: malformed JSON"},
       {R"("katalyst.kubewharf.io/memory_enhancement": "{\"numa_binding\": true}")", "must be a string"},
-      {R"("katalyst.kubewharf.io/memory_enhancement": "{\"numa_binding\": \"True\"}")", "must be \"true\" or \"false\""},
+      {R"("katalyst.kubewharf.io/memory_enhancement": "{\"numa_binding\": \"True\"}")",
+       "must be \"true\" or \"false\""},
       {R"("katalyst.kubewharf.io/memory_enhancement": "[1]")", "expected a JSON object"},
       {R"("katalyst.kubewharf.io/microtopology_affinity": "{\"required\":[{\"zone\":\"numa\"}]}")",
        "selector needs matchLabels"},
@@ -207,8 +212,9 @@ TEST(PodCodecGpu, HamiKatalystAndRdmaRequests) {
   EXPECT_EQ(pod->gpu.count, 1);
   EXPECT_EQ(pod->gpu.milli_per_gpu, 300);
   EXPECT_EQ(pod->gpu.memory_mib_per_gpu, 10240);
-  pod = DecodePodRequest(GpuPod(R"("nvidia.com/gpu": "2", "tessera.io/rdma": "1")",
-                                R"("tessera.io/device-affinity": "required:numa", "tessera.io/gpu-model": "A100|V100-32GB")"));
+  pod = DecodePodRequest(
+      GpuPod(R"("nvidia.com/gpu": "2", "tessera.io/rdma": "1")",
+             R"("tessera.io/device-affinity": "required:numa", "tessera.io/gpu-model": "A100|V100-32GB")"));
   ASSERT_TRUE(pod.ok()) << pod.status().ToString();
   EXPECT_EQ(pod->gpu.count, 2);
   EXPECT_EQ(pod->gpu.milli_per_gpu, 1000);
@@ -242,7 +248,8 @@ TEST(PodCodecGpu, BadGpuRequestsAreRejected) {
     ASSERT_FALSE(pod.ok()) << res;
     EXPECT_NE(pod.status().message().find(expected), std::string::npos) << pod.status().message();
   }
-  auto pod = DecodePodRequest(GpuPod(R"("nvidia.com/gpu": "1")", R"("tessera.io/device-affinity": "required:rack")"));
+  auto pod =
+      DecodePodRequest(GpuPod(R"("nvidia.com/gpu": "1")", R"("tessera.io/device-affinity": "required:rack")"));
   ASSERT_FALSE(pod.ok());
   EXPECT_NE(pod.status().message().find("unknown value"), std::string::npos);
 }

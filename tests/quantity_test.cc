@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "crd/quantity.h"
+
+#include <gtest/gtest.h>
 
 namespace tessera::crd {
 namespace {
@@ -36,8 +36,26 @@ TEST(Quantity, ParsesKubernetesGrammar) {
 }
 
 TEST(Quantity, RejectsMalformedAndOverflow) {
-  for (const char* bad : {"", "abc", "1.2.3", "1x", "1KiB", "Gi", ".", "-", "1e", "1e+", "1e1.5", "1 Gi", "--1",
-                          "10E", "9Ei", "9223372036854776", "9223372036854775808m", "99999999999999999999", "1e400", "1e19"}) {
+  for (const char* bad : {"",
+                          "abc",
+                          "1.2.3",
+                          "1x",
+                          "1KiB",
+                          "Gi",
+                          ".",
+                          "-",
+                          "1e",
+                          "1e+",
+                          "1e1.5",
+                          "1 Gi",
+                          "--1",
+                          "10E",
+                          "9Ei",
+                          "9223372036854776",
+                          "9223372036854775808m",
+                          "99999999999999999999",
+                          "1e400",
+                          "1e19"}) {
     Result<Quantity> q = Quantity::Parse(bad);
     EXPECT_FALSE(q.ok()) << "accepted \"" << bad << "\"";
     if (!q.ok()) {

@@ -56,8 +56,7 @@ INSTANTIATE_TEST_SUITE_P(Shared, ReporterDryRun,
                                            DryRunFacts{"nvidiaDGX2.xml", 2, 16, 0},
                                            DryRunFacts{"topo.jrc0386.xml", 8, 4, 4},
                                            DryRunFacts{"topo.dp-intelmax01-flat.xml", 16, 0, 1},
-                                           DryRunFacts{"tuo.SPX.xml", 4, 4, 4},
-                                           DryRunFacts{"sierra.xml", 6, 4, 4},
+                                           DryRunFacts{"tuo.SPX.xml", 4, 4, 4}, DryRunFacts{"sierra.xml", 6, 4, 4},
                                            DryRunFacts{"corona.xml", 2, 8, 1}));
 
 TEST(ReporterCli, BadInputExitsTwoWithAClearMessage) {
@@ -102,8 +101,8 @@ TEST(ReporterCli, DryRunAppliesKubeletSettings) {
   testing::ProcessResult r =
       RunProgram(kReporter, {"--topology-xml", testing::SharedPath("topologies/corona.xml"), "--node-name", "c1",
                              "--dry-run", "--topology-policy", "restricted/pod", "--cpu-manager-policy", "static",
-                             "--reserved-cpus", "0-3", "--reserved-memory", "0:memory=4Gi;1:memory=4Gi,hugepages-1Gi=2Gi",
-                             "--reclaim-ratio", "0.5"});
+                             "--reserved-cpus", "0-3", "--reserved-memory",
+                             "0:memory=4Gi;1:memory=4Gi,hugepages-1Gi=2Gi", "--reclaim-ratio", "0.5"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   crd::Cnr cnr = *crd::DecodeCnr(r.out);
   EXPECT_EQ(cnr.status.topology_policy, "RestrictedPodLevel");
@@ -135,8 +134,8 @@ TEST(ReporterCli, PublishesThroughKubeconfigServesMetricsAndStopsOnSigterm) {
     metrics_port = probe.port();
   }
   const std::string cnr_path = "/apis/node.katalyst.kubewharf.io/v1alpha1/customnoderesources/cli-node";
-  testing::Subprocess reporter(kReporter, {"--kubeconfig", kubeconfig, "--node-name", "cli-node", "--interval", "1",
-                                           "--metrics-address", "127.0.0.1:" + std::to_string(metrics_port)});
+  testing::Subprocess reporter(kReporter, {"--kubeconfig", kubeconfig, "--node-name", "cli-node", "--interval",
+                                           "1", "--metrics-address", "127.0.0.1:" + std::to_string(metrics_port)});
   ASSERT_TRUE(reporter.started());
   // Bounded wait for the first publish and one heartbeat.
   bool heartbeat_seen = false;

@@ -70,7 +70,8 @@ struct PublishTest : ::testing::Test {
   std::vector<std::string> Verbs() {
     std::vector<std::string> out;
     for (const FakeRequest& r : server.Requests()) {
-      std::string suffix = r.target.size() > 7 && r.target.substr(r.target.size() - 7) == "/status" ? "/status" : "";
+      std::string suffix =
+          r.target.size() > 7 && r.target.substr(r.target.size() - 7) == "/status" ? "/status" : "";
       out.push_back(r.method + suffix);
     }
     return out;
@@ -120,7 +121,8 @@ TEST_F(PublishTest, ChangedContentUpdatesAndKeepsOthersAllocations) {
   crd::Cnr stored = Stored();
   crd::TopologyZone& numa0 = stored.status.zones[0].children[0];
   numa0.allocations.push_back({"default/p1/u1", {{"cpu", crd::Quantity::FromUnits(2)}}});
-  numa0.children[0].allocations.push_back({"default/p1/u1", {{"nvidia.com/gpucores", crd::Quantity::FromUnits(30)}}});
+  numa0.children[0].allocations.push_back(
+      {"default/p1/u1", {{"nvidia.com/gpucores", crd::Quantity::FromUnits(30)}}});
   ASSERT_EQ(client->Put(kCnrPath + "/status", crd::EncodeCnr(stored))->status, 200);
 
   server.ClearRequests();
@@ -149,7 +151,8 @@ TEST_F(PublishTest, ConflictRereadsAndRetriesWithCappedBackoff) {
   Result<PublishOutcome> r = publisher->Publish(Desired("2026-11-30T10:01:00Z", "restricted"));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(*r, PublishOutcome::kUpdated);
-  EXPECT_EQ(sleeps, (std::vector<std::chrono::milliseconds>{std::chrono::milliseconds(10), std::chrono::milliseconds(20)}));
+  EXPECT_EQ(sleeps, (std::vector<std::chrono::milliseconds>{std::chrono::milliseconds(10),
+                                                            std::chrono::milliseconds(20)}));
   EXPECT_EQ(Stored().status.topology_policy, "RestrictedContainerLevel");
 
   // Endless conflicts: give up with Conflict after max_attempts, backoff capped at 40 ms.
@@ -176,7 +179,9 @@ TEST_F(PublishTest, ServerErrorsAndGarbageAreTransientAndWriteNothing) {
   EXPECT_NE(r.status().message().find("500"), std::string::npos);
   EXPECT_FALSE(AnyWrite());
 
-  server.SetInterceptor([](const FakeRequest&) -> std::optional<FakeReply> { return FakeReply{200, "<html>proxy"}; });
+  server.SetInterceptor([](const FakeRequest&) -> std::optional<FakeReply> {
+    return FakeReply{200, "<html>proxy"};
+  });
   r = publisher->Publish(Desired("2026-11-30T10:00:00Z"));
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(r.status().IsUnavailable());
@@ -196,7 +201,8 @@ TEST_F(PublishTest, ServerErrorsAndGarbageAreTransientAndWriteNothing) {
 
 TEST_F(PublishTest, RejectedWriteIsNotRetriedAsConflict) {
   server.SetInterceptor([](const FakeRequest& req) -> std::optional<FakeReply> {
-    if (req.method == "POST") return FakeReply{422, testing::KubeStatusBody(422, "Invalid", "spec.taints invalid")};
+    if (req.method == "POST")
+      return FakeReply{422, testing::KubeStatusBody(422, "Invalid", "spec.taints invalid")};
     return std::nullopt;
   });
   Result<PublishOutcome> r = publisher->Publish(Desired("2026-11-30T10:00:00Z"));
@@ -238,7 +244,8 @@ TEST(ReporterNetwork, ConnectionRefusedIsUnavailable) {
   Result<PublishOutcome> r = p.Publish(Desired("2026-11-30T10:00:00Z"));
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(r.status().IsUnavailable());
-  kube::KubeClient bad_url(kube::ClusterConfig{"::not a url::", "", "", "", "", false, std::chrono::milliseconds(100)});
+  kube::KubeClient bad_url(
+      kube::ClusterConfig{"::not a url::", "", "", "", "", false, std::chrono::milliseconds(100)});
   EXPECT_FALSE(bad_url.Get("/api").ok());
 }
 

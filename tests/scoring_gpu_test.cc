@@ -48,11 +48,12 @@ PodRequest GpuPod(const std::string& name, int count, int64_t milli, int64_t mem
 struct GpuHarness {
   ClusterState cluster;
   Scheduler scheduler;
-  explicit GpuHarness(const std::string& policy = "tessera") : scheduler([&] {
-    SchedulerConfig c;
-    c.gpu_policy = policy;
-    return c;
-  }()) {}
+  explicit GpuHarness(const std::string& policy = "tessera")
+      : scheduler([&] {
+          SchedulerConfig c;
+          c.gpu_policy = policy;
+          return c;
+        }()) {}
   const NodeVerdict* Place(const PodRequest& pod) {
     SchedulingResult r = scheduler.Schedule(cluster, pod);
     last_reason = r.verdicts.empty() ? "" : r.verdicts[0].reason;
@@ -91,7 +92,8 @@ TEST(GpuShare, WholeCardsOnlyTakeUntouchedCardsAndAreNotShared) {
   EXPECT_EQ(h.Place(GpuPod("w2", 1, 1000)), nullptr);
   EXPECT_NE(h.last_reason.find("untouched"), std::string::npos) << h.last_reason;
   ASSERT_NE(h.Place(GpuPod("s2", 1, 500)), nullptr);
-  for (const GpuState& g : h.cluster.node(0).gpus) EXPECT_TRUE(g.free_milli == 0 || g.free_milli == 400) << g.free_milli;
+  for (const GpuState& g : h.cluster.node(0).gpus)
+    EXPECT_TRUE(g.free_milli == 0 || g.free_milli == 400) << g.free_milli;
 }
 
 TEST(GpuTopology, GpusAndRdmaNicUnderOneSwitchWhenPossible) {
@@ -245,7 +247,8 @@ TEST(GpuProperty, NoCardOverCommittedWholeCardsAloneSameSwitchWhenFree) {
     std::mt19937_64 rng(seed);
     ClusterState cluster;
     for (int i = 0; i < 20; ++i) {
-      cluster.AddNode(NodeStateFromTopology("n" + std::to_string(i), topologies[static_cast<size_t>(i) % topologies.size()], {}));
+      cluster.AddNode(NodeStateFromTopology("n" + std::to_string(i),
+                                            topologies[static_cast<size_t>(i) % topologies.size()], {}));
     }
     for (const std::string& policy : GpuPolicyNames()) {
       ClusterState c = cluster;

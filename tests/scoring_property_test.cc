@@ -134,7 +134,8 @@ void CheckInvariants(const ClusterState& cluster, const std::vector<std::string>
       e.shared_memory_used += le->pod.memory_bytes - pinned_mem;
     }
     // A NUMA-bound non-exclusive dynamic placement is one NUMA node wide.
-    if (policy == ResourcePolicy::kDynamic && le->placement.cpu_pinned && !le->placement.exclusive && le->pod.qos == QosLevel::kDedicatedCores) {
+    if (policy == ResourcePolicy::kDynamic && le->placement.cpu_pinned && !le->placement.exclusive &&
+        le->pod.qos == QosLevel::kDedicatedCores) {
       EXPECT_EQ(le->shares.size(), 1u) << uid;
     }
   }
@@ -175,7 +176,9 @@ int AntiAffinityViolations(const ClusterState& cluster, const std::vector<std::s
         for (size_t i = 0; i < node.numas.size(); ++i) {
           for (size_t j = 0; j < node.numas.size(); ++j) {
             if (!(a->placement.numa_mask >> i & 1) || !(b->placement.numa_mask >> j & 1)) continue;
-            together = together || (t.zone == NumaAffinityTerm::Zone::kNuma ? i == j : node.numas[i].socket_id == node.numas[j].socket_id);
+            together = together || (t.zone == NumaAffinityTerm::Zone::kNuma
+                                        ? i == j
+                                        : node.numas[i].socket_id == node.numas[j].socket_id);
           }
         }
         const bool ns = t.namespaces.empty() ? b->pod.namespace_name == a->pod.namespace_name : false;

@@ -54,7 +54,8 @@ TEST(NumaBinding, FitsInsideOneNumaNodeNotAcrossTwo) {
   EXPECT_EQ(h.NumasOf("uid-small").size(), 1u);
   // 10 CPUs exist on the node (16 total, 10 free) but no single NUMA node has 10.
   SchedulingResult r = h.Run(Dedicated("big", 10, 8));
-  EXPECT_NE(OnlyReason(r).find("NumaPlacement: no NUMA node has 10 free CPUs"), std::string::npos) << OnlyReason(r);
+  EXPECT_NE(OnlyReason(r).find("NumaPlacement: no NUMA node has 10 free CPUs"), std::string::npos)
+      << OnlyReason(r);
   // Memory counts too.
   r = h.Run(Dedicated("fat", 1, 33));
   EXPECT_EQ(r.best, -1);
@@ -74,7 +75,7 @@ TEST(NumaBinding, PrefersANumaNodeAlreadyInUseSoIdleOnesStayWhole) {
 
 TEST(NumaExclusive, TakesFewestWholeNumaNodesInOneSocket) {
   Harness h;
-  h.cluster.AddNode(TwoSocketNode("n1", 2, 8, 32));  // NUMA 0,1 socket 0; 2,3 socket 1
+  h.cluster.AddNode(TwoSocketNode("n1", 2, 8, 32));   // NUMA 0,1 socket 0; 2,3 socket 1
   ASSERT_EQ(h.Place(Dedicated("busy", 2, 2)), "n1");  // lands on NUMA 0
   ASSERT_EQ(h.NumasOf("uid-busy"), std::vector<int>{0});
   // 12 CPUs: two whole NUMA nodes; NUMA 0 is not idle, so socket 1 (2 and 3) is the one-socket choice.
@@ -152,12 +153,24 @@ TEST(TopologyManager, KubeletAdmissionTable) {
   const AdmissionCase cases[] = {
       {"single-numa fits", TopologyPolicy::kSingleNumaNode, TopologyScope::kContainer, {0, 0}, {6}, true, 0b01},
       {"single-numa too wide", TopologyPolicy::kSingleNumaNode, TopologyScope::kContainer, {0, 0}, {10}, false, 0},
-      {"single-numa second numa", TopologyPolicy::kSingleNumaNode, TopologyScope::kContainer, {4, 0}, {6}, true, 0b10},
+      {"single-numa second numa",
+       TopologyPolicy::kSingleNumaNode,
+       TopologyScope::kContainer,
+       {4, 0},
+       {6},
+       true,
+       0b10},
       {"restricted minimal two", TopologyPolicy::kRestricted, TopologyScope::kContainer, {0, 0}, {10}, true, 0b11},
       {"restricted fragmented", TopologyPolicy::kRestricted, TopologyScope::kContainer, {4, 4}, {6}, false, 0},
       {"best-effort fragmented", TopologyPolicy::kBestEffort, TopologyScope::kContainer, {4, 4}, {6}, true, 0b11},
       {"none", TopologyPolicy::kNone, TopologyScope::kContainer, {4, 4}, {6}, true, 0},
-      {"container scope splits", TopologyPolicy::kSingleNumaNode, TopologyScope::kContainer, {0, 0}, {6, 6}, true, 0b11},
+      {"container scope splits",
+       TopologyPolicy::kSingleNumaNode,
+       TopologyScope::kContainer,
+       {0, 0},
+       {6, 6},
+       true,
+       0b11},
       {"pod scope cannot split", TopologyPolicy::kSingleNumaNode, TopologyScope::kPod, {0, 0}, {6, 6}, false, 0},
       {"pod scope fits", TopologyPolicy::kSingleNumaNode, TopologyScope::kPod, {0, 0}, {3, 3}, true, 0b01},
   };
@@ -186,7 +199,8 @@ TEST(TopologyManager, KubeletAdmissionTable) {
 }
 
 TEST(TopologyManager, ProvidersFollowTheKubeletsManagers) {
-  NodeState node = Node("n", {{8, 64, 0}, {8, 64, 1}}, {TopologyPolicy::kSingleNumaNode, TopologyScope::kContainer, false, false});
+  NodeState node = Node("n", {{8, 64, 0}, {8, 64, 1}},
+                        {TopologyPolicy::kSingleNumaNode, TopologyScope::kContainer, false, false});
   PodRequest pod = Pod("p", QosLevel::kSharedCores, 10000, 1);
   // No static CPU manager, no Static memory manager: no hints, nothing to reject.
   EXPECT_TRUE(CheckTopologyAdmission(node, pod, ResourcePolicy::kNative).admit);
@@ -206,33 +220,39 @@ TEST(TopologyManager, NoTopologyManagerBeyondEightNumaNodesAndNumericSocketRule)
   std::vector<NumaSpec> sixteen(16, NumaSpec{4, 16, 0});
   for (int i = 8; i < 16; ++i) sixteen[static_cast<size_t>(i)].socket = 1;
   NodeState big = Node("big", sixteen, {TopologyPolicy::kSingleNumaNode, TopologyScope::kContainer, true, true});
-  EXPECT_TRUE(CheckTopologyAdmission(big, Pod("p", QosLevel::kSharedCores, 12000, 1), ResourcePolicy::kNative).admit);
+  EXPECT_TRUE(
+      CheckTopologyAdmission(big, Pod("p", QosLevel::kSharedCores, 12000, 1), ResourcePolicy::kNative).admit);
 
   // Numeric: a 2-NUMA mask may not span sockets when sockets hold 2 NUMA nodes each.
   NodeState n = TwoSocketNode("n", 2, 8, 32, {TopologyPolicy::kNumeric, TopologyScope::kContainer, true, false});
   n.numas[0].pinned_cpu_milli = 8000;  // NUMA 0 full: {1,2} would span sockets, {2,3} is the answer
-  AdmissionResult r = CheckTopologyAdmission(n, Pod("p", QosLevel::kSharedCores, 12000, 1), ResourcePolicy::kNative);
+  AdmissionResult r =
+      CheckTopologyAdmission(n, Pod("p", QosLevel::kSharedCores, 12000, 1), ResourcePolicy::kNative);
   EXPECT_TRUE(r.admit) << r.reason;
   EXPECT_EQ(r.affinity, 0b1100u);
   NodeState restricted = n;
   restricted.topology_policy = TopologyPolicy::kRestricted;
-  EXPECT_EQ(CheckTopologyAdmission(restricted, Pod("p", QosLevel::kSharedCores, 12000, 1), ResourcePolicy::kNative).affinity,
+  EXPECT_EQ(CheckTopologyAdmission(restricted, Pod("p", QosLevel::kSharedCores, 12000, 1), ResourcePolicy::kNative)
+                .affinity,
             0b0110u);
 }
 
 TEST(TopologyManager, EveryDynamicPlacementPassesAdmission) {
   // dedicated numa_binding pods under single-numa-node: the scheduler's placement is one NUMA node, admitted.
   Harness h;
-  h.cluster.AddNode(TwoSocketNode("n1", 2, 8, 32, {TopologyPolicy::kSingleNumaNode, TopologyScope::kContainer, false, false}));
+  h.cluster.AddNode(
+      TwoSocketNode("n1", 2, 8, 32, {TopologyPolicy::kSingleNumaNode, TopologyScope::kContainer, false, false}));
   for (int i = 0; i < 4; ++i) EXPECT_EQ(h.Place(Dedicated("d" + std::to_string(i), 7, 8)), "n1");
   EXPECT_EQ(h.Run(Dedicated("d5", 2, 8)).best, -1);
   // An exclusive pod needing two NUMA nodes cannot pass single-numa-node.
   Harness h2;
-  h2.cluster.AddNode(TwoSocketNode("n1", 2, 8, 32, {TopologyPolicy::kSingleNumaNode, TopologyScope::kContainer, false, false}));
+  h2.cluster.AddNode(
+      TwoSocketNode("n1", 2, 8, 32, {TopologyPolicy::kSingleNumaNode, TopologyScope::kContainer, false, false}));
   SchedulingResult r = h2.Run(Dedicated("x", 12, 8, true));
   EXPECT_NE(OnlyReason(r).find("TopologyManagerAdmission"), std::string::npos) << OnlyReason(r);
   h2.cluster = ClusterState();
-  h2.cluster.AddNode(TwoSocketNode("n1", 2, 8, 32, {TopologyPolicy::kRestricted, TopologyScope::kContainer, false, false}));
+  h2.cluster.AddNode(
+      TwoSocketNode("n1", 2, 8, 32, {TopologyPolicy::kRestricted, TopologyScope::kContainer, false, false}));
   EXPECT_EQ(h2.Place(Dedicated("x", 12, 8, true)), "n1");
 }
 
@@ -334,7 +354,8 @@ TEST(NumaAffinity, PreferredTermsSteerBetweenNodes) {
   app.affinity.preferred.push_back(Term("app", "cache", NumaAffinityTerm::Zone::kNuma, 50));
   EXPECT_EQ(h.Place(app), "b");
   EXPECT_EQ(h.NumasOf("uid-app"), h.NumasOf("uid-cache"));
-  // Inside a node, too: a preferred anti-affinity steers away from the cache's socket rather than onto its NUMA node.
+  // Inside a node, too: a preferred anti-affinity steers away from the cache's socket rather than onto its NUMA
+  // node.
   Harness one;
   one.cluster.AddNode(TwoSocketNode("n", 1, 16, 64));
   ASSERT_EQ(one.Place(cache), "n");
@@ -364,9 +385,12 @@ TEST(BadInput, InvalidPodsFailEveryNodeWithOneReasonAndLeaveTheLedger) {
   PodRequest shared_binding = Shared("sb", 1000, 1);
   shared_binding.numa_binding = true;
   const std::pair<PodRequest, const char*> cases[] = {
-      {fractional, "whole CPUs"},       {excl_no_bind, "numa_exclusive requires numa_binding"},
-      {negative, "negative"},           {absurd, "absurdly large"},
-      {excl_affinity, "numa_exclusive"}, {empty_selector, "empty selector"},
+      {fractional, "whole CPUs"},
+      {excl_no_bind, "numa_exclusive requires numa_binding"},
+      {negative, "negative"},
+      {absurd, "absurdly large"},
+      {excl_affinity, "numa_exclusive"},
+      {empty_selector, "empty selector"},
       {shared_binding, "numa_binding applies to"},
   };
   for (const auto& [pod, expected] : cases) {

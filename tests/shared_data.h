@@ -16,9 +16,13 @@ inline std::string SharedDir() {
   return std::string(TESSERA_SOURCE_DIR) + "/../shared";
 }
 
-inline std::string SharedPath(const std::string& relative) { return SharedDir() + "/" + relative; }
+inline std::string SharedPath(const std::string& relative) {
+  return SharedDir() + "/" + relative;
+}
 
-inline bool SharedAvailable(const std::string& relative) { return std::filesystem::exists(SharedPath(relative)); }
+inline bool SharedAvailable(const std::string& relative) {
+  return std::filesystem::exists(SharedPath(relative));
+}
 
 inline std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -29,12 +33,12 @@ inline std::string ReadFile(const std::string& path) {
 
 }  // namespace tessera::testing
 
-#define TESSERA_REQUIRE_SHARED(relative)                                                                  \
-  do {                                                                                                    \
-    if (!::tessera::testing::SharedAvailable(relative)) {                                                 \
-      GTEST_SKIP() << "reference data " << ::tessera::testing::SharedPath(relative)                       \
-                   << " is absent (../shared not beside the project root); skipping";                     \
-    }                                                                                                     \
+#define TESSERA_REQUIRE_SHARED(relative)                                              \
+  do {                                                                                \
+    if (!::tessera::testing::SharedAvailable(relative)) {                             \
+      GTEST_SKIP() << "reference data " << ::tessera::testing::SharedPath(relative)   \
+                   << " is absent (../shared not beside the project root); skipping"; \
+    }                                                                                 \
   } while (0)
 
 #endif  // TESSERA_TESTS_SHARED_DATA_H_

@@ -10,8 +10,8 @@
 #include "crd/cnr_codec.h"
 #include "reporter/reporter.h"
 #include "tests/shared_data.h"
-#include "topology/hwloc_discovery.h"
 #include "tests/subprocess.h"
+#include "topology/hwloc_discovery.h"
 
 namespace tessera {
 namespace {
@@ -43,8 +43,9 @@ TEST(SimCli, SmallTraceEndToEnd) {
   const std::string dir = TempDir("e2e");
   WriteSmallTrace(dir);
   const std::string out = dir + "/out";
-  testing::ProcessResult r = RunProgram(kSim, {"--nodes", dir + "/nodes.csv", "--pods", dir + "/pods.csv", "--policy",
-                                               "tessera,fgd,random,topology-blind", "--repeat", "2", "--out", out});
+  testing::ProcessResult r =
+      RunProgram(kSim, {"--nodes", dir + "/nodes.csv", "--pods", dir + "/pods.csv", "--policy",
+                        "tessera,fgd,random,topology-blind", "--repeat", "2", "--out", out});
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   EXPECT_NE(r.out.find("tessera"), std::string::npos);
   EXPECT_NE(r.out.find("unalloc@100"), std::string::npos);
@@ -61,16 +62,23 @@ TEST(SimCli, SmallTraceEndToEnd) {
   ASSERT_EQ(doc.MemberCount(), 1u);
   const auto& policies = doc["policies"];
   ASSERT_EQ(policies.MemberCount(), 4u);
-  const std::vector<std::string> fields = {"pods_total", "pods_scheduled", "pods_failed", "unallocated_gpu_pct",
-                                           "frag_total_pct", "topology_admission_failures",
-                                           "numa_antiaffinity_violations", "gpu_nic_same_switch_rate",
-                                           "wall_seconds", "peak_rss_mb"};
+  const std::vector<std::string> fields = {"pods_total",
+                                           "pods_scheduled",
+                                           "pods_failed",
+                                           "unallocated_gpu_pct",
+                                           "frag_total_pct",
+                                           "topology_admission_failures",
+                                           "numa_antiaffinity_violations",
+                                           "gpu_nic_same_switch_rate",
+                                           "wall_seconds",
+                                           "peak_rss_mb"};
   for (auto it = policies.MemberBegin(); it != policies.MemberEnd(); ++it) {
     const auto& p = it->value;
     EXPECT_EQ(p.MemberCount(), fields.size()) << it->name.GetString();
     for (const std::string& f : fields) EXPECT_TRUE(p.HasMember(f.c_str())) << f;
     EXPECT_EQ(p["pods_scheduled"].GetDouble() + p["pods_failed"].GetDouble(), p["pods_total"].GetDouble());
-    for (const char* k : {"90", "95", "100", "110", "120", "130"}) EXPECT_TRUE(p["unallocated_gpu_pct"].HasMember(k));
+    for (const char* k : {"90", "95", "100", "110", "120", "130"})
+      EXPECT_TRUE(p["unallocated_gpu_pct"].HasMember(k));
     for (const char* k : {"20", "40", "60", "80", "90", "100"}) EXPECT_TRUE(p["frag_total_pct"].HasMember(k));
     EXPECT_TRUE(p["gpu_nic_same_switch_rate"].IsNull()) << "the trace has no RDMA pods";
     EXPECT_GT(p["peak_rss_mb"].GetDouble(), 0);
@@ -79,17 +87,19 @@ TEST(SimCli, SmallTraceEndToEnd) {
   EXPECT_TRUE(policies["tessera"]["unallocated_gpu_pct"]["100"].IsNumber());
   EXPECT_GT(policies["tessera"]["pods_failed"].GetDouble(), 0);
   std::string csv = testing::ReadFile(out + "/curve_fgd.csv");
-  EXPECT_EQ(csv.rfind("arrived_pct,allocated_gpu_pct,unallocated_gpu_pct,frag_total_pct,frag_rate_pct\n0,", 0), 0u) << csv.substr(0, 120);
+  EXPECT_EQ(csv.rfind("arrived_pct,allocated_gpu_pct,unallocated_gpu_pct,frag_total_pct,frag_rate_pct\n0,", 0), 0u)
+      << csv.substr(0, 120);
 }
 
 TEST(SimCli, SyntheticMixShowsWhatTopologyBlindSchedulingCosts) {
   TESSERA_REQUIRE_SHARED("topologies/topo.jrc0386.xml");
   const std::string out = TempDir("mix") + "/out";
-  testing::ProcessResult r =
-      RunProgram(kSim, {"--topology-xml", testing::SharedPath("topologies/topo.jrc0386.xml") + "," +
-                                              testing::SharedPath("topologies/corona.xml"),
-                        "--nodes-per-topology", "10", "--workload", "mix", "--synthetic-pods", "600", "--policy",
-                        "tessera,topology-blind", "--max-load", "100", "--out", out});
+  testing::ProcessResult r = RunProgram(
+      kSim,
+      {"--topology-xml",
+       testing::SharedPath("topologies/topo.jrc0386.xml") + "," + testing::SharedPath("topologies/corona.xml"),
+       "--nodes-per-topology", "10", "--workload", "mix", "--synthetic-pods", "600", "--policy",
+       "tessera,topology-blind", "--max-load", "100", "--out", out});
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   rapidjson::Document doc;
   std::string json = testing::ReadFile(out + "/summary.json");
@@ -99,7 +109,8 @@ TEST(SimCli, SyntheticMixShowsWhatTopologyBlindSchedulingCosts) {
   const auto& blind = doc["policies"]["topology-blind"];
   EXPECT_EQ(t["topology_admission_failures"].GetDouble(), 0);
   EXPECT_EQ(t["numa_antiaffinity_violations"].GetDouble(), 0);
-  EXPECT_GE(blind["topology_admission_failures"].GetDouble() + blind["numa_antiaffinity_violations"].GetDouble(), 5);
+  EXPECT_GE(blind["topology_admission_failures"].GetDouble() + blind["numa_antiaffinity_violations"].GetDouble(),
+            5);
   ASSERT_TRUE(t["gpu_nic_same_switch_rate"].IsNumber());
   EXPECT_GT(t["gpu_nic_same_switch_rate"].GetDouble(), blind["gpu_nic_same_switch_rate"].GetDouble());
 }
@@ -149,7 +160,8 @@ TEST(SimCli, StartsFromAnExtenderSnapshot) {
 TEST(SimCli, BadInputExitsTwoAndWritesNothing) {
   const std::string dir = TempDir("bad");
   WriteSmallTrace(dir);
-  std::ofstream(dir + "/broken.csv") << "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec\np1,1000,10,1,abc,\n";
+  std::ofstream(dir + "/broken.csv")
+      << "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec\np1,1000,10,1,abc,\n";
   std::ofstream(dir + "/nocol.csv") << "name,cpu_milli\np1,1000\n";
   std::ofstream(dir + "/empty.csv") << "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec\n";
   const std::string out = dir + "/out";

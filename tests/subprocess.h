@@ -129,7 +129,9 @@ inline ProcessResult RunProgram(const std::string& program, const std::vector<st
   return p.Wait(timeout);
 }
 
-inline std::string BinPath(const std::string& name) { return std::string(TESSERA_BIN_DIR) + "/" + name; }
+inline std::string BinPath(const std::string& name) {
+  return std::string(TESSERA_BIN_DIR) + "/" + name;
+}
 
 }  // namespace tessera::testing
 

@@ -1,12 +1,13 @@
 // The verdict memo never changes a decision: a seeded run schedules and reserves pods of a few shapes (a
 // Deployment's replicas) with and without the memo, and every verdict, score and choice is the same; reserving
 // on a node invalidates that node only; pods with affinity terms bypass it.
+#include "scoring/verdict_memo.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
 
 #include "scoring/scheduler.h"
-#include "scoring/verdict_memo.h"
 #include "tests/scoring_test_util.h"
 
 namespace tessera::scoring {

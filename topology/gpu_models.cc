@@ -89,7 +89,9 @@ void GpuModelTable::AddAlias(const std::string& key, const std::string& model, u
   if (memory_mib != 0) memory_mib_[model] = memory_mib;
 }
 
-void GpuModelTable::SetModelMemory(const std::string& model, uint64_t memory_mib) { memory_mib_[model] = memory_mib; }
+void GpuModelTable::SetModelMemory(const std::string& model, uint64_t memory_mib) {
+  memory_mib_[model] = memory_mib;
+}
 
 Status GpuModelTable::LoadAliasText(const std::string& text) {
   std::istringstream in(text);

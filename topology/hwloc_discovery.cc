@@ -1,6 +1,7 @@
 #include "topology/hwloc_discovery.h"
 
 #include <hwloc.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <fstream>
@@ -8,8 +9,6 @@
 #include <memory>
 #include <mutex>
 #include <set>
-
-#include <spdlog/spdlog.h>
 
 namespace tessera::topology {
 namespace {
@@ -27,7 +26,10 @@ bool IsGpu(const hwloc_obj_attr_u::hwloc_pcidev_attr_s& pci) {
   if (pci.vendor_id != kVendorNvidia && pci.vendor_id != kVendorAmd) return false;
   // VGA, 3D controller, display controller, processing accelerator (MI300A). NVSwitch (0x0680) is a bridge.
   switch (pci.class_id) {
-    case 0x0300: case 0x0302: case 0x0380: case 0x1200: return true;
+    case 0x0300:
+    case 0x0302:
+    case 0x0380:
+    case 0x1200: return true;
     default: return false;
   }
 }
@@ -315,14 +317,14 @@ Result<DiscoveryResult> DiscoverTopology(const DiscoveryOptions& options) {
     }
   } else if (!options.xml_buffer.empty()) {
     if (options.xml_buffer.size() > (64u << 20)) return Status::InvalidArgument("topology XML larger than 64 MiB");
-    if (hwloc_topology_set_xmlbuffer(raw, options.xml_buffer.data(), static_cast<int>(options.xml_buffer.size())) !=
-        0) {
+    if (hwloc_topology_set_xmlbuffer(raw, options.xml_buffer.data(),
+                                     static_cast<int>(options.xml_buffer.size())) != 0) {
       return Status::InvalidArgument("hwloc rejected the XML buffer");
     }
   }
   if (hwloc_topology_load(raw) != 0) {
-    std::string what = options.xml_path.empty() ? (options.xml_buffer.empty() ? "this machine" : "XML buffer")
-                                                 : options.xml_path;
+    std::string what =
+        options.xml_path.empty() ? (options.xml_buffer.empty() ? "this machine" : "XML buffer") : options.xml_path;
     return Status::InvalidArgument("hwloc could not load the topology of " + what + " (corrupt or not hwloc XML)");
   }
   DiscoveryResult result;

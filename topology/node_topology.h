@@ -39,23 +39,23 @@ struct DeviceLocation {
 };
 
 struct Gpu {
-  int index = 0;             // position in PCI bus id order, as NVML enumerates
+  int index = 0;  // position in PCI bus id order, as NVML enumerates
   DeviceLocation location;
-  uint16_t vendor_id = 0;    // 0x10de NVIDIA, 0x1002 AMD
+  uint16_t vendor_id = 0;  // 0x10de NVIDIA, 0x1002 AMD
   uint16_t device_id = 0;
-  std::string vendor;        // "NVIDIA", "AMD"
-  std::string product;       // the best name hwloc knows: GPUModel info, else the PCI name, else "vvvv:dddd"
-  std::string model;         // normalised model after the alias table, e.g. "A100"; product when no alias matched
-  uint64_t memory_mib = 0;   // 0 when unknown
+  std::string vendor;       // "NVIDIA", "AMD"
+  std::string product;      // the best name hwloc knows: GPUModel info, else the PCI name, else "vvvv:dddd"
+  std::string model;        // normalised model after the alias table, e.g. "A100"; product when no alias matched
+  uint64_t memory_mib = 0;  // 0 when unknown
 };
 
 struct Nic {
-  std::string name;          // RDMA device name (mlx5_0), else network interface (hsi0), else the bus id
+  std::string name;  // RDMA device name (mlx5_0), else network interface (hsi0), else the bus id
   DeviceLocation location;
   uint16_t vendor_id = 0;
   uint16_t device_id = 0;
-  bool rdma = false;         // an RDMA verbs device (OpenFabrics) is present
-  uint64_t link_speed_mbps = 0;  // 0 when unknown
+  bool rdma = false;                    // an RDMA verbs device (OpenFabrics) is present
+  uint64_t link_speed_mbps = 0;         // 0 when unknown
   std::vector<std::string> os_devices;  // e.g. {"ib0", "mlx5_0"}
 };
 
@@ -64,10 +64,10 @@ enum class Locality { kSamePcieSwitch = 0, kSameNuma = 1, kSameSocket = 2, kCros
 const char* LocalityName(Locality locality);
 
 struct NodeTopology {
-  std::vector<Socket> sockets;        // ascending id
-  std::vector<NumaNode> numa_nodes;   // ascending id
-  std::vector<Gpu> gpus;              // ascending PCI bus id; gpus[i].index == i
-  std::vector<Nic> nics;              // ascending PCI bus id
+  std::vector<Socket> sockets;       // ascending id
+  std::vector<NumaNode> numa_nodes;  // ascending id
+  std::vector<Gpu> gpus;             // ascending PCI bus id; gpus[i].index == i
+  std::vector<Nic> nics;             // ascending PCI bus id
   // NUMA distances (ACPI SLIT), row-major in numa_nodes order; empty when unknown.
   std::vector<uint32_t> numa_distances;
 

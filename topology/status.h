@@ -16,9 +16,9 @@ class Status {
     kOk = 0,
     kInvalidArgument,  // the caller's input is malformed or contradictory; retrying will not help
     kNotFound,
-    kConflict,      // optimistic concurrency lost (HTTP 409); re-read and retry
-    kUnavailable,   // transient: network, timeout, 5xx; retry later
-    kIoError,       // local file could not be read or written
+    kConflict,     // optimistic concurrency lost (HTTP 409); re-read and retry
+    kUnavailable,  // transient: network, timeout, 5xx; retry later
+    kIoError,      // local file could not be read or written
     kInternal,
   };
 

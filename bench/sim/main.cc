@@ -3,7 +3,8 @@
 //
 //   tessera-sim                                   # openb default trace (bench/data), every policy, seed 42
 //   tessera-sim --policy tessera,fgd --repeat 10 --out out/sim
-//   tessera-sim --topology-xml a.xml --topology-xml b.xml --nodes-per-topology 50 --workload mix --synthetic-pods 20000
+//   tessera-sim --topology-xml a.xml --topology-xml b.xml --nodes-per-topology 50 --workload mix --synthetic-pods
+//   20000
 //
 // Exit codes: 0 success, 1 a run failed, 2 bad input (flags, files, policy names); nothing is written on error.
 #include <gflags/gflags.h>
@@ -29,11 +30,13 @@
 
 DEFINE_string(nodes, "", "openb node list CSV (default: bench/data/openb_node_list_gpu_node.csv)");
 DEFINE_string(pods, "", "openb pod list CSV (default: bench/data/openb_pod_list_default.csv)");
-DEFINE_string(topology_xml, "", "hwloc XML topologies for a synthetic cluster, comma-separated (or repeat the flag)");
+DEFINE_string(topology_xml, "",
+              "hwloc XML topologies for a synthetic cluster, comma-separated (or repeat the flag)");
 DEFINE_int32(nodes_per_topology, 20, "synthetic cluster: copies of each topology");
 DEFINE_string(workload, "mix", "synthetic workload: mix|numa|gpu|rdma");
 DEFINE_int32(synthetic_pods, 5000, "synthetic workload: pods generated before tuning");
-DEFINE_string(snapshot, "", "extender snapshot directory (nodes.json, pods.json, cnrs.json) as the starting cluster");
+DEFINE_string(snapshot, "",
+              "extender snapshot directory (nodes.json, pods.json, cnrs.json) as the starting cluster");
 DEFINE_string(policy, "tessera,fgd,bestfit,dotprod,binpack,spread,random", "policies to compare, comma-separated");
 DEFINE_uint64(seed, 42, "first seed (the paper used 42..51)");
 DEFINE_int32(repeat, 1, "seeds per policy; medians are reported");
@@ -67,9 +70,10 @@ std::vector<std::string> SplitList(const std::string& s) {
 
 // ---- child -> parent wire format: one line per field, "P done total" for progress, "END" last.
 void WriteResult(FILE* f, const sim::RunResult& r) {
-  std::fprintf(f, "R %s %llu %d %d %d %d %d %d %d %.6f %.3f\n", r.policy.c_str(), static_cast<unsigned long long>(r.seed),
-               r.pods_total, r.pods_scheduled, r.pods_failed, r.topology_admission_failures,
-               r.numa_antiaffinity_violations, r.gpu_rdma_pods, r.gpu_rdma_same_switch, r.wall_seconds, r.peak_rss_mb);
+  std::fprintf(f, "R %s %llu %d %d %d %d %d %d %d %.6f %.3f\n", r.policy.c_str(),
+               static_cast<unsigned long long>(r.seed), r.pods_total, r.pods_scheduled, r.pods_failed,
+               r.topology_admission_failures, r.numa_antiaffinity_violations, r.gpu_rdma_pods,
+               r.gpu_rdma_same_switch, r.wall_seconds, r.peak_rss_mb);
   for (const auto& [reason, n] : r.failure_reasons) std::fprintf(f, "F %d %s\n", n, reason.c_str());
   for (size_t i = 0; i < r.curve.size(); ++i) {
     if (r.curve[i]) {
@@ -81,7 +85,8 @@ void WriteResult(FILE* f, const sim::RunResult& r) {
   std::fflush(f);
 }
 
-bool ReadResult(std::istream& in, size_t curve_len, sim::RunResult* r, const std::function<void(size_t, size_t)>& progress) {
+bool ReadResult(std::istream& in, size_t curve_len, sim::RunResult* r,
+                const std::function<void(size_t, size_t)>& progress) {
   std::string line;
   r->curve.assign(curve_len, std::nullopt);
   bool got = false;
@@ -95,8 +100,9 @@ bool ReadResult(std::istream& in, size_t curve_len, sim::RunResult* r, const std
       if (progress) progress(done, total);
     } else if (tag == "R") {
       unsigned long long seed = 0;
-      ls >> r->policy >> seed >> r->pods_total >> r->pods_scheduled >> r->pods_failed >> r->topology_admission_failures >>
-          r->numa_antiaffinity_violations >> r->gpu_rdma_pods >> r->gpu_rdma_same_switch >> r->wall_seconds >> r->peak_rss_mb;
+      ls >> r->policy >> seed >> r->pods_total >> r->pods_scheduled >> r->pods_failed >>
+          r->topology_admission_failures >> r->numa_antiaffinity_violations >> r->gpu_rdma_pods >>
+          r->gpu_rdma_same_switch >> r->wall_seconds >> r->peak_rss_mb;
       r->seed = seed;
       got = true;
     } else if (tag == "F") {
@@ -162,7 +168,8 @@ std::string Num(std::optional<double> v, int decimals = 2) {
 
 // The FGD paper's unallocated-GPU % at 100 % arrived, default openb trace (shared/reference/fgd.md §2.1).
 std::optional<double> PaperAt100(const std::string& policy) {
-  static const std::map<std::string, double> kPaper = {{"fgd", 4.77}, {"bestfit", 7.09}, {"dotprod", 9.44}, {"random", 13.75}};
+  static const std::map<std::string, double> kPaper = {
+      {"fgd", 4.77}, {"bestfit", 7.09}, {"dotprod", 9.44}, {"random", 13.75}};
   auto it = kPaper.find(policy);
   if (it == kPaper.end()) return std::nullopt;
   return it->second;
@@ -207,19 +214,22 @@ int main(int argc, char** argv) {
     tessera::extender::ExtenderService service{tessera::extender::ExtenderOptions{}};
     if (Status s = service.LoadSnapshot(FLAGS_snapshot); !s.ok()) return BadInput("--snapshot: " + s.message());
     workload.initial = service.ClusterWithTopology();
-    if (workload.initial->node_count() == 0) return BadInput("--snapshot: no node has a usable, fresh CustomNodeResource");
+    if (workload.initial->node_count() == 0)
+      return BadInput("--snapshot: no node has a usable, fresh CustomNodeResource");
     workload.nodes = workload.initial->nodes();
     workload.trace_mode = false;
     if (!FLAGS_pods.empty()) {
       auto pods = sim::LoadTracePods(FLAGS_pods);
       if (!pods.ok()) return BadInput(pods.status().message());
-      for (size_t i = 0; i < pods->size(); ++i) workload.pods.push_back(sim::PodFromTrace((*pods)[i], std::to_string(i)));
+      for (size_t i = 0; i < pods->size(); ++i)
+        workload.pods.push_back(sim::PodFromTrace((*pods)[i], std::to_string(i)));
     } else {
       if (!sim::IsWorkloadKind(FLAGS_workload)) return BadInput("--workload must be mix, numa, gpu or rdma");
       workload.pods = sim::SyntheticPods(FLAGS_workload, FLAGS_synthetic_pods, FLAGS_seed);
     }
     what = "snapshot " + FLAGS_snapshot + " (" + std::to_string(workload.nodes.size()) + " nodes, " +
-           std::to_string(workload.initial->pod_count()) + " pods placed), " + std::to_string(workload.pods.size()) + " pods";
+           std::to_string(workload.initial->pod_count()) + " pods placed), " +
+           std::to_string(workload.pods.size()) + " pods";
   } else if (!FLAGS_topology_xml.empty()) {
     if (!sim::IsWorkloadKind(FLAGS_workload)) return BadInput("--workload must be mix, numa, gpu or rdma");
     if (FLAGS_nodes_per_topology < 1 || FLAGS_synthetic_pods < 1) {
@@ -233,12 +243,15 @@ int main(int argc, char** argv) {
       if (!t.ok()) return BadInput("--topology-xml " + path + ": " + t.status().message());
       topologies.push_back(t->topology);
     }
-    workload = sim::SyntheticWorkload(topologies, FLAGS_nodes_per_topology, FLAGS_workload, FLAGS_synthetic_pods, FLAGS_seed);
+    workload = sim::SyntheticWorkload(topologies, FLAGS_nodes_per_topology, FLAGS_workload, FLAGS_synthetic_pods,
+                                      FLAGS_seed);
     what = std::to_string(workload.nodes.size()) + " nodes from " + std::to_string(topologies.size()) +
            " topologies, workload " + FLAGS_workload + " (" + std::to_string(workload.pods.size()) + " pods)";
   } else {
-    const std::string nodes_path = FLAGS_nodes.empty() ? source_dir + "/bench/data/openb_node_list_gpu_node.csv" : FLAGS_nodes;
-    const std::string pods_path = FLAGS_pods.empty() ? source_dir + "/bench/data/openb_pod_list_default.csv" : FLAGS_pods;
+    const std::string nodes_path =
+        FLAGS_nodes.empty() ? source_dir + "/bench/data/openb_node_list_gpu_node.csv" : FLAGS_nodes;
+    const std::string pods_path =
+        FLAGS_pods.empty() ? source_dir + "/bench/data/openb_pod_list_default.csv" : FLAGS_pods;
     auto nodes = sim::LoadTraceNodes(nodes_path);
     if (!nodes.ok()) return BadInput(nodes.status().message());
     auto pods = sim::LoadTracePods(pods_path);
@@ -248,9 +261,10 @@ int main(int argc, char** argv) {
       workload.nodes.push_back(sim::NodeFromTrace(n));
       gpus += n.gpus;
     }
-    for (size_t i = 0; i < pods->size(); ++i) workload.pods.push_back(sim::PodFromTrace((*pods)[i], std::to_string(i)));
-    what = std::filesystem::path(pods_path).filename().string() + " on " + std::to_string(nodes->size()) + " nodes / " +
-           std::to_string(gpus) + " GPUs (" + std::to_string(pods->size()) + " pods before tuning)";
+    for (size_t i = 0; i < pods->size(); ++i)
+      workload.pods.push_back(sim::PodFromTrace((*pods)[i], std::to_string(i)));
+    what = std::filesystem::path(pods_path).filename().string() + " on " + std::to_string(nodes->size()) +
+           " nodes / " + std::to_string(gpus) + " GPUs (" + std::to_string(pods->size()) + " pods before tuning)";
   }
 
   // Runs: every (policy, seed), in forked children, --jobs at a time: each run gets its own process, so its wall
@@ -266,9 +280,9 @@ int main(int argc, char** argv) {
   const int parallel = FLAGS_jobs > 0 ? FLAGS_jobs : std::max(1, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
   const size_t curve_len = static_cast<size_t>(FLAGS_max_load) + 1;
   const bool show_progress = !FLAGS_quiet && isatty(STDOUT_FILENO);
-  std::cout << "tessera-sim: " << what << "; " << policies.size() << " polic" << (policies.size() == 1 ? "y" : "ies")
-            << " x " << FLAGS_repeat << " seed(s) from " << FLAGS_seed << ", max load " << FLAGS_max_load << " %, "
-            << parallel << " at a time\n";
+  std::cout << "tessera-sim: " << what << "; " << policies.size() << " polic"
+            << (policies.size() == 1 ? "y" : "ies") << " x " << FLAGS_repeat << " seed(s) from " << FLAGS_seed
+            << ", max load " << FLAGS_max_load << " %, " << parallel << " at a time\n";
 
   std::map<std::string, PolicySummary> summaries;
   std::vector<std::pair<size_t, size_t>> progress(jobs.size(), {0, 1});
@@ -352,27 +366,32 @@ int main(int argc, char** argv) {
 
   // ---- terminal table
   using sim::CurvePoint;
-  std::printf("\n%-15s %7s %7s %10s %10s %10s %9s %9s %8s %8s %8s %9s\n", "policy", "sched", "failed", "unalloc@100",
-              "unalloc@130", "paper@100", "frag@100", "admitFail", "antiAff", "sameSw", "wall_s", "peakMB");
+  std::printf("\n%-15s %7s %7s %10s %10s %10s %9s %9s %8s %8s %8s %9s\n", "policy", "sched", "failed",
+              "unalloc@100", "unalloc@130", "paper@100", "frag@100", "admitFail", "antiAff", "sameSw", "wall_s",
+              "peakMB");
   for (const std::string& p : policies) {
     const PolicySummary& s = summaries[p];
-    const double same_switch_pods = s.MedianOf([](const sim::RunResult& r) { return static_cast<double>(r.gpu_rdma_pods); });
+    const double same_switch_pods =
+        s.MedianOf([](const sim::RunResult& r) { return static_cast<double>(r.gpu_rdma_pods); });
     std::optional<double> same_rate;
     if (same_switch_pods > 0) {
       same_rate = s.MedianOf([](const sim::RunResult& r) {
         return r.gpu_rdma_pods > 0 ? static_cast<double>(r.gpu_rdma_same_switch) / r.gpu_rdma_pods : 0.0;
       });
     }
-    std::printf("%-15s %7.0f %7.0f %10s %10s %10s %9s %9.0f %8.0f %8s %8.2f %9.1f\n", p.c_str(),
-                s.MedianOf([](const sim::RunResult& r) { return static_cast<double>(r.pods_scheduled); }),
-                s.MedianOf([](const sim::RunResult& r) { return static_cast<double>(r.pods_failed); }),
-                Num(s.CurveMedian(100, &CurvePoint::unallocated_pct)).c_str(),
-                Num(s.CurveMedian(static_cast<size_t>(std::min(130.0, FLAGS_max_load)), &CurvePoint::unallocated_pct)).c_str(),
-                Num(workload.trace_mode ? PaperAt100(p) : std::nullopt).c_str(), Num(s.CurveMedian(100, &CurvePoint::frag_total_pct)).c_str(),
-                s.MedianOf([](const sim::RunResult& r) { return static_cast<double>(r.topology_admission_failures); }),
-                s.MedianOf([](const sim::RunResult& r) { return static_cast<double>(r.numa_antiaffinity_violations); }),
-                Num(same_rate, 3).c_str(), s.MedianOf([](const sim::RunResult& r) { return r.wall_seconds; }),
-                s.MedianOf([](const sim::RunResult& r) { return r.peak_rss_mb; }));
+    std::printf(
+        "%-15s %7.0f %7.0f %10s %10s %10s %9s %9.0f %8.0f %8s %8.2f %9.1f\n", p.c_str(),
+        s.MedianOf([](const sim::RunResult& r) { return static_cast<double>(r.pods_scheduled); }),
+        s.MedianOf([](const sim::RunResult& r) { return static_cast<double>(r.pods_failed); }),
+        Num(s.CurveMedian(100, &CurvePoint::unallocated_pct)).c_str(),
+        Num(s.CurveMedian(static_cast<size_t>(std::min(130.0, FLAGS_max_load)), &CurvePoint::unallocated_pct))
+            .c_str(),
+        Num(workload.trace_mode ? PaperAt100(p) : std::nullopt).c_str(),
+        Num(s.CurveMedian(100, &CurvePoint::frag_total_pct)).c_str(),
+        s.MedianOf([](const sim::RunResult& r) { return static_cast<double>(r.topology_admission_failures); }),
+        s.MedianOf([](const sim::RunResult& r) { return static_cast<double>(r.numa_antiaffinity_violations); }),
+        Num(same_rate, 3).c_str(), s.MedianOf([](const sim::RunResult& r) { return r.wall_seconds; }),
+        s.MedianOf([](const sim::RunResult& r) { return r.peak_rss_mb; }));
     if (FLAGS_repeat > 1) {
       auto [lo, hi] = s.RangeOf([](const sim::RunResult& r) {
         return r.curve.size() > 100 && r.curve[100] ? r.curve[100]->unallocated_pct : std::nan("");
@@ -410,8 +429,9 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < curve_len; ++i) {
       const PolicySummary& s = summaries[p];
       csv << i << "," << Num(s.CurveMedian(i, &CurvePoint::allocated_pct), 4) << ","
-          << Num(s.CurveMedian(i, &CurvePoint::unallocated_pct), 4) << "," << Num(s.CurveMedian(i, &CurvePoint::frag_total_pct), 4)
-          << "," << Num(s.CurveMedian(i, &CurvePoint::frag_rate_pct), 4) << "\n";
+          << Num(s.CurveMedian(i, &CurvePoint::unallocated_pct), 4) << ","
+          << Num(s.CurveMedian(i, &CurvePoint::frag_total_pct), 4) << ","
+          << Num(s.CurveMedian(i, &CurvePoint::frag_rate_pct), 4) << "\n";
     }
     if (!csv) return fail_out("cannot write curve CSV");
   }
@@ -423,59 +443,78 @@ int main(int argc, char** argv) {
       const PolicySummary& s = summaries[p];
       js << (first ? "" : ",") << "\n  \"" << p << "\": {";
       first = false;
-      js << "\"pods_total\": " << Num(s.MedianOf([](const sim::RunResult& r) { return static_cast<double>(r.pods_total); }), 0)
-         << ", \"pods_scheduled\": " << Num(s.MedianOf([](const sim::RunResult& r) { return static_cast<double>(r.pods_scheduled); }), 0)
-         << ", \"pods_failed\": " << Num(s.MedianOf([](const sim::RunResult& r) { return static_cast<double>(r.pods_failed); }), 0);
+      js << "\"pods_total\": "
+         << Num(s.MedianOf([](const sim::RunResult& r) { return static_cast<double>(r.pods_total); }), 0)
+         << ", \"pods_scheduled\": "
+         << Num(s.MedianOf([](const sim::RunResult& r) { return static_cast<double>(r.pods_scheduled); }), 0)
+         << ", \"pods_failed\": "
+         << Num(s.MedianOf([](const sim::RunResult& r) { return static_cast<double>(r.pods_failed); }), 0);
       js << ", \"unallocated_gpu_pct\": {";
       bool f2 = true;
       for (int pct : {90, 95, 100, 110, 120, 130}) {
         js << (f2 ? "" : ", ") << "\"" << pct << "\": "
-           << (static_cast<size_t>(pct) < curve_len ? Num(s.CurveMedian(static_cast<size_t>(pct), &CurvePoint::unallocated_pct), 4) : "null");
+           << (static_cast<size_t>(pct) < curve_len
+                   ? Num(s.CurveMedian(static_cast<size_t>(pct), &CurvePoint::unallocated_pct), 4)
+                   : "null");
         f2 = false;
       }
       js << "}, \"frag_total_pct\": {";
       f2 = true;
       for (int pct : {20, 40, 60, 80, 90, 100}) {
         js << (f2 ? "" : ", ") << "\"" << pct << "\": "
-           << (static_cast<size_t>(pct) < curve_len ? Num(s.CurveMedian(static_cast<size_t>(pct), &CurvePoint::frag_total_pct), 4) : "null");
+           << (static_cast<size_t>(pct) < curve_len
+                   ? Num(s.CurveMedian(static_cast<size_t>(pct), &CurvePoint::frag_total_pct), 4)
+                   : "null");
         f2 = false;
       }
       js << "}, \"topology_admission_failures\": "
-         << Num(s.MedianOf([](const sim::RunResult& r) { return static_cast<double>(r.topology_admission_failures); }), 0)
+         << Num(s.MedianOf(
+                    [](const sim::RunResult& r) { return static_cast<double>(r.topology_admission_failures); }),
+                0)
          << ", \"numa_antiaffinity_violations\": "
-         << Num(s.MedianOf([](const sim::RunResult& r) { return static_cast<double>(r.numa_antiaffinity_violations); }), 0)
+         << Num(s.MedianOf(
+                    [](const sim::RunResult& r) { return static_cast<double>(r.numa_antiaffinity_violations); }),
+                0)
          << ", \"gpu_nic_same_switch_rate\": ";
-      const bool any_rdma = s.MedianOf([](const sim::RunResult& r) { return static_cast<double>(r.gpu_rdma_pods); }) > 0;
+      const bool any_rdma =
+          s.MedianOf([](const sim::RunResult& r) { return static_cast<double>(r.gpu_rdma_pods); }) > 0;
       js << (any_rdma ? Num(s.MedianOf([](const sim::RunResult& r) {
-                          return r.gpu_rdma_pods > 0 ? static_cast<double>(r.gpu_rdma_same_switch) / r.gpu_rdma_pods : 0.0;
-                        }), 4)
+        return r.gpu_rdma_pods > 0 ? static_cast<double>(r.gpu_rdma_same_switch) / r.gpu_rdma_pods : 0.0;
+      }),
+                            4)
                       : "null");
       js << ", \"wall_seconds\": " << Num(s.MedianOf([](const sim::RunResult& r) { return r.wall_seconds; }), 3)
-         << ", \"peak_rss_mb\": " << Num(s.MedianOf([](const sim::RunResult& r) { return r.peak_rss_mb; }), 1) << "}";
+         << ", \"peak_rss_mb\": " << Num(s.MedianOf([](const sim::RunResult& r) { return r.peak_rss_mb; }), 1)
+         << "}";
     }
     js << "\n}}\n";
     if (!js) return fail_out("cannot write summary.json");
   }
   {
     std::ofstream gp(staging / "curves.gp");
-    gp << "set terminal pngcairo noenhanced size 1400,560 font 'sans,10'\nset output 'curves.png'\nset datafile separator ','\n"
+    gp << "set terminal pngcairo noenhanced size 1400,560 font 'sans,10'\nset output 'curves.png'\nset datafile "
+          "separator ','\n"
           "set datafile missing 'null'\nset multiplot layout 1,2 title 'tessera-sim: "
-       << what << "'\nset key top right\nset grid\n"
+       << what
+       << "'\nset key top right\nset grid\n"
           "set xlabel 'arrived GPU demand (% of capacity)'\nset ylabel 'unallocated GPU (%)'\nset xrange [50:"
        << FLAGS_max_load << "]\nset yrange [0:*]\nplot ";
     for (size_t i = 0; i < policies.size(); ++i) {
-      gp << (i ? ", " : "") << "'curve_" << policies[i] << ".csv' every ::1 using 1:3 with lines lw 2 title '" << policies[i] << "'";
+      gp << (i ? ", " : "") << "'curve_" << policies[i] << ".csv' every ::1 using 1:3 with lines lw 2 title '"
+         << policies[i] << "'";
     }
     gp << ", (x < 100 ? 100 - x : 0) with lines dt 2 lc 'gray' title 'ideal'\n"
           "set ylabel 'fragmented GPU (% of total)'\nset xrange [0:"
        << FLAGS_max_load << "]\nplot ";
     for (size_t i = 0; i < policies.size(); ++i) {
-      gp << (i ? ", " : "") << "'curve_" << policies[i] << ".csv' every ::1 using 1:4 with lines lw 2 title '" << policies[i] << "'";
+      gp << (i ? ", " : "") << "'curve_" << policies[i] << ".csv' every ::1 using 1:4 with lines lw 2 title '"
+         << policies[i] << "'";
     }
     gp << "\nunset multiplot\n";
   }
   const std::string plot_cmd = "cd '" + staging.string() + "' && gnuplot curves.gp 2>plot.err";
-  if (std::system(plot_cmd.c_str()) != 0) return fail_out("gnuplot failed drawing the curves (see gnuplot's message above)");
+  if (std::system(plot_cmd.c_str()) != 0)
+    return fail_out("gnuplot failed drawing the curves (see gnuplot's message above)");
   fs::remove(staging / "plot.err", ec);
   fs::create_directories(out, ec);
   for (const auto& entry : fs::directory_iterator(staging)) {

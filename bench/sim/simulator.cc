@@ -31,7 +31,8 @@ struct DemandMeter {
   bool gpu = true;
   double capacity = 1;
   double Of(const PodRequest& p) const {
-    return gpu ? static_cast<double>(p.gpu.count) * static_cast<double>(p.gpu.milli_per_gpu) : static_cast<double>(p.cpu_milli);
+    return gpu ? static_cast<double>(p.gpu.count) * static_cast<double>(p.gpu.milli_per_gpu)
+               : static_cast<double>(p.cpu_milli);
   }
 };
 
@@ -54,7 +55,8 @@ std::vector<size_t> TunedOrder(const Workload& workload, uint64_t seed, double m
   std::vector<size_t> order(workload.pods.size());
   std::iota(order.begin(), order.end(), 0);
   // Sort by name first so the shuffle does not depend on the input order (the reference simulator does the same).
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return workload.pods[a].name < workload.pods[b].name; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return workload.pods[a].name < workload.pods[b].name; });
   std::shuffle(order.begin(), order.end(), rng);
   // Synthetic workloads are generated at the size asked for; the trace protocol's tuning applies to traces.
   if (!workload.trace_mode) return order;
@@ -148,7 +150,8 @@ std::optional<scoring::Placement> BlindPlacement(const ClusterState& cluster, co
   return p;
 }
 
-int AntiAffinityViolationsOn(const ClusterState& cluster, const PodRequest& pod, const scoring::Placement& placement) {
+int AntiAffinityViolationsOn(const ClusterState& cluster, const PodRequest& pod,
+                             const scoring::Placement& placement) {
   if (placement.numa_mask == 0) return 0;
   const NodeState& node = cluster.node(placement.node);
   int violations = 0;
@@ -161,7 +164,9 @@ int AntiAffinityViolationsOn(const ClusterState& cluster, const PodRequest& pod,
     for (uint32_t slot : node.numa_detail[i].pinned_pods) {
       const PodRequest& other = cluster.entry(slot).pod;
       for (const scoring::NumaAffinityTerm& t : other.anti_affinity.required) {
-        if (t.zone == scoring::NumaAffinityTerm::Zone::kNuma && scoring::TermMatchesPod(t, other.namespace_name, pod)) ++violations;
+        if (t.zone == scoring::NumaAffinityTerm::Zone::kNuma &&
+            scoring::TermMatchesPod(t, other.namespace_name, pod))
+          ++violations;
       }
     }
   }
@@ -170,7 +175,8 @@ int AntiAffinityViolationsOn(const ClusterState& cluster, const PodRequest& pod,
 
 }  // namespace
 
-RunResult RunOnce(const Workload& workload, const RunConfig& config, const std::function<void(size_t, size_t)>& progress) {
+RunResult RunOnce(const Workload& workload, const RunConfig& config,
+                  const std::function<void(size_t, size_t)>& progress) {
   const auto start = std::chrono::steady_clock::now();
   RunResult result;
   result.policy = config.policy;
@@ -216,7 +222,8 @@ RunResult RunOnce(const Workload& workload, const RunConfig& config, const std::
   tally.node_frag.assign(cluster.node_count(), 0);
   for (uint32_t i = 0; i < cluster.node_count(); ++i) {
     tally.total_gpu_milli += static_cast<double>(cluster.node(i).gpus.size()) * 1000.0;
-    for (const scoring::GpuState& g : cluster.node(i).gpus) tally.allocated_gpu_milli += static_cast<double>(1000 - g.free_milli);
+    for (const scoring::GpuState& g : cluster.node(i).gpus)
+      tally.allocated_gpu_milli += static_cast<double>(1000 - g.free_milli);
     tally.node_frag[i] = ctx.NodeFragmentationCached(cluster, i);
     tally.cluster_frag += tally.node_frag[i];
   }
@@ -248,8 +255,8 @@ RunResult RunOnce(const Workload& workload, const RunConfig& config, const std::
         const bool bound_without_room = placement->cpu_pinned && placement->numa_mask == 0;
         const bool numa_ok = !(pod.numa_binding && config.resource_policy == scoring::ResourcePolicy::kDynamic &&
                                std::popcount(placement->numa_mask) > 1 && !pod.numa_exclusive);
-        if (!adm.admit || bound_without_room || !numa_ok ||
-            std::popcount(placement->gpu_mask) != pod.gpu.count || std::popcount(placement->nic_mask) != pod.gpu.rdma_nics) {
+        if (!adm.admit || bound_without_room || !numa_ok || std::popcount(placement->gpu_mask) != pod.gpu.count ||
+            std::popcount(placement->nic_mask) != pod.gpu.rdma_nics) {
           ++result.topology_admission_failures;
           failure = "TopologyAffinityError";
           placement.reset();
@@ -265,13 +272,17 @@ RunResult RunOnce(const Workload& workload, const RunConfig& config, const std::
           result.gpu_rdma_same_switch += best->device_level == 0;
         }
         // Every Tessera placement must pass the kubelet's admission (counted if it ever did not).
-        const bool pinned_by_us = config.resource_policy == scoring::ResourcePolicy::kDynamic && scoring::IsNumaBound(pod, config.resource_policy);
+        const bool pinned_by_us = config.resource_policy == scoring::ResourcePolicy::kDynamic &&
+                                  scoring::IsNumaBound(pod, config.resource_policy);
         if (!scoring::CheckTopologyAdmission(cluster.node(best->node), pod, config.resource_policy,
-                                             pinned_by_us ? best->placement.numa_mask : 0).admit) {
+                                             pinned_by_us ? best->placement.numa_mask : 0)
+                 .admit) {
           ++result.topology_admission_failures;
         }
       } else {
-        failure = r.pod_error.empty() ? (r.verdicts.empty() ? "no nodes" : std::string(r.verdicts[0].failed_plugin)) : "invalid pod";
+        failure = r.pod_error.empty()
+                      ? (r.verdicts.empty() ? "no nodes" : std::string(r.verdicts[0].failed_plugin))
+                      : "invalid pod";
       }
     }
     if (placement) {
@@ -293,7 +304,8 @@ RunResult RunOnce(const Workload& workload, const RunConfig& config, const std::
       result.numa_antiaffinity_violations += AntiAffinityViolationsOn(cluster, pod, *placement);
       if (cluster.Reserve(pod, *placement).ok()) {
         ++result.pods_scheduled;
-        tally.allocated_gpu_milli += static_cast<double>(pod.gpu.count) * static_cast<double>(pod.gpu.milli_per_gpu);
+        tally.allocated_gpu_milli +=
+            static_cast<double>(pod.gpu.count) * static_cast<double>(pod.gpu.milli_per_gpu);
         const uint32_t n = placement->node;
         tally.cluster_frag -= tally.node_frag[n];
         tally.node_frag[n] = ctx.NodeFragmentationCached(cluster, n);
@@ -311,7 +323,8 @@ RunResult RunOnce(const Workload& workload, const RunConfig& config, const std::
     const double before = arrived;
     arrived += meter.Of(pod);
     // Sample every integer arrived % crossed by this pod, with the state after it.
-    for (int pct = static_cast<int>(before * 100.0 / meter.capacity) + 1; pct <= static_cast<int>(arrived * 100.0 / meter.capacity); ++pct) {
+    for (int pct = static_cast<int>(before * 100.0 / meter.capacity) + 1;
+         pct <= static_cast<int>(arrived * 100.0 / meter.capacity); ++pct) {
       sample(pct);
     }
     if (progress && (k % 256 == 0 || k + 1 == order.size())) progress(k + 1, order.size());

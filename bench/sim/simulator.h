@@ -38,10 +38,10 @@ struct RunConfig {
 
 // One sample of the curves, at an integer arrived-demand percentage.
 struct CurvePoint {
-  double allocated_pct = 0;     // allocated milli-GPU / cluster milli-GPU
-  double unallocated_pct = 0;   // 100 - allocated
-  double frag_total_pct = 0;    // cluster fragmentation / cluster milli-GPU
-  double frag_rate_pct = 0;     // cluster fragmentation / idle milli-GPU
+  double allocated_pct = 0;    // allocated milli-GPU / cluster milli-GPU
+  double unallocated_pct = 0;  // 100 - allocated
+  double frag_total_pct = 0;   // cluster fragmentation / cluster milli-GPU
+  double frag_rate_pct = 0;    // cluster fragmentation / idle milli-GPU
 };
 
 struct RunResult {
@@ -50,7 +50,7 @@ struct RunResult {
   int pods_total = 0;
   int pods_scheduled = 0;
   int pods_failed = 0;
-  std::map<std::string, int> failure_reasons;   // by failing rule
+  std::map<std::string, int> failure_reasons;    // by failing rule
   std::vector<std::optional<CurvePoint>> curve;  // index: arrived % (0..max_load)
   int topology_admission_failures = 0;
   int numa_antiaffinity_violations = 0;

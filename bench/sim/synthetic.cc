@@ -7,7 +7,9 @@ namespace tessera::sim {
 using scoring::PodRequest;
 using scoring::QosLevel;
 
-bool IsWorkloadKind(const std::string& kind) { return kind == "mix" || kind == "numa" || kind == "gpu" || kind == "rdma"; }
+bool IsWorkloadKind(const std::string& kind) {
+  return kind == "mix" || kind == "numa" || kind == "gpu" || kind == "rdma";
+}
 
 namespace {
 
@@ -31,7 +33,8 @@ Workload SyntheticWorkload(const std::vector<topology::NodeTopology>& topologies
                            const std::string& kind, int pods, uint64_t seed) {
   Workload w;
   w.trace_mode = false;
-  scoring::NodePolicies policies{scoring::TopologyPolicy::kSingleNumaNode, scoring::TopologyScope::kContainer, true, true};
+  scoring::NodePolicies policies{scoring::TopologyPolicy::kSingleNumaNode, scoring::TopologyScope::kContainer,
+                                 true, true};
   int n = 0;
   for (const topology::NodeTopology& t : topologies) {
     for (int i = 0; i < nodes_per_topology; ++i) {

@@ -1,6 +1,6 @@
-// Synthetic clusters and workloads over real hwloc topologies (--topology-xml ... --workload ...): N copies of each
-// topology, with the kubelet running single-numa-node (container scope), static CPU and memory managers, and 30 %
-// of each NUMA node offered as reclaimed resources; and a seeded mix of the pods Tessera exists for.
+// Synthetic clusters and workloads over real hwloc topologies (--topology-xml ... --workload ...): N copies of
+// each topology, with the kubelet running single-numa-node (container scope), static CPU and memory managers, and
+// 30 % of each NUMA node offered as reclaimed resources; and a seeded mix of the pods Tessera exists for.
 #ifndef TESSERA_BENCH_SIM_SYNTHETIC_H_
 #define TESSERA_BENCH_SIM_SYNTHETIC_H_
 

@@ -118,7 +118,8 @@ Result<std::vector<TracePod>> LoadTracePods(const std::string& path) {
 }
 
 scoring::NodeState NodeFromTrace(const TraceNode& node) {
-  scoring::NodeState n = scoring::MakeNodeState(node.name, {{0, 0, node.cpu_milli, node.memory_mib << 20, 0, 0}}, {});
+  scoring::NodeState n =
+      scoring::MakeNodeState(node.name, {{0, 0, node.cpu_milli, node.memory_mib << 20, 0, 0}}, {});
   for (int i = 0; i < node.gpus; ++i) {
     scoring::GpuState g;
     g.model = node.model;

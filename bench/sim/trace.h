@@ -25,7 +25,7 @@ struct TracePod {
   int64_t cpu_milli = 0;
   int64_t memory_mib = 0;
   int num_gpu = 0;
-  int64_t gpu_milli = 0;  // per card
+  int64_t gpu_milli = 0;              // per card
   std::vector<std::string> gpu_spec;  // accepted models; empty: any
 };
 
