@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -672,6 +673,29 @@ Status ExtenderService::LoadSnapshot(const std::string& dir) {
   return Status::Ok();
 }
 
+namespace {
+
+// Appends `s` as a JSON string. Node names (DNS subdomains) and most reasons need no escaping and are copied as
+// they are; anything else goes through rapidjson's writer.
+void AppendJsonString(std::string* out, std::string_view s) {
+  const bool plain = std::all_of(s.begin(), s.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+  });
+  if (plain) {
+    *out += '"';
+    out->append(s);
+    *out += '"';
+    return;
+  }
+  rapidjson::StringBuffer b;
+  rapidjson::Writer<rapidjson::StringBuffer> w(b);
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  out->append(b.GetString(), b.GetSize());
+}
+
+}  // namespace
+
 const std::vector<const ExtenderService::NodeRecord*>& ExtenderService::ResolveLocked(
     const std::vector<std::string_view>& names) {
   if (resolved_generation_ == nodes_generation_ &&
@@ -682,10 +706,17 @@ const std::vector<const ExtenderService::NodeRecord*>& ExtenderService::ResolveL
   ++resolved_epoch_;
   resolved_generation_ = nodes_generation_;
   resolved_.resize(names.size());
+  auto quoted = std::make_shared<QuotedNames>();
+  quoted->text.reserve(names.size() * 16);
+  quoted->end.reserve(names.size());
   for (size_t i = 0; i < names.size(); ++i) {
     auto it = nodes_.find(std::string(names[i]));
     resolved_[i] = it == nodes_.end() ? nullptr : &it->second;
+    if (i > 0) quoted->text += ',';
+    AppendJsonString(&quoted->text, names[i]);
+    quoted->end.push_back(quoted->text.size());
   }
+  resolved_quoted_ = std::move(quoted);
   return resolved_;
 }
 
@@ -822,28 +853,6 @@ Status ParseRequest(std::string* body, rapidjson::Document* doc, ExtenderArgs* a
 
 }  // namespace
 
-namespace {
-
-// Appends `s` as a JSON string. Node names (DNS subdomains) and most reasons need no escaping and are copied as
-// they are; anything else goes through rapidjson's writer.
-void AppendJsonString(std::string* out, std::string_view s) {
-  const bool plain = std::all_of(s.begin(), s.end(), [](char ch) {
-    const auto c = static_cast<unsigned char>(ch);
-    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
-  });
-  if (plain) {
-    *out += '"';
-    out->append(s);
-    *out += '"';
-    return;
-  }
-  rapidjson::StringBuffer b;
-  rapidjson::Writer<rapidjson::StringBuffer> w(b);
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-  out->append(b.GetString(), b.GetSize());
-}
-
-}  // namespace
 
 Answer ExtenderService::Filter(std::string_view body) {
   std::string text(body);  // parsed in place; outlives doc
@@ -854,6 +863,7 @@ Answer ExtenderService::Filter(std::string_view body) {
   std::string shape = PodShape(*args.pod);
   std::shared_ptr<const Evaluation> evaluation;
   std::shared_ptr<const std::string> reused_answer;
+  std::shared_ptr<const QuotedNames> quoted;  // args.names as JSON strings, when resolved
   {
     std::lock_guard<std::mutex> lock(mu_);
     RebuildIfNeededLocked();
@@ -869,6 +879,7 @@ Answer ExtenderService::Filter(std::string_view body) {
         pods_[pod->uid].request = *pod;  // for the bind that follows
       const uint64_t epoch_before = resolved_epoch_;
       (void)ResolveLocked(args.names);
+      quoted = resolved_quoted_;
       if (last_filter_.evaluation != nullptr && epoch_before == resolved_epoch_ &&
           last_filter_.resolved_epoch == resolved_epoch_ && last_filter_.state_version == state_version_ &&
           last_filter_.pod_shape == shape) {
@@ -884,30 +895,49 @@ Answer ExtenderService::Filter(std::string_view body) {
   const Evaluation& e = *evaluation;
   // The answer is written outside the lock: another verb can decide meanwhile.
   if (rejections_ != nullptr) {
+    // Counted per rule first: one labelled-counter lookup per rule, not per rejected node.
+    std::map<std::string_view, int> by_rule;
     for (size_t i = 0; i < args.names.size(); ++i) {
       if (e.feasible[i]) continue;
       // "Tessera QoSPoolFit: ..." -> QoSPoolFit; "Tessera: ..." (no topology, unknown node, invalid pod) ->
-      // Tessera
-      const std::string& r = e.reason[i];
+      // NodeState
+      const std::string_view r = e.reason[i];
       const size_t colon = r.find(':');
-      const std::string rule =
-          r.rfind("Tessera ", 0) == 0 && colon != std::string::npos ? r.substr(8, colon - 8) : "NodeState";
-      rejections_->Add({{"rule", rule}}).Increment();
+      ++by_rule[r.rfind("Tessera ", 0) == 0 && colon != std::string::npos ? r.substr(8, colon - 8) : "NodeState"];
     }
+    for (const auto& [rule, count] : by_rule) rejections_->Add({{"rule", std::string(rule)}}).Increment(count);
   }
   if (reused_answer != nullptr) return Answer{200, *reused_answer};
   // Written by hand: rapidjson's writer checks every character of 5,000 node names that need no escaping.
   const std::vector<std::string_view>& names = args.names;
   std::string out;
   out.reserve(names.size() * 16 + 128);
+  if (quoted != nullptr && quoted->end.size() != names.size()) quoted = nullptr;  // not this list: never
+  auto append_name = [&](size_t i) {
+    if (quoted == nullptr) return AppendJsonString(&out, names[i]);
+    out.append(quoted->text, quoted->begin(i), quoted->end[i] - quoted->begin(i));
+  };
   if (args.node_cache) {
     out += "{\"Nodes\":null,\"NodeNames\":[";
     bool first = true;
-    for (size_t i = 0; i < names.size(); ++i) {
-      if (!e.feasible[i]) continue;
+    for (size_t i = 0; i < names.size();) {
+      if (!e.feasible[i]) {
+        ++i;
+        continue;
+      }
+      size_t j = i + 1;  // a run of feasible nodes is one copy
+      while (j < names.size() && e.feasible[j]) ++j;
       if (!first) out += ',';
       first = false;
-      AppendJsonString(&out, names[i]);
+      if (quoted != nullptr) {
+        out.append(quoted->text, quoted->begin(i), quoted->end[j - 1] - quoted->begin(i));
+      } else {
+        for (size_t k = i; k < j; ++k) {
+          if (k > i) out += ',';
+          AppendJsonString(&out, names[k]);
+        }
+      }
+      i = j;
     }
     out += "]";
   } else {
@@ -930,7 +960,7 @@ Answer ExtenderService::Filter(std::string_view body) {
       if (e.feasible[i] || e.unresolvable[i] != unresolvable) continue;
       if (!first) out += ',';
       first = false;
-      AppendJsonString(&out, names[i]);
+      append_name(i);
       out += ':';
       AppendJsonString(&out, e.reason[i]);
     }

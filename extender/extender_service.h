@@ -99,10 +99,16 @@ class ExtenderService {
   struct CnrEntry;
   bool NeedsTopology(const scoring::PodRequest& pod) const;
   // Evaluates `pod` on the named nodes; unknown nodes and nodes without topology are reported as such.
+  // `"a","b","c"`: node names as JSON strings, comma-separated; `end[i]` is the offset just past name i.
+  struct QuotedNames {
+    std::string text;
+    std::vector<size_t> end;
+    size_t begin(size_t i) const { return i == 0 ? 0 : end[i - 1] + 1; }
+  };
   struct Evaluation {
     std::string pod_error;
-    std::vector<bool> feasible;
-    std::vector<bool> unresolvable;
+    std::vector<uint8_t> feasible;  // bytes, not vector<bool>: read per node on every answer
+    std::vector<uint8_t> unresolvable;
     std::vector<std::string> reason;
     std::vector<int64_t> score;  // 0..10
   };
@@ -170,6 +176,9 @@ class ExtenderService {
   uint64_t state_version_ = 0;         // bumped whenever the ledger or nodes_ may have changed
   std::vector<std::string> resolved_names_;
   std::vector<const NodeRecord*> resolved_;  // nullptr: unknown node
+  // resolved_names_ as JSON strings, written once per list: answers copy runs of them instead of checking every
+  // character of 5,000 names per call. Shared so that an answer written outside the lock keeps its own copy.
+  std::shared_ptr<const QuotedNames> resolved_quoted_;
   uint64_t resolved_generation_ = ~uint64_t{0};
   uint64_t resolved_epoch_ = 0;  // bumped when resolved_names_ change
   // The last filter call: its prioritize call reuses the scores; the next filter call for the same shape, node

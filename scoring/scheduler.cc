@@ -227,9 +227,18 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
                         raw.begin() + static_cast<std::ptrdiff_t>((i + 1) * plugins));
     }
   }
+  // Per plugin once, not per node: weight (0 when inactive) and whether to normalise across nodes.
   int64_t weight_sum = 0;
-  for (size_t p = 0; p < plugins; ++p)
-    weight_sum += active[p] ? std::max<int64_t>(0, scores_[p]->Weight(config_)) : 0;
+  thread_local std::vector<double> weight;
+  thread_local std::vector<uint8_t> normalize;
+  weight.assign(plugins, 0);
+  normalize.assign(plugins, 0);
+  for (size_t p = 0; p < plugins; ++p) {
+    if (!active[p]) continue;
+    weight[p] = static_cast<double>(scores_[p]->Weight(config_));
+    normalize[p] = scores_[p]->NormalizeAcrossNodes();
+    weight_sum += std::max<int64_t>(0, scores_[p]->Weight(config_));
+  }
   for (size_t i = 0; i < nodes.size(); ++i) {
     NodeVerdict& v = result.verdicts[i];
     if (!v.feasible) continue;
@@ -237,8 +246,8 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
     for (size_t p = 0; p < plugins; ++p) {
       if (!active[p]) continue;
       double s = raw[i * plugins + p];
-      if (scores_[p]->NormalizeAcrossNodes()) s = hi[p] > lo[p] ? (s - lo[p]) * 100.0 / (hi[p] - lo[p]) : 0.0;
-      total += static_cast<double>(scores_[p]->Weight(config_)) * std::clamp(s, 0.0, 100.0);
+      if (normalize[p]) s = hi[p] > lo[p] ? (s - lo[p]) * 100.0 / (hi[p] - lo[p]) : 0.0;
+      total += weight[p] * std::clamp(s, 0.0, 100.0);
     }
     v.exact_score = weight_sum > 0 ? total / static_cast<double>(weight_sum) : 0.0;
     v.score = static_cast<int64_t>(std::llround(v.exact_score * 1000.0));

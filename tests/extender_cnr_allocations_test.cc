@@ -309,5 +309,40 @@ TEST(StateEvents, PrioritizeAfterFilterReusesItsAnswerUntilTheStateChanges) {
   EXPECT_GT(evaluated(), after_first) << "a bind invalidates the reused scores";
 }
 
+// Answers copy node names as JSON strings written once per node list: runs of feasible nodes, names that need
+// escaping, unknown nodes between known ones, and a list that changes between calls all come out as valid JSON
+// naming the right nodes.
+TEST(StateEvents, AnswersNameTheRightNodesWhateverTheListHolds) {
+  TESSERA_REQUIRE_SHARED("topologies/32em64t-2n8c2t-pci-noio.xml");
+  World w(CnrOf("n1", "32em64t-2n8c2t-pci-noio.xml"), {});
+  auto filter = [&w](const std::string& pod, const std::string& names) {
+    const Answer a = w.service.Filter(R"({"Pod": )" + pod + R"(, "NodeNames": )" + names + "}");
+    EXPECT_EQ(a.status, 200);
+    auto d = std::make_unique<rapidjson::Document>();
+    d->Parse(a.body.c_str());
+    EXPECT_FALSE(d->HasParseError()) << a.body;
+    return d;
+  };
+  auto passed = [](const rapidjson::Document& d) {
+    std::vector<std::string> out;
+    for (const auto& v : d["NodeNames"].GetArray()) out.emplace_back(v.GetString());
+    return out;
+  };
+  const std::string list = R"(["ghost-a", "n1", "n1", "we\"ird\\name", "n1", "ghost-b"])";
+  auto d = filter(NumaPodJson("a", 4), list);
+  EXPECT_EQ(passed(*d), (std::vector<std::string>{"n1", "n1", "n1"}));
+  const auto& unresolvable = (*d)["FailedAndUnresolvableNodes"];
+  EXPECT_EQ(unresolvable.MemberCount(), 3u);
+  EXPECT_TRUE(unresolvable.HasMember("ghost-a") && unresolvable.HasMember("ghost-b"));
+  EXPECT_TRUE(unresolvable.HasMember("we\"ird\\name"));
+  // The same list again (the answer reused), then a shorter one and a pod that fits nowhere.
+  EXPECT_EQ(passed(*filter(NumaPodJson("b", 4), list)), (std::vector<std::string>{"n1", "n1", "n1"}));
+  EXPECT_EQ(passed(*filter(NumaPodJson("c", 4), R"(["n1", "ghost-a"])")), (std::vector<std::string>{"n1"}));
+  d = filter(NumaPodJson("huge", 400), R"(["n1", "ghost-a"])");
+  EXPECT_TRUE(passed(*d).empty());
+  EXPECT_TRUE((*d)["FailedNodes"].HasMember("n1"));
+  EXPECT_TRUE((*d)["FailedAndUnresolvableNodes"].HasMember("ghost-a"));
+}
+
 }  // namespace
 }  // namespace tessera::extender
