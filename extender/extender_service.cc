@@ -853,7 +853,6 @@ Status ParseRequest(std::string* body, rapidjson::Document* doc, ExtenderArgs* a
 
 }  // namespace
 
-
 Answer ExtenderService::Filter(std::string_view body) {
   std::string text(body);  // parsed in place; outlives doc
   rapidjson::Document doc;
