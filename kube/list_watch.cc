@@ -22,6 +22,48 @@ std::string ResourceVersion(const rapidjson::Value& obj) {
 
 }  // namespace
 
+Result<ListPage> DecodeList(std::string_view body) {
+  rapidjson::Document doc;
+  doc.Parse(body.data(), body.size());
+  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("items") || !doc["items"].IsArray()) {
+    return Status::InvalidArgument("LIST response is not a Kubernetes List (an object with an items array)");
+  }
+  ListPage page;
+  page.items.reserve(doc["items"].Size());
+  for (const auto& item : doc["items"].GetArray()) page.items.push_back(Serialize(item));
+  page.resource_version = ResourceVersion(doc);
+  return page;
+}
+
+Result<WatchLine> DecodeWatchLine(std::string_view line) {
+  rapidjson::Document ev;
+  ev.Parse(line.data(), line.size());
+  if (ev.HasParseError() || !ev.IsObject() || !ev.HasMember("type") || !ev["type"].IsString() ||
+      !ev.HasMember("object")) {
+    return Status::InvalidArgument("garbled watch event (not an object with a type and an object)");
+  }
+  const std::string_view type(ev["type"].GetString(), ev["type"].GetStringLength());
+  const rapidjson::Value& obj = ev["object"];
+  WatchLine out;
+  if (type == "ERROR") {
+    if (obj.IsObject() && obj.HasMember("code") && obj["code"].IsInt() && obj["code"].GetInt() == 410) {
+      out.kind = WatchLine::Kind::kGone;
+      return out;
+    }
+    return Status::InvalidArgument("watch ERROR event other than 410 Gone");
+  }
+  out.resource_version = ResourceVersion(obj);
+  if (type == "BOOKMARK") {
+    out.kind = WatchLine::Kind::kBookmark;
+    return out;
+  }
+  out.type = type == "ADDED"     ? WatchEventType::kAdded
+             : type == "DELETED" ? WatchEventType::kDeleted
+                                 : WatchEventType::kModified;
+  out.object = Serialize(obj);
+  return out;
+}
+
 ListWatch::ListWatch(ClusterConfig config, std::string collection_path, ListWatchHandlers handlers,
                      ListWatchOptions options)
     : config_(std::move(config)),
@@ -60,16 +102,15 @@ void ListWatch::Run() {
   };
   while (!stop_.load()) {
     Result<HttpResponse> listed = client.Get(path_);
-    rapidjson::Document doc;
-    if (!listed.ok() || listed->status != 200 || doc.Parse(listed->body.c_str()).HasParseError() ||
-        !doc.IsObject() || !doc.HasMember("items") || !doc["items"].IsArray()) {
+    Result<ListPage> page = listed.ok() && listed->status == 200
+                                ? DecodeList(listed->body)
+                                : Result<ListPage>(Status::Unavailable("LIST failed"));
+    if (!page.ok()) {
       fail();
       continue;
     }
-    std::vector<std::string> items;
-    for (const auto& item : doc["items"].GetArray()) items.push_back(Serialize(item));
-    std::string rv = ResourceVersion(doc);
-    handlers_.on_replace(items);
+    std::string rv = page->resource_version;
+    handlers_.on_replace(page->items);
     const auto listed_at = std::chrono::steady_clock::now();
     synced_.store(true);
     backoff = options_.backoff_initial;
@@ -78,26 +119,17 @@ void ListWatch::Run() {
       const std::string watch_path = path_ + "?watch=1&allowWatchBookmarks=true&resourceVersion=" + rv +
                                      "&timeoutSeconds=" + std::to_string(options_.watch_timeout_seconds);
       Result<int> streamed = client.StreamLines(watch_path, [&](std::string_view line) {
-        rapidjson::Document ev;
-        ev.Parse(line.data(), line.size());
-        if (ev.HasParseError() || !ev.IsObject() || !ev.HasMember("type") || !ev["type"].IsString() ||
-            !ev.HasMember("object")) {
+        Result<WatchLine> ev = DecodeWatchLine(line);
+        if (!ev.ok()) {
           garbled = true;
           return false;
         }
-        const std::string type = ev["type"].GetString();
-        const rapidjson::Value& obj = ev["object"];
-        if (type == "ERROR") {
-          gone = obj.IsObject() && obj.HasMember("code") && obj["code"].IsInt() && obj["code"].GetInt() == 410;
-          garbled = !gone;
+        if (ev->kind == WatchLine::Kind::kGone) {
+          gone = true;
           return false;
         }
-        if (std::string v = ResourceVersion(obj); !v.empty()) rv = v;
-        if (type == "BOOKMARK") return !stop_.load();
-        const WatchEventType t = type == "ADDED"     ? WatchEventType::kAdded
-                                 : type == "DELETED" ? WatchEventType::kDeleted
-                                                     : WatchEventType::kModified;
-        handlers_.on_event(t, Serialize(obj));
+        if (!ev->resource_version.empty()) rv = ev->resource_version;
+        if (ev->kind == WatchLine::Kind::kEvent) handlers_.on_event(ev->type, ev->object);
         return !stop_.load();
       });
       if (gone) {  // history compacted: relist at once

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -17,6 +18,29 @@
 namespace tessera::kube {
 
 enum class WatchEventType { kAdded, kModified, kDeleted };
+
+// A LIST response: its items as JSON text and the list's resourceVersion (where the watch starts).
+struct ListPage {
+  std::vector<std::string> items;
+  std::string resource_version;
+};
+// InvalidArgument when `body` is not a Kubernetes List (an object with an `items` array).
+Result<ListPage> DecodeList(std::string_view body);
+
+// One line of a watch stream (one JSON event per line).
+struct WatchLine {
+  enum class Kind {
+    kEvent,     // ADDED / MODIFIED / DELETED: `type`, `object`
+    kBookmark,  // only moves the resourceVersion
+    kGone,      // ERROR 410: the history was compacted; relist
+  };
+  Kind kind = Kind::kEvent;
+  WatchEventType type = WatchEventType::kModified;
+  std::string object;            // kEvent: the object as JSON text
+  std::string resource_version;  // the object's; empty when it has none
+};
+// InvalidArgument for a garbled line or an ERROR event other than 410 (either way: back off, then relist).
+Result<WatchLine> DecodeWatchLine(std::string_view line);
 
 struct ListWatchHandlers {
   // The complete current contents (after every LIST): replaces whatever the caller had.

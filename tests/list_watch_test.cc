@@ -133,5 +133,45 @@ TEST(ListWatch, PeriodicResyncRelistsAHealthyWatchAndRecoversLostEvents) {
   lw.Stop();
 }
 
+// The decoders under the informer: what a LIST body and each watch line mean, and what counts as garbled.
+TEST(WatchDecode, ListsEventsBookmarksGoneAndGarbledLines) {
+  Result<ListPage> page =
+      DecodeList(R"({"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"42","future":1},)"
+                 R"("items":[{"metadata":{"name":"a","resourceVersion":"40"}},{"metadata":{"name":"b"}}]})");
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  EXPECT_EQ(page->resource_version, "42");
+  ASSERT_EQ(page->items.size(), 2u);
+  EXPECT_EQ(page->items[1], R"({"metadata":{"name":"b"}})");
+  for (const char* bad : {"", "{", "[]", R"({"items":{}})", R"({"kind":"PodList"})"}) {
+    EXPECT_TRUE(DecodeList(bad).status().IsInvalidArgument()) << bad;
+  }
+
+  Result<WatchLine> added =
+      DecodeWatchLine(R"({"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":"43"}},"x":1})");
+  ASSERT_TRUE(added.ok());
+  EXPECT_EQ(added->kind, WatchLine::Kind::kEvent);
+  EXPECT_EQ(added->type, WatchEventType::kAdded);
+  EXPECT_EQ(added->resource_version, "43");
+  EXPECT_EQ(added->object, R"({"metadata":{"name":"a","resourceVersion":"43"}})");
+  Result<WatchLine> deleted = DecodeWatchLine(R"({"type":"DELETED","object":{"metadata":{"name":"a"}}})");
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(deleted->type, WatchEventType::kDeleted);
+  EXPECT_EQ(deleted->resource_version, "");
+  Result<WatchLine> bookmark =
+      DecodeWatchLine(R"({"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"50"}}})");
+  ASSERT_TRUE(bookmark.ok());
+  EXPECT_EQ(bookmark->kind, WatchLine::Kind::kBookmark);
+  EXPECT_EQ(bookmark->resource_version, "50");
+  Result<WatchLine> gone =
+      DecodeWatchLine(R"({"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired"}})");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ(gone->kind, WatchLine::Kind::kGone);
+  for (const char* bad :
+       {"", "not json", R"({"type":"ADDED"})", R"({"type":7,"object":{}})",
+        R"({"type":"ERROR","object":{"code":500}})", R"({"type":"ERROR","object":{"code":"410"}})"}) {
+    EXPECT_TRUE(DecodeWatchLine(bad).status().IsInvalidArgument()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace tessera::kube
