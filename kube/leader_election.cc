@@ -48,6 +48,33 @@ std::string LeaseBody(const LeaderElectionOptions& o, const std::string& resourc
 
 }  // namespace
 
+Result<LeaseRecord> DecodeLease(std::string_view body) {
+  rapidjson::Document d;
+  d.Parse(body.data(), body.size());
+  if (d.HasParseError() || !d.IsObject() || !d.HasMember("metadata") || !d["metadata"].IsObject()) {
+    return Status::InvalidArgument("lease: not a Lease object");
+  }
+  auto str = [](const rapidjson::Value& o, const char* k) {
+    return o.IsObject() && o.HasMember(k) && o[k].IsString()
+               ? std::string(o[k].GetString(), o[k].GetStringLength())
+               : std::string();
+  };
+  auto integer = [](const rapidjson::Value& o, const char* k, int absent) {
+    return o.IsObject() && o.HasMember(k) && o[k].IsInt() ? o[k].GetInt() : absent;
+  };
+  LeaseRecord r;
+  r.resource_version = str(d["metadata"], "resourceVersion");
+  if (d.HasMember("spec")) {
+    const rapidjson::Value& spec = d["spec"];
+    r.holder = str(spec, "holderIdentity");
+    r.acquire_time = str(spec, "acquireTime");
+    r.renew_time = str(spec, "renewTime");
+    r.duration_seconds = integer(spec, "leaseDurationSeconds", -1);
+    r.transitions = integer(spec, "leaseTransitions", 0);
+  }
+  return r;
+}
+
 LeaderElector::LeaderElector(KubeClient* client, LeaderElectionOptions options)
     : client_(client), options_(std::move(options)) {}
 
@@ -80,33 +107,23 @@ Result<bool> LeaderElector::TryAcquireOrRenew(std::chrono::system_clock::time_po
     return won;  // 409: someone created it first; observe next round
   }
   if (got->status != 200) return Status::Unavailable("lease: HTTP " + std::to_string(got->status));
-  rapidjson::Document d;
-  d.Parse(got->body.c_str());
-  if (d.HasParseError() || !d.IsObject() || !d.HasMember("metadata"))
-    return Status::Unavailable("lease: garbled reply");
-  auto str = [](const rapidjson::Value& o, const char* k) {
-    return o.IsObject() && o.HasMember(k) && o[k].IsString() ? std::string(o[k].GetString()) : std::string();
-  };
-  const rapidjson::Value& spec = d.HasMember("spec") ? d["spec"] : d["metadata"];
-  const std::string holder = str(spec, "holderIdentity");
-  const std::string rv = str(d["metadata"], "resourceVersion");
+  Result<LeaseRecord> lease = DecodeLease(got->body);
+  if (!lease.ok()) return Status::Unavailable("lease: garbled reply");
+  const std::string& holder = lease->holder;
+  const std::string& rv = lease->resource_version;
   const int duration =
-      spec.IsObject() && spec.HasMember("leaseDurationSeconds") && spec["leaseDurationSeconds"].IsInt()
-          ? spec["leaseDurationSeconds"].GetInt()
-          : static_cast<int>(options_.lease_duration.count());
-  const int transitions = spec.IsObject() && spec.HasMember("leaseTransitions") && spec["leaseTransitions"].IsInt()
-                              ? spec["leaseTransitions"].GetInt()
-                              : 0;
+      lease->duration_seconds >= 0 ? lease->duration_seconds : static_cast<int>(options_.lease_duration.count());
+  const int transitions = lease->transitions;
   std::chrono::system_clock::time_point renewed;
   const bool expired =
-      !ParseRfc3339(str(spec, "renewTime"), &renewed) || renewed + std::chrono::seconds(duration) < now;
+      !ParseRfc3339(lease->renew_time, &renewed) || renewed + std::chrono::seconds(duration) < now;
   if (holder != options_.identity && !holder.empty() && !expired) {
     std::lock_guard<std::mutex> lock(mu_);
     holder_ = holder;
     return false;
   }
   const bool ours = holder == options_.identity;
-  const std::string acquire = ours ? str(spec, "acquireTime") : stamp;
+  const std::string acquire = ours ? lease->acquire_time : stamp;
   Result<HttpResponse> put = client_->Put(path, LeaseBody(options_, rv, acquire.empty() ? stamp : acquire, stamp,
                                                           ours ? transitions : transitions + 1));
   if (!put.ok()) return put.status();

@@ -10,6 +10,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "kube/kube_client.h"
@@ -23,6 +24,18 @@ struct LeaderElectionOptions {
   std::chrono::seconds lease_duration{15};
   std::chrono::milliseconds renew_period{5000};
 };
+
+// What a replica reads from the Lease. A missing field is empty (or -1 / 0); unknown fields are ignored.
+struct LeaseRecord {
+  std::string resource_version;
+  std::string holder;  // spec.holderIdentity
+  std::string acquire_time;
+  std::string renew_time;
+  int duration_seconds = -1;  // spec.leaseDurationSeconds; -1: absent
+  int transitions = 0;
+};
+// InvalidArgument when `body` is not a JSON object with metadata.
+Result<LeaseRecord> DecodeLease(std::string_view body);
 
 class LeaderElector {
  public:

@@ -112,5 +112,27 @@ TEST(LeaderElection, StandbyForwardsVerbsToTheLeader) {
   EXPECT_EQ(to_lonely.Post("/filter", filter)->status, 503);
 }
 
+// What a replica reads from a Lease: fields as client-go writes them, unknown ones ignored, missing ones empty,
+// garbage refused (the elector then treats the round as failed and does not lead).
+TEST(LeaderElection, DecodesLeasesAndRefusesGarbage) {
+  Result<LeaseRecord> l = DecodeLease(
+      R"({"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"x","resourceVersion":"7","uid":"u"},)"
+      R"("spec":{"holderIdentity":"http://10.0.0.1:8888","leaseDurationSeconds":15,"acquireTime":"2026-12-01T00:00:00.000000Z",)"
+      R"("renewTime":"2026-12-01T00:00:05.000000Z","leaseTransitions":3,"preferredHolder":"y"}})");
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  EXPECT_EQ(l->resource_version, "7");
+  EXPECT_EQ(l->holder, "http://10.0.0.1:8888");
+  EXPECT_EQ(l->duration_seconds, 15);
+  EXPECT_EQ(l->renew_time, "2026-12-01T00:00:05.000000Z");
+  EXPECT_EQ(l->transitions, 3);
+  Result<LeaseRecord> empty = DecodeLease(R"({"metadata":{"name":"x"},"spec":{"leaseDurationSeconds":"15"}})");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->holder, "");
+  EXPECT_EQ(empty->duration_seconds, -1) << "a string is not a duration";
+  for (const char* bad : {"", "null", "[]", R"({"spec":{}})", R"({"metadata":"x"})"}) {
+    EXPECT_TRUE(DecodeLease(bad).status().IsInvalidArgument()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace tessera::kube

@@ -1,5 +1,6 @@
-// libFuzzer target: the informer's decoders. The first byte picks a LIST body or a watch line; either must decode
-// or return InvalidArgument, never crash, hang or leak; what decodes must be JSON that decodes again.
+// libFuzzer target: the decoders of what the API server sends back. The first byte picks a LIST body, a watch
+// line or a Lease; each must decode or return InvalidArgument, never crash, hang or leak; what decodes as JSON
+// text must be JSON that parses again.
 #include <rapidjson/document.h>
 
 #include <cstddef>
@@ -7,6 +8,7 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "kube/leader_election.h"
 #include "kube/list_watch.h"
 
 namespace {
@@ -22,7 +24,10 @@ void MustBeJson(const std::string& text) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
-  if (data[0] % 2 == 0) {
+  if (data[0] % 3 == 2) {
+    tessera::Result<tessera::kube::LeaseRecord> lease = tessera::kube::DecodeLease(input);
+    if (!lease.ok() && !lease.status().IsInvalidArgument()) std::abort();
+  } else if (data[0] % 3 == 0) {
     tessera::Result<tessera::kube::ListPage> page = tessera::kube::DecodeList(input);
     if (page.ok()) {
       for (const std::string& item : page->items) MustBeJson(item);
