@@ -6,9 +6,6 @@
 // Exit codes: 0 on SIGTERM/SIGINT, 1 runtime failure (port busy), 2 bad input (flags, snapshot files).
 #include <gflags/gflags.h>
 #include <prometheus/registry.h>
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -23,6 +20,7 @@
 #include "extender/http_server.h"
 #include "extender/routes.h"
 #include "kube/leader_election.h"
+#include "kube/list_watch.h"
 #include "scoring/allocation_score.h"
 #include "scoring/gpu_policy.h"
 
@@ -122,17 +120,9 @@ int main(int argc, char** argv) {
     // On promotion, relist pods first: the last binds of the previous leader may not have reached our watch yet.
     elector->Start([&service, client] {
       Result<kube::HttpResponse> pods = client->Get(extender::kPodsPath);
-      rapidjson::Document d;
-      if (pods.ok() && pods->status == 200 && !d.Parse(pods->body.c_str()).HasParseError() &&
-          d.HasMember("items") && d["items"].IsArray()) {
-        std::vector<std::string> items;
-        for (const auto& item : d["items"].GetArray()) {
-          rapidjson::StringBuffer b;
-          rapidjson::Writer<rapidjson::StringBuffer> w(b);
-          item.Accept(w);
-          items.emplace_back(b.GetString(), b.GetSize());
-        }
-        service.Replace(extender::ExtenderService::Kind::kPod, items);
+      if (!pods.ok() || pods->status != 200) return;
+      if (Result<kube::ListPage> page = kube::DecodeList(pods->body); page.ok()) {
+        service.Replace(extender::ExtenderService::Kind::kPod, page->items);
       }
     });
     kube::LeaderElector* e = elector.get();

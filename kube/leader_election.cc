@@ -4,6 +4,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "kube/api_json.h"
 #include "kube/time_format.h"
 
 namespace tessera::kube {
@@ -50,8 +51,7 @@ std::string LeaseBody(const LeaderElectionOptions& o, const std::string& resourc
 
 Result<LeaseRecord> DecodeLease(std::string_view body) {
   rapidjson::Document d;
-  d.Parse(body.data(), body.size());
-  if (d.HasParseError() || !d.IsObject() || !d.HasMember("metadata") || !d["metadata"].IsObject()) {
+  if (!ParseApiJson(body, &d).ok() || !d.IsObject() || !d.HasMember("metadata") || !d["metadata"].IsObject()) {
     return Status::InvalidArgument("lease: not a Lease object");
   }
   auto str = [](const rapidjson::Value& o, const char* k) {

@@ -4,6 +4,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "kube/api_json.h"
+
 namespace tessera::kube {
 namespace {
 
@@ -24,9 +26,9 @@ std::string ResourceVersion(const rapidjson::Value& obj) {
 
 Result<ListPage> DecodeList(std::string_view body) {
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
-  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("items") || !doc["items"].IsArray()) {
-    return Status::InvalidArgument("LIST response is not a Kubernetes List (an object with an items array)");
+  if (Status s = ParseApiJson(body, &doc); !s.ok()) return s;
+  if (!doc.IsObject() || !doc.HasMember("items") || !doc["items"].IsArray()) {
+    return Status::InvalidArgument("not a Kubernetes List (an object with an items array)");
   }
   ListPage page;
   page.items.reserve(doc["items"].Size());
@@ -37,8 +39,7 @@ Result<ListPage> DecodeList(std::string_view body) {
 
 Result<WatchLine> DecodeWatchLine(std::string_view line) {
   rapidjson::Document ev;
-  ev.Parse(line.data(), line.size());
-  if (ev.HasParseError() || !ev.IsObject() || !ev.HasMember("type") || !ev["type"].IsString() ||
+  if (!ParseApiJson(line, &ev).ok() || !ev.IsObject() || !ev.HasMember("type") || !ev["type"].IsString() ||
       !ev.HasMember("object")) {
     return Status::InvalidArgument("garbled watch event (not an object with a type and an object)");
   }

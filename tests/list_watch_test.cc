@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "kube/leader_election.h"
 #include "tests/fake_api_server.h"
 
 namespace tessera::kube {
@@ -171,6 +172,20 @@ TEST(WatchDecode, ListsEventsBookmarksGoneAndGarbledLines) {
         R"({"type":"ERROR","object":{"code":500}})", R"({"type":"ERROR","object":{"code":"410"}})"}) {
     EXPECT_TRUE(DecodeWatchLine(bad).status().IsInvalidArgument()) << bad;
   }
+}
+
+// Deeply nested replies (a broken or hostile API server) are refused, not a stack overflow: the parser does not
+// recurse.
+TEST(WatchDecode, DeeplyNestedRepliesAreRefusedNotAStackOverflow) {
+  const std::string deep(1000000, '[');
+  EXPECT_TRUE(DecodeList(R"({"items":)" + deep).status().IsInvalidArgument());
+  EXPECT_TRUE(DecodeWatchLine(R"({"type":"ADDED","object":)" + deep).status().IsInvalidArgument());
+  EXPECT_TRUE(DecodeLease(R"({"metadata":{},"spec":)" + deep).status().IsInvalidArgument());
+  std::string nested =
+      R"({"items":[{"metadata":{"name":"a"},"x":)" + std::string(20000, '[') + std::string(20000, ']') + "}]}";
+  Result<ListPage> page = DecodeList(nested);
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  EXPECT_EQ(page->items.size(), 1u);
 }
 
 }  // namespace
