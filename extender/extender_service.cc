@@ -862,10 +862,13 @@ Answer ExtenderService::Filter(std::string_view body) {
   std::string shape = PodShape(*args.pod);
   std::shared_ptr<const Evaluation> evaluation;
   std::shared_ptr<const std::string> reused_answer;
-  std::shared_ptr<const QuotedNames> quoted;  // args.names as JSON strings, when resolved
+  std::shared_ptr<const QuotedNames> quoted;  // args.names as JSON strings
   {
     std::lock_guard<std::mutex> lock(mu_);
     RebuildIfNeededLocked();
+    const uint64_t epoch_before = resolved_epoch_;
+    (void)ResolveLocked(args.names);
+    quoted = resolved_quoted_;
     if (!pod.ok()) {
       // The pod itself is unreadable: every node fails with the reason, nothing else happens.
       auto invalid = std::make_shared<Evaluation>();
@@ -876,9 +879,6 @@ Answer ExtenderService::Filter(std::string_view body) {
     } else {
       if (!pod->uid.empty() && pods_.count(pod->uid) == 0)
         pods_[pod->uid].request = *pod;  // for the bind that follows
-      const uint64_t epoch_before = resolved_epoch_;
-      (void)ResolveLocked(args.names);
-      quoted = resolved_quoted_;
       if (last_filter_.evaluation != nullptr && epoch_before == resolved_epoch_ &&
           last_filter_.resolved_epoch == resolved_epoch_ && last_filter_.state_version == state_version_ &&
           last_filter_.pod_shape == shape) {
@@ -911,10 +911,8 @@ Answer ExtenderService::Filter(std::string_view body) {
   const std::vector<std::string_view>& names = args.names;
   std::string out;
   out.reserve(names.size() * 16 + 128);
-  if (quoted != nullptr && quoted->end.size() != names.size()) quoted = nullptr;  // not this list: never
-  auto append_name = [&](size_t i) {
-    if (quoted == nullptr) return AppendJsonString(&out, names[i]);
-    out.append(quoted->text, quoted->begin(i), quoted->end[i] - quoted->begin(i));
+  auto append_names = [&](size_t first, size_t last) {  // names [first, last), comma-separated
+    out.append(quoted->text, quoted->begin(first), quoted->end[last - 1] - quoted->begin(first));
   };
   if (args.node_cache) {
     out += "{\"Nodes\":null,\"NodeNames\":[";
@@ -928,14 +926,7 @@ Answer ExtenderService::Filter(std::string_view body) {
       while (j < names.size() && e.feasible[j]) ++j;
       if (!first) out += ',';
       first = false;
-      if (quoted != nullptr) {
-        out.append(quoted->text, quoted->begin(i), quoted->end[j - 1] - quoted->begin(i));
-      } else {
-        for (size_t k = i; k < j; ++k) {
-          if (k > i) out += ',';
-          AppendJsonString(&out, names[k]);
-        }
-      }
+      append_names(i, j);
       i = j;
     }
     out += "]";
@@ -959,7 +950,7 @@ Answer ExtenderService::Filter(std::string_view body) {
       if (e.feasible[i] || e.unresolvable[i] != unresolvable) continue;
       if (!first) out += ',';
       first = false;
-      append_name(i);
+      append_names(i, i + 1);
       out += ':';
       AppendJsonString(&out, e.reason[i]);
     }
