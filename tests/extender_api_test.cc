@@ -22,13 +22,10 @@ namespace {
 using testing::FakeApiServer;
 using testing::FakeReply;
 using testing::FakeRequest;
-
-std::string PodJson(const std::string& name, int pct) {
-  return testing::GpuSharePodJson(name, pct);
-}
+using testing::GpuSharePodJson;
 
 std::string FilterBody(const std::string& name, int pct) {
-  return R"({"Pod": )" + PodJson(name, pct) + R"(, "NodeNames": ["gpu-node"], "Nodes": null})";
+  return R"({"Pod": )" + GpuSharePodJson(name, pct) + R"(, "NodeNames": ["gpu-node"], "Nodes": null})";
 }
 
 std::string BindBody(const std::string& name) {
@@ -49,7 +46,7 @@ struct ApiWorld {
     server.Seed(std::string(kCnrsPath) + "/gpu-node", crd::EncodeCnr(*crd::BuildCnr(t->topology, o)));
   }
   void AddPendingPod(const std::string& name, int pct) {
-    server.Seed("/api/v1/namespaces/ml/pods/" + name, PodJson(name, pct));
+    server.Seed("/api/v1/namespaces/ml/pods/" + name, GpuSharePodJson(name, pct));
   }
   kube::ClusterConfig Config() const {
     kube::ClusterConfig c;
@@ -176,7 +173,7 @@ TEST(ExtenderApi, PeriodicResyncCorrectsDriftAndCountsIt) {
   ASSERT_TRUE(Bound(x.service.Bind(BindBody("a"))));
   // Lost events: a (70 %) was deleted, and another scheduler bound d (20 %) to the node; no watch says so.
   w.server.ChangeWithoutEvent("/api/v1/namespaces/ml/pods/a", "");
-  std::string d = PodJson("d", 20);
+  std::string d = GpuSharePodJson("d", 20);
   d.insert(d.find(R"("spec": {)") + 9, R"("nodeName": "gpu-node", )");
   w.server.ChangeWithoutEvent("/api/v1/namespaces/ml/pods/d", d);
   // Until the resync the stale ledger holds a's 70 %; after it only d's 20 %: 80 % fits, 81 % does not.

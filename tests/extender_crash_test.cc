@@ -21,10 +21,7 @@ namespace {
 using testing::FakeApiServer;
 using testing::FakeReply;
 using testing::FakeRequest;
-
-std::string PodJson(const std::string& name, int pct) {
-  return testing::GpuSharePodJson(name, pct);
-}
+using testing::GpuSharePodJson;
 
 struct Proc {
   std::unique_ptr<testing::Subprocess> p;
@@ -48,8 +45,8 @@ struct Proc {
     return false;
   }
   std::string Filter(const std::string& name, int pct) {
-    auto r = client->Post("/filter",
-                          R"({"Pod": )" + PodJson(name, pct) + R"(, "NodeNames": ["gpu-node"], "Nodes": null})");
+    auto r = client->Post(
+        "/filter", R"({"Pod": )" + GpuSharePodJson(name, pct) + R"(, "NodeNames": ["gpu-node"], "Nodes": null})");
     return r.ok() ? r->body : "";
   }
   std::string Bind(const std::string& name) {
@@ -71,7 +68,8 @@ TEST(ExtenderCrash, KillDuringBindThenRestartHandsNothingOutTwice) {
   o.heartbeat_time = reporter::FormatRfc3339(std::chrono::system_clock::now());
   api.Seed("/apis/node.katalyst.kubewharf.io/v1alpha1/customnoderesources/gpu-node",
            crd::EncodeCnr(*crd::BuildCnr(t->topology, o)));
-  for (const char* n : {"a", "b"}) api.Seed(std::string("/api/v1/namespaces/ml/pods/") + n, PodJson(n, 60));
+  for (const char* n : {"a", "b"})
+    api.Seed(std::string("/api/v1/namespaces/ml/pods/") + n, GpuSharePodJson(n, 60));
   const std::string kubeconfig = ::testing::TempDir() + "/kc-crash-" + std::to_string(getpid());
   std::ofstream(kubeconfig) << "current-context: t\ncontexts: [{name: t, context: {cluster: c, user: u}}]\n"
                             << "clusters: [{name: c, cluster: {server: " << api.url()
