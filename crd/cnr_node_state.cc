@@ -19,7 +19,70 @@ bool ParseNumaName(const std::string& name, int* id) {
 
 }  // namespace
 
-Result<CnrNodeState> NodeStateFromCnr(const Cnr& cnr) {
+const char* PolicySourceName(PolicySource source) {
+  switch (source) {
+    case PolicySource::kPublished: return "published";
+    case PolicySource::kAssumed: return "assumed";
+    case PolicySource::kInferred: return "inferred";
+  }
+  return "unknown";
+}
+
+Status ValidateCnrReadOptions(const CnrReadOptions& options) {
+  const std::string& cpu = options.assume_cpu_manager_policy;
+  const std::string& mem = options.assume_memory_manager_policy;
+  if (!cpu.empty() && cpu != "none" && cpu != "static")
+    return Status::InvalidArgument("--assume-cpu-manager-policy \"" + cpu + "\" is not none|static");
+  if (!mem.empty() && mem != "None" && mem != "Static")
+    return Status::InvalidArgument("--assume-memory-manager-policy \"" + mem + "\" is not None|Static");
+  return Status::Ok();
+}
+
+ManagerPolicies InferManagerPolicies(scoring::TopologyPolicy policy) {
+  const bool aligning = policy == scoring::TopologyPolicy::kSingleNumaNode ||
+                        policy == scoring::TopologyPolicy::kRestricted ||
+                        policy == scoring::TopologyPolicy::kNumeric;
+  return {aligning, aligning};
+}
+
+namespace {
+
+// One manager policy: the CNR's property, else the operator's assumption, else the inference.
+Status ReadManagerPolicy(const Cnr& cnr, const char* property, const char* off, const char* on,
+                         const std::string& assumed, bool inferred, bool* is_static, PolicySource* source) {
+  if (const Property* p = cnr.FindProperty(property); p != nullptr && !p->values.empty()) {
+    const std::string& v = p->values.front();
+    if (v != off && v != on) {
+      return Status::InvalidArgument("CNR " + cnr.metadata.name + ": " + property + " \"" + v + "\" is not " +
+                                     off + "|" + on);
+    }
+    *is_static = v == on;
+    *source = PolicySource::kPublished;
+  } else if (!assumed.empty()) {
+    *is_static = assumed == on;
+    *source = PolicySource::kAssumed;
+  } else {
+    *is_static = inferred;
+    *source = PolicySource::kInferred;
+  }
+  return Status::Ok();
+}
+
+// Allocatable above capacity for a resource both list: the object contradicts itself.
+Status CheckAllocatableWithinCapacity(const ZoneResources& r, const std::string& where) {
+  for (const auto& [name, alloc] : r.allocatable) {
+    auto cap = r.capacity.find(name);
+    if (cap != r.capacity.end() && alloc.milli() > cap->second.milli()) {
+      return Status::InvalidArgument(where + ": allocatable " + name + " " + alloc.ToString() +
+                                     " exceeds its capacity " + cap->second.ToString());
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<CnrNodeState> NodeStateFromCnr(const Cnr& cnr, const CnrReadOptions& options) {
   CnrNodeState out;
   Result<std::pair<scoring::TopologyPolicy, scoring::TopologyScope>> policy =
       scoring::ParseCnrTopologyPolicy(cnr.status.topology_policy);
@@ -27,22 +90,18 @@ Result<CnrNodeState> NodeStateFromCnr(const Cnr& cnr) {
   scoring::NodePolicies p;
   p.topology_policy = policy->first;
   p.topology_scope = policy->second;
-  if (const Property* cpu = cnr.FindProperty(kPropCpuManagerPolicy); cpu != nullptr && !cpu->values.empty()) {
-    const std::string& v = cpu->values.front();
-    if (v != "none" && v != "static") {
-      return Status::InvalidArgument("CNR " + cnr.metadata.name + ": cpu_manager_policy \"" + v +
-                                     "\" is not none|static");
-    }
-    p.cpu_manager_static = v == "static";
-  }
-  if (const Property* mem = cnr.FindProperty(kPropMemoryManagerPolicy); mem != nullptr && !mem->values.empty()) {
-    const std::string& v = mem->values.front();
-    if (v != "None" && v != "Static") {
-      return Status::InvalidArgument("CNR " + cnr.metadata.name + ": memory_manager_policy \"" + v +
-                                     "\" is not None|Static");
-    }
-    p.memory_manager_static = v == "Static";
-  }
+  const ManagerPolicies inferred = InferManagerPolicies(p.topology_policy);
+  if (Status s = ReadManagerPolicy(cnr, kPropCpuManagerPolicy, "none", "static", options.assume_cpu_manager_policy,
+                                   inferred.cpu_manager_static, &p.cpu_manager_static, &out.cpu_manager_source);
+      !s.ok())
+    return s;
+  if (Status s =
+          ReadManagerPolicy(cnr, kPropMemoryManagerPolicy, "None", "Static", options.assume_memory_manager_policy,
+                            inferred.memory_manager_static, &p.memory_manager_static, &out.memory_manager_source);
+      !s.ok())
+    return s;
+  if (Status s = CheckAllocatableWithinCapacity(cnr.status.resources, "CNR " + cnr.metadata.name); !s.ok())
+    return s;
   std::vector<scoring::NumaCapacity> caps;
   std::set<int> seen;
   for (const TopologyZone& socket : cnr.status.zones) {
@@ -61,6 +120,10 @@ Result<CnrNodeState> NodeStateFromCnr(const Cnr& cnr) {
                                "\" skipped (not an integer in [0, 64), or listed twice)");
         continue;
       }
+      if (Status s =
+              CheckAllocatableWithinCapacity(z.resources, "CNR " + cnr.metadata.name + " Numa zone " + z.name);
+          !s.ok())
+        return s;
       const ResourceList& a = z.resources.allocatable.empty() ? z.resources.capacity : z.resources.allocatable;
       caps.push_back({id, socket_id, MilliOf(a, kResourceCpu), MilliOf(a, kResourceMemory) / 1000,
                       MilliOf(a, kResourceReclaimedMilliCpu) / 1000, MilliOf(a, kResourceReclaimedMemory) / 1000});

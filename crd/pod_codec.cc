@@ -8,6 +8,13 @@
 
 namespace tessera::crd {
 
+const std::vector<std::string>& AccountedResourceNames() {
+  static const std::vector<std::string> kNames = {
+      kResourceGpu,  kResourceGpuCores,          kResourceGpuMemory,      kResourceMilliGpu,
+      kResourceRdma, kResourceReclaimedMilliCpu, kResourceReclaimedMemory};
+  return kNames;
+}
+
 using scoring::LabelRequirement;
 using scoring::NumaAffinity;
 using scoring::NumaAffinityTerm;

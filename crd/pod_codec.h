@@ -23,6 +23,11 @@ inline constexpr char kAnnotationDeviceAffinity[] = "tessera.io/device-affinity"
 inline constexpr char kResourceMilliGpu[] = "resource.katalyst.kubewharf.io/milligpu";
 inline constexpr char kResourceRdma[] = "tessera.io/rdma";
 
+// Every extended resource name the pod decoder reads and Tessera accounts itself (per card, per NUMA node, per
+// reclaimed pool). kube-scheduler's NodeResourcesFit must ignore them (the chart lists them in
+// ignoredResources): Nodes do not advertise them, or advertise only a node-wide total.
+const std::vector<std::string>& AccountedResourceNames();
+
 Result<scoring::PodRequest> DecodePodRequest(const rapidjson::Value& pod);
 Result<scoring::PodRequest> DecodePodRequest(std::string_view json);
 

@@ -97,7 +97,7 @@ std::string CnrContent(const Value& cnr) {
       }
       w.StartArray();
       for (const Value& c : m->value.GetArray()) {
-        for (const char* field : {"type", "status"}) {
+        for (const char* field : {"type", "status", "reason", "message"}) {
           const Value* v = crd::Member(c, field);
           if (v != nullptr && v->IsString()) w.String(v->GetString(), v->GetStringLength());
         }
@@ -194,6 +194,12 @@ void ExtenderService::AttachMetrics(std::shared_ptr<prometheus::Registry> regist
                "annotation_corrected_by_cnr, cnr (the node agent's report), guessed (foreign device pod), "
                "node_level, unaccounted (contradicts the ledger)")
            .Register(*registry);
+  unusable_ = &prometheus::BuildGauge()
+                   .Name("tessera_extender_node_topology_unusable")
+                   .Help(
+                       "1 for each node whose topology object exists but cannot be used, by reason: invalid "
+                       "(contradicts itself or does not decode), agent_not_ready, no_heartbeat, stale")
+                   .Register(*registry);
   rebuilds_gauge_ =
       &prometheus::BuildGauge()
            .Name("tessera_extender_state_rebuilds")
@@ -225,6 +231,14 @@ void ExtenderService::UpdateGauges() {
   rebuilds_gauge_->Set(static_cast<double>(nodes_generation_));
   memo_hits_->Set(static_cast<double>(memo_.hits()));
   memo_misses_->Set(static_cast<double>(memo_.misses()));
+  for (prometheus::Gauge* g : unusable_series_) unusable_->Remove(g);
+  unusable_series_.clear();
+  for (const auto& [name, rec] : nodes_) {
+    if (*rec.unusable == '\0') continue;
+    prometheus::Gauge& g = unusable_->Add({{"node", name}, {"source", "cnr"}, {"reason", rec.unusable}});
+    g.Set(1);
+    unusable_series_.push_back(&g);
+  }
   for (const auto& [name, rec] : nodes_) {
     if (!rec.has_topology) continue;
     const scoring::NodeState& n = cluster_.node(rec.index);
@@ -358,7 +372,7 @@ void ExtenderService::ApplyLocked(Kind kind, bool deleted, const std::string& ob
     e.content = std::move(content);
     Result<crd::Cnr> cnr = crd::DecodeCnr(static_cast<const Value&>(doc));
     Result<crd::CnrNodeState> ns =
-        cnr.ok() ? crd::NodeStateFromCnr(*cnr) : Result<crd::CnrNodeState>(cnr.status());
+        cnr.ok() ? crd::NodeStateFromCnr(*cnr, options_.cnr_read) : Result<crd::CnrNodeState>(cnr.status());
     Result<topology::NodeTopology> topo =
         cnr.ok() ? crd::TopologyFromCnr(*cnr) : Result<topology::NodeTopology>(cnr.status());
     if (!ns.ok() || !topo.ok()) {
@@ -371,6 +385,8 @@ void ExtenderService::ApplyLocked(Kind kind, bool deleted, const std::string& ob
       const crd::Condition* ready = cnr->FindCondition(crd::kConditionAgentReady);
       e.has_heartbeat = ready != nullptr && ready->status == "True" &&
                         kube::ParseRfc3339(ready->last_heartbeat_time, &e.heartbeat);
+      if (ready != nullptr && ready->status != "True")
+        e.not_ready = ready->reason + (ready->message.empty() ? "" : ": " + ready->message);
       if (ready != nullptr) e.heartbeat_text = ready->last_heartbeat_time;
       e.reported = crd::ReportedAllocationsFromCnr(*cnr, e.state);
     }
@@ -621,7 +637,9 @@ std::string ExtenderService::AllocationOf(const std::string& pod_uid) const {
 }
 
 bool ExtenderService::NeedsTopology(const scoring::PodRequest& pod) const {
-  return scoring::IsNumaBound(pod, options_.scheduler.resource_policy) || pod.gpu.any();
+  // Reclaimed resources too: only a CNR says what a node can lend (contract section 3.5: no CNR, allocatable 0).
+  return scoring::IsNumaBound(pod, options_.scheduler.resource_policy) || pod.gpu.any() ||
+         pod.reclaimed_milli_cpu > 0 || pod.reclaimed_memory_bytes > 0;
 }
 
 bool ExtenderService::Fresh(const CnrEntry& e, std::chrono::system_clock::time_point now) const {
@@ -636,10 +654,16 @@ Status ExtenderService::AddNodeLocked(const std::string& name, const CnrEntry* c
     rec.topology_reason = "node has no CustomNodeResource: its NUMA and device topology is unknown";
   } else if (!cnr->usable) {
     rec.topology_reason = cnr->problem;
+    rec.unusable = "invalid";
+  } else if (!cnr->not_ready.empty()) {
+    rec.topology_reason = "its CustomNodeResource says the node agent is not ready (" + cnr->not_ready + ")";
+    rec.unusable = "agent_not_ready";
   } else if (!cnr->has_heartbeat) {
     rec.topology_reason = "its CustomNodeResource has no AgentReady heartbeat";
+    rec.unusable = "no_heartbeat";
   } else if (!Fresh(*cnr, options_.now())) {
     rec.topology_reason = "its CustomNodeResource is stale (last heartbeat " + cnr->heartbeat_text + ")";
+    rec.unusable = "stale";
   } else {
     state = cnr->state;
     rec.has_topology = true;
@@ -773,7 +797,7 @@ ExtenderService::Evaluation ExtenderService::EvaluateLocked(const scoring::PodRe
     } else if (!rec->has_topology) {
       if (needs_topology) {
         e.unresolvable[i] = true;
-        e.reason[i] = "Tessera: the pod needs NUMA or device placement, but " + rec->topology_reason;
+        e.reason[i] = "Tessera: the pod needs NUMA, device or reclaimed resources, but " + rec->topology_reason;
       } else {
         e.feasible[i] = true;  // kube-scheduler's own fit checks cover pods that need no topology
       }

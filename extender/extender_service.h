@@ -38,6 +38,8 @@ struct ExtenderOptions {
   scoring::SchedulerConfig scheduler;
   // A CNR whose AgentReady heartbeat is older than this is stale: topology pods fail on its node.
   std::chrono::seconds cnr_stale_after{300};
+  // How CNRs that do not publish the kubelet's manager policies are read (a Katalyst agent's).
+  crd::CnrReadOptions cnr_read;
   std::function<std::chrono::system_clock::time_point()> now = [] { return std::chrono::system_clock::now(); };
   // Failpoint for crash tests only (tessera-extender reads TESSERA_FAILPOINT_BIND_PAUSE_MS): wait this long
   // between writing the allocation annotation and posting the Binding, so a test can kill -9 the extender there.
@@ -94,6 +96,9 @@ class ExtenderService {
     uint32_t index = 0;
     bool has_topology = false;    // a fresh CNR describes it
     std::string topology_reason;  // why not
+    // Why a topology object the node has cannot be used, as a /metrics label: invalid, agent_not_ready,
+    // no_heartbeat, stale; empty when usable or when the node has no topology object at all.
+    const char* unusable = "";
   };
 
   struct CnrEntry;
@@ -144,6 +149,8 @@ class ExtenderService {
   prometheus::Family<prometheus::Gauge>* ledger_pods_ = nullptr;
   prometheus::Family<prometheus::Counter>* corrections_ = nullptr;
   prometheus::Gauge* rebuilds_gauge_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* unusable_ = nullptr;
+  std::vector<prometheus::Gauge*> unusable_series_;  // removed and re-added by every UpdateGauges
   prometheus::Gauge* memo_hits_ = nullptr;
   prometheus::Gauge* memo_misses_ = nullptr;
   bool listed_[3] = {false, false, false};  // by Kind: a later Replace is a relist
@@ -157,6 +164,7 @@ class ExtenderService {
     std::string problem;  // why not usable
     scoring::NodeState state;
     bool has_heartbeat = false;
+    std::string not_ready;  // "reason: message" of an AgentReady condition whose status is not True
     std::string heartbeat_text;
     std::chrono::system_clock::time_point heartbeat;
     crd::ReportedAllocations reported;  // where the node agent says pods sit

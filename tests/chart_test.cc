@@ -80,8 +80,10 @@ void CheckSchedulerConfig(const std::vector<YAML::Node>& docs, bool tls) {
   auto profile_args = config["profiles"][0]["pluginConfig"][0]["args"]["ignoredResources"];
   std::set<std::string> ignored;
   for (const auto& r : profile_args) ignored.insert(r.as<std::string>());
-  EXPECT_TRUE(ignored.count("nvidia.com/gpucores") && ignored.count("nvidia.com/gpumem") &&
-              ignored.count("tessera.io/rdma"));
+  for (const std::string& name : crd::AccountedResourceNames()) {
+    EXPECT_TRUE(ignored.count(name)) << name
+                                     << " is accounted by Tessera but not in NodeResourcesFit.ignoredResources";
+  }
 }
 
 TEST(Chart, SchedulerConfigMatchesTheExtender) {
