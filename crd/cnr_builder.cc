@@ -255,9 +255,12 @@ Result<Cnr> BuildCnr(const NodeTopology& t, const CnrBuildOptions& o) {
   cnr.status.resources.capacity = {{kResourceReclaimedMilliCpu, Quantity::FromUnits(node_reclaimed_milli)},
                                    {kResourceReclaimedMemory, Quantity::FromBytes(node_reclaimed_bytes)}};
   cnr.status.resources.allocatable = cnr.status.resources.capacity;
-  if (!o.heartbeat_time.empty()) {
+  if (!o.heartbeat_time.empty() && o.not_ready_reason.empty()) {
     cnr.status.conditions.push_back(
         {kConditionAgentReady, "True", o.heartbeat_time, "ReporterHeartbeat", "tessera-reporter is publishing"});
+  } else if (!o.heartbeat_time.empty()) {
+    cnr.status.conditions.push_back(
+        {kConditionAgentReady, "False", o.heartbeat_time, o.not_ready_reason, o.not_ready_message});
   }
   return cnr;
 }

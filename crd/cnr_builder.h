@@ -33,6 +33,10 @@ struct CnrBuildOptions {
   // for Katalyst's usage-based estimator: reclaimed = ratio * allocatable, per NUMA node and summed per node.
   double reclaim_ratio = 0.0;
   std::string heartbeat_time;  // RFC 3339; empty omits the AgentReady condition
+  // Set when the agent cannot vouch for what it publishes (e.g. the kubelet's configuration does not parse):
+  // AgentReady is then "False" with this reason and message, and schedulers leave the node's topology alone.
+  std::string not_ready_reason;
+  std::string not_ready_message;
 };
 
 Result<Cnr> BuildCnr(const topology::NodeTopology& topology, const CnrBuildOptions& options);

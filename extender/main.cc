@@ -21,21 +21,29 @@
 #include "extender/routes.h"
 #include "kube/leader_election.h"
 #include "kube/list_watch.h"
+#include "kube/time_format.h"
 #include "scoring/allocation_score.h"
 #include "scoring/gpu_policy.h"
 
 DEFINE_string(snapshot, "", "Directory with nodes.json, pods.json, cnrs.json (Kubernetes Lists): no API server");
 DEFINE_string(kubeconfig, "", "kubeconfig for API-server mode; default: in-cluster service account");
 DEFINE_int32(watch_timeout, 30, "Seconds each watch request lasts before it is resumed");
-DEFINE_int32(resync_period, 300,
-             "Seconds between full relists of Nodes, Pods and CNRs that correct any drift (0: off)");
+DEFINE_string(resync_period, "300",
+              "Seconds between full relists of Nodes, Pods and CNRs that correct any drift (0: off)");
 DEFINE_int32(api_timeout_ms, 10000, "Deadline of each API request (binds)");
 DEFINE_string(address, "0.0.0.0", "Listen address");
 DEFINE_int32(port, 8888, "Listen port");
 DEFINE_string(url_prefix, "", "Path prefix of the verbs (kube-scheduler's urlPrefix path), e.g. /tessera");
 DEFINE_int32(threads, 2, "HTTP worker threads");
 DEFINE_uint64(max_body_bytes, 16u << 20, "Largest request body accepted (413 beyond)");
-DEFINE_int32(cnr_stale_after, 300, "Seconds after which a CNR without a fresh AgentReady heartbeat is stale");
+DEFINE_string(cnr_stale_after, "300",
+              "How old a CNR's AgentReady heartbeat may be before the CNR is stale (e.g. 5m, or seconds)");
+DEFINE_string(assume_cpu_manager_policy, "",
+              "CPU manager policy (none|static) of nodes whose CNR does not publish it (a Katalyst agent's); "
+              "default: inferred from the CNR's topologyPolicy (single-numa-node, restricted, numeric: static)");
+DEFINE_string(assume_memory_manager_policy, "",
+              "Memory manager policy (None|Static) of nodes whose CNR does not publish it; default: inferred "
+              "like the CPU manager's");
 DEFINE_string(resource_policy, "dynamic", "Node agent: dynamic (Katalyst QRM) or native (kubelet managers)");
 DEFINE_string(gpu_policy, "tessera",
               "GPU placement policy: tessera, fgd, bestfit, dotprod, binpack, spread, random");
@@ -76,7 +84,14 @@ int main(int argc, char** argv) {
   auto strategy = scoring::ParseAllocationStrategy(FLAGS_strategy);
   if (!strategy.ok()) return BadInput(strategy.status().message());
   options.scheduler.strategy = *strategy;
-  options.cnr_stale_after = std::chrono::seconds(FLAGS_cnr_stale_after);
+  Result<std::chrono::milliseconds> stale_after = kube::ParseDuration(FLAGS_cnr_stale_after);
+  if (!stale_after.ok()) return BadInput("--cnr-stale-after: " + stale_after.status().message());
+  options.cnr_stale_after = std::chrono::duration_cast<std::chrono::seconds>(*stale_after);
+  Result<std::chrono::milliseconds> resync_period = kube::ParseDuration(FLAGS_resync_period);
+  if (!resync_period.ok()) return BadInput("--resync-period: " + resync_period.status().message());
+  options.cnr_read.assume_cpu_manager_policy = FLAGS_assume_cpu_manager_policy;
+  options.cnr_read.assume_memory_manager_policy = FLAGS_assume_memory_manager_policy;
+  if (Status s = crd::ValidateCnrReadOptions(options.cnr_read); !s.ok()) return BadInput(s.message());
   // Crash tests only: pause inside each bind, between the annotation patch and the Binding (see ExtenderOptions).
   if (const char* pause = std::getenv("TESSERA_FAILPOINT_BIND_PAUSE_MS"); pause != nullptr && *pause != '\0') {
     options.failpoint_bind_pause = std::chrono::milliseconds(std::strtol(pause, nullptr, 10));
@@ -97,7 +112,7 @@ int main(int argc, char** argv) {
     service.AttachApi(api.get());
     kube::ListWatchOptions lw;
     lw.watch_timeout_seconds = std::max(1, FLAGS_watch_timeout);
-    lw.resync_period = std::chrono::seconds(std::max(0, FLAGS_resync_period));
+    lw.resync_period = std::chrono::duration_cast<std::chrono::seconds>(*resync_period);
     source = std::make_unique<extender::ApiSource>(*cluster, &service, lw);
     source->Start();
   }

@@ -10,7 +10,8 @@ namespace tessera::reporter {
 
 inline const std::vector<kube::ApiCall>& ApiCalls() {
   static const std::vector<kube::ApiCall> kCalls = {
-      {"get", "", "nodes", false},  // the Node's uid, for the CNR's ownerReference
+      {"get", "", "nodes", false},        // the Node's uid, for the CNR's ownerReference
+      {"get", "", "nodes/proxy", false},  // --kubelet-config=configz: the kubelet's live configuration
       {"get", "node.katalyst.kubewharf.io", "customnoderesources", false},
       {"create", "node.katalyst.kubewharf.io", "customnoderesources", false},
       {"update", "node.katalyst.kubewharf.io", "customnoderesources", false},

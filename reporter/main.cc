@@ -18,6 +18,7 @@
 
 #include "crd/cnr_builder.h"
 #include "crd/cnr_codec.h"
+#include "kube/time_format.h"
 #include "reporter/flags.h"
 #include "reporter/reporter.h"
 
@@ -36,12 +37,17 @@ DEFINE_double(reclaim_ratio, 0.0,
               "Share of each NUMA node's allocatable CPU and memory published as reclaimed resources "
               "(static stand-in for a usage-based estimator), 0..1");
 DEFINE_string(kubeconfig, "", "kubeconfig file; default: in-cluster service account");
-DEFINE_int32(interval, 30, "Seconds between publish rounds (heartbeat period)");
+DEFINE_string(interval, "30s", "Time between publish rounds (heartbeat period): 30s, 1m, or plain seconds");
 DEFINE_bool(take_over, false, "Overwrite a CNR written by another agent (e.g. Katalyst's)");
 DEFINE_string(metrics_address, "0.0.0.0:9464", "Prometheus /metrics listen address; empty disables");
 DEFINE_string(gpu_aliases, "", "File of extra GPU aliases: lines 'key = model [memory_mib]'");
 DEFINE_string(gpu_memory_mib, "", "GPU memory per model when the topology lacks it, e.g. 'A100=40960,T4=15360'");
 DEFINE_int32(api_timeout_ms, 10000, "Deadline of each API server request");
+DEFINE_string(kubelet_config, "",
+              "Read the kubelet's policies (topology manager policy and scope, CPU and memory manager policies, "
+              "reservedSystemCPUs, reservedMemory) every round from: configz (the kubelet's /configz through the "
+              "API server's node proxy; RBAC nodes/proxy get) or a KubeletConfiguration file (path or file:// "
+              "URI). Policy flags given explicitly override it. Empty: the flags alone");
 
 namespace {
 
@@ -129,10 +135,30 @@ int main(int argc, char** argv) {
   Result<std::map<int, int64_t>> memory = reporter::ParseReservedMemory(FLAGS_reserved_memory);
   if (!memory.ok()) return BadInput(memory.status());
   config.build.reserved_memory = *memory;
-  if (FLAGS_interval < 1 || FLAGS_interval > 86400)
-    return BadInput(Status::InvalidArgument("--interval must be 1..86400 s"));
-  config.interval = std::chrono::seconds(FLAGS_interval);
+  Result<std::chrono::milliseconds> interval = kube::ParseDuration(FLAGS_interval);
+  if (!interval.ok()) return BadInput(interval.status().WithContext("--interval"));
+  if (*interval < std::chrono::seconds(1) || *interval > std::chrono::hours(24))
+    return BadInput(Status::InvalidArgument("--interval must be between 1s and 24h"));
+  config.interval = *interval;
   config.publish.take_over = FLAGS_take_over;
+  auto is_set = [](const char* flag) {
+    gflags::CommandLineFlagInfo info;
+    return gflags::GetCommandLineFlagInfo(flag, &info) && !info.is_default;
+  };
+  config.explicit_flags = {is_set("topology_policy"), is_set("cpu_manager_policy"),
+                           is_set("memory_manager_policy"), is_set("reserved_cpus"), is_set("reserved_memory")};
+
+  // A file source is checked now: a kubelet config that does not parse is bad input, not a round to retry.
+  if (!FLAGS_kubelet_config.empty() && FLAGS_kubelet_config != "configz") {
+    Result<reporter::KubeletConfigSource> source =
+        reporter::KubeletConfigSource::Make(FLAGS_kubelet_config, config.build.node_name, nullptr);
+    if (!source.ok()) return BadInput(source.status());
+    Result<reporter::KubeletPolicies> read = source->Read();
+    if (!read.ok()) return BadInput(read.status().WithContext("--kubelet-config"));
+    config.kubelet_config = *source;
+  } else if (FLAGS_kubelet_config == "configz" && FLAGS_dry_run) {
+    return BadInput(Status::InvalidArgument("--kubelet-config=configz needs the API server (not --dry-run)"));
+  }
 
   auto registry = std::make_shared<prometheus::Registry>();
   if (FLAGS_dry_run) {
@@ -161,6 +187,12 @@ int main(int argc, char** argv) {
   if (!cluster.ok()) return BadInput(cluster.status());
   cluster->timeout = std::chrono::milliseconds(FLAGS_api_timeout_ms);
   kube::KubeClient client(*cluster);
+  if (FLAGS_kubelet_config == "configz") {
+    Result<reporter::KubeletConfigSource> source =
+        reporter::KubeletConfigSource::Make("configz", config.build.node_name, &client);
+    if (!source.ok()) return BadInput(source.status());
+    config.kubelet_config = *source;
+  }
 
   std::unique_ptr<prometheus::Exposer> exposer;
   if (!FLAGS_metrics_address.empty()) {
@@ -177,7 +209,7 @@ int main(int argc, char** argv) {
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
 
-  spdlog::info("reporting node {} to {} every {} s", config.build.node_name, cluster->server, FLAGS_interval);
+  spdlog::info("reporting node {} to {} every {}", config.build.node_name, cluster->server, FLAGS_interval);
   reporter::Reporter reporter(config, &client, registry);
   reporter.Run(g_stop);
   spdlog::info("stopping on signal");

@@ -33,6 +33,10 @@ Reporter::Reporter(ReporterConfig config, kube::KubeClient* client, std::shared_
                        .Help("Unix time of the last successful publish round")
                        .Register(*registry_)
                        .Add({});
+  kubelet_reads_ = &prometheus::BuildCounter()
+                        .Name("tessera_reporter_kubelet_config_reads_total")
+                        .Help("Reads of the kubelet's configuration by outcome (ok, invalid, unavailable)")
+                        .Register(*registry_);
 }
 
 Result<crd::Cnr> Reporter::BuildDesired(std::chrono::system_clock::time_point now) {
@@ -40,6 +44,28 @@ Result<crd::Cnr> Reporter::BuildDesired(std::chrono::system_clock::time_point no
   if (!discovered.ok()) return discovered.status().WithContext("discovery");
   crd::CnrBuildOptions build = config_.build;
   if (build.node_uid.empty()) build.node_uid = node_uid_;
+  if (config_.kubelet_config) {
+    Result<KubeletPolicies> read = config_.kubelet_config->Read();
+    Status applied = read.ok() ? ApplyKubeletPolicies(*read, config_.explicit_flags, &build) : read.status();
+    if (applied.ok()) {
+      last_kubelet_ = *read;
+      kubelet_reads_->Add({{"outcome", "ok"}}).Increment();
+    } else if (applied.IsInvalidArgument()) {
+      kubelet_reads_->Add({{"outcome", "invalid"}}).Increment();
+      spdlog::error("{}: {}", config_.kubelet_config->description(), applied.message());
+      build.not_ready_reason = "KubeletConfigInvalid";
+      build.not_ready_message = applied.message();
+    } else {
+      kubelet_reads_->Add({{"outcome", "unavailable"}}).Increment();
+      spdlog::warn("{}: {}", config_.kubelet_config->description(), applied.message());
+      if (last_kubelet_) {
+        (void)ApplyKubeletPolicies(*last_kubelet_, config_.explicit_flags, &build);
+      } else {
+        build.not_ready_reason = "KubeletConfigUnavailable";
+        build.not_ready_message = applied.message();
+      }
+    }
+  }
   build.heartbeat_time = FormatRfc3339(now);
   return crd::BuildCnr(discovered->topology, build);
 }

@@ -12,10 +12,12 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "crd/cnr_builder.h"
 #include "reporter/cnr_publisher.h"
+#include "reporter/kubelet_config.h"
 #include "topology/hwloc_discovery.h"
 
 namespace tessera::reporter {
@@ -25,6 +27,9 @@ struct ReporterConfig {
   crd::CnrBuildOptions build;  // node_uid and heartbeat_time are filled in each round
   PublishOptions publish;
   std::chrono::milliseconds interval{30000};
+  // Where the kubelet's live policies come from (none: the flags in `build` alone), and which flags override them.
+  std::optional<KubeletConfigSource> kubelet_config;
+  ExplicitFlags explicit_flags;
 };
 
 // RFC 3339 UTC with second precision, as Kubernetes writes metav1.Time.
@@ -39,7 +44,10 @@ class Reporter {
   // Rounds every interval until `stop` becomes true; returns promptly after it does.
   void Run(const std::atomic<bool>& stop);
 
-  // Builds the CNR this node would publish now (no API access; node_uid as configured).
+  // Builds the CNR this node would publish now (node_uid as configured). With a kubelet config source it reads
+  // the kubelet's policies first: a configuration that does not parse publishes AgentReady=False with reason
+  // KubeletConfigInvalid (schedulers then leave the node's topology alone); one that cannot be read reuses the
+  // last good one, or, before any, publishes AgentReady=False with reason KubeletConfigUnavailable.
   Result<crd::Cnr> BuildDesired(std::chrono::system_clock::time_point now);
 
  private:
@@ -50,7 +58,9 @@ class Reporter {
   prometheus::Family<prometheus::Counter>* failures_;
   prometheus::Counter* foreign_skips_;
   prometheus::Gauge* last_success_;
-  std::string node_uid_;  // cached once the Node is found
+  prometheus::Family<prometheus::Counter>* kubelet_reads_;
+  std::string node_uid_;                         // cached once the Node is found
+  std::optional<KubeletPolicies> last_kubelet_;  // the last configuration read and parsed
 };
 
 }  // namespace tessera::reporter

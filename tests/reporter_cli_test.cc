@@ -84,7 +84,11 @@ TEST(ReporterCli, BadInputExitsTwoWithAClearMessage) {
                                         {"--dry-run", "--reserved-memory", "0:memory=lots"},
                                         {"--dry-run", "--gpu-memory-mib", "A100"},
                                         {"--dry-run", "--reserved-cpus", "100000"},
-                                        {"--interval", "0"}}) {
+                                        {"--interval", "0"},
+                                        {"--interval", "30x"},
+                                        {"--dry-run", "--kubelet-config", "configz"},
+                                        {"--dry-run", "--kubelet-config", "http://kubelet/configz"},
+                                        {"--dry-run", "--kubelet-config", dir + "/no-such-kubelet.yaml"}}) {
     r = RunProgram(kReporter, args);
     EXPECT_EQ(r.exit_code, 2) << args[1] << " " << args[2] << ": " << r.err;
     EXPECT_FALSE(r.err.empty());
@@ -115,6 +119,34 @@ TEST(ReporterCli, DryRunAppliesKubeletSettings) {
             numa0.resources.allocatable.at("cpu").milli() / 2 * 1000);
 }
 
+TEST(ReporterCli, DryRunReadsTheKubeletConfigFileAndFlagsOverrideIt) {
+  TESSERA_REQUIRE_SHARED("topologies/corona.xml");
+  const std::string config = ::testing::TempDir() + "/kubelet-config.yaml";
+  std::ofstream(config) << "kind: KubeletConfiguration\ntopologyManagerPolicy: single-numa-node\n"
+                        << "topologyManagerScope: pod\ncpuManagerPolicy: static\nmemoryManagerPolicy: Static\n"
+                        << "reservedSystemCPUs: 0-1\n";
+  const std::string xml = testing::SharedPath("topologies/corona.xml");
+  testing::ProcessResult r = RunProgram(kReporter, {"--topology-xml", xml, "--node-name", "c1", "--dry-run",
+                                                    "--kubelet-config", "file://" + config});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  crd::Cnr cnr = *crd::DecodeCnr(r.out);
+  EXPECT_EQ(cnr.status.topology_policy, "SingleNUMANodePodLevel");
+  EXPECT_EQ(cnr.FindProperty("cpu_manager_policy")->values.at(0), "static");
+  EXPECT_EQ(cnr.FindProperty("memory_manager_policy")->values.at(0), "Static");
+  const crd::TopologyZone& numa0 = cnr.status.zones.at(0).children.at(0);
+  EXPECT_EQ(numa0.resources.allocatable.at("cpu").milli(), numa0.resources.capacity.at("cpu").milli() - 2000);
+
+  r = RunProgram(kReporter, {"--topology-xml", xml, "--node-name", "c1", "--dry-run", "--kubelet-config", config,
+                             "--cpu-manager-policy", "none"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(crd::DecodeCnr(r.out)->FindProperty("cpu_manager_policy")->values.at(0), "none");
+
+  std::ofstream(config) << "topologyManagerPolicy: strict\n";
+  r = RunProgram(kReporter, {"--topology-xml", xml, "--dry-run", "--kubelet-config", config});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("topologyManagerPolicy \"strict\""), std::string::npos) << r.err;
+}
+
 std::string WriteKubeconfig(const std::string& server, const std::string& token) {
   std::string path = ::testing::TempDir() + "/kubeconfig-" + std::to_string(getpid());
   std::ofstream(path) << "apiVersion: v1\nkind: Config\ncurrent-context: test\n"
@@ -134,8 +166,9 @@ TEST(ReporterCli, PublishesThroughKubeconfigServesMetricsAndStopsOnSigterm) {
     metrics_port = probe.port();
   }
   const std::string cnr_path = "/apis/node.katalyst.kubewharf.io/v1alpha1/customnoderesources/cli-node";
-  testing::Subprocess reporter(kReporter, {"--kubeconfig", kubeconfig, "--node-name", "cli-node", "--interval",
-                                           "1", "--metrics-address", "127.0.0.1:" + std::to_string(metrics_port)});
+  testing::Subprocess reporter(
+      kReporter, {"--kubeconfig", kubeconfig, "--node-name", "cli-node", "--interval", "1s", "--metrics-address",
+                  "127.0.0.1:" + std::to_string(metrics_port)});
   ASSERT_TRUE(reporter.started());
   // Bounded wait for the first publish and one heartbeat.
   bool heartbeat_seen = false;
