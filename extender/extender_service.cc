@@ -20,6 +20,7 @@
 #include "crd/json_fields.h"
 #include "crd/pod_codec.h"
 #include "extender/allocation.h"
+#include "extender/snapshot.h"
 #include "kube/time_format.h"
 #include "scoring/numa_placement.h"
 
@@ -123,25 +124,6 @@ std::string Escape(const std::string& s) {
 
 Answer BadRequestStatus(const Status& s) {
   return BadRequest(Escape(s.message()));
-}
-
-Result<std::string> ReadFileText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IoError("cannot read " + path);
-  std::stringstream b;
-  b << in.rdbuf();
-  return b.str();
-}
-
-// The items of a Kubernetes List file.
-Status ReadListItems(const std::string& path, rapidjson::Document* doc) {
-  Result<std::string> text = ReadFileText(path);
-  if (!text.ok()) return text.status();
-  if (Status s = crd::ParseJson(*text, doc); !s.ok()) return s.WithContext(path);
-  const Value* items = crd::Member(*doc, "items");
-  if (items == nullptr || !items->IsArray())
-    return Status::InvalidArgument(path + ": not a Kubernetes List (no items)");
-  return Status::Ok();
 }
 
 }  // namespace
@@ -673,24 +655,17 @@ Status ExtenderService::AddNodeLocked(const std::string& name, const CnrEntry* c
   return Status::Ok();
 }
 
-Status ExtenderService::LoadSnapshot(const std::string& dir) {
-  rapidjson::Document nodes, pods, cnrs;
-  if (Status st = ReadListItems(dir + "/nodes.json", &nodes); !st.ok()) return st;
-  if (Status st = ReadListItems(dir + "/pods.json", &pods); !st.ok()) return st;
-  if (Status st = ReadListItems(dir + "/cnrs.json", &cnrs); !st.ok()) return st;
-  auto items = [](const rapidjson::Document& d) {
-    std::vector<std::string> out;
-    for (const Value& v : d["items"].GetArray()) {
-      rapidjson::StringBuffer b;
-      rapidjson::Writer<rapidjson::StringBuffer> w(b);
-      v.Accept(w);
-      out.emplace_back(b.GetString(), b.GetSize());
-    }
-    return out;
-  };
-  Replace(Kind::kNode, items(nodes));
-  Replace(Kind::kCnr, items(cnrs));
-  Replace(Kind::kPod, items(pods));
+Status ExtenderService::LoadSnapshot(const std::string& path,
+                                     std::optional<std::chrono::system_clock::time_point> now) {
+  Result<SnapshotObjects> objects = ReadSnapshot(path);
+  if (!objects.ok()) return objects.status();
+  if (const auto at = now ? now : objects->newest; at.has_value()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    options_.now = [t = *at] { return t; };
+  }
+  Replace(Kind::kNode, objects->nodes);
+  Replace(Kind::kCnr, objects->cnrs);
+  Replace(Kind::kPod, objects->pods);
   std::lock_guard<std::mutex> lock(mu_);
   RebuildIfNeededLocked();
   ready_ = true;

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -50,9 +51,13 @@ class ExtenderService {
  public:
   explicit ExtenderService(ExtenderOptions options);
 
-  // --snapshot DIR: nodes.json, pods.json and cnrs.json, each a Kubernetes List (kubectl get -o json). Pods
-  // already on nodes with a tessera.io/allocation annotation are charged exactly; others at node level.
-  Status LoadSnapshot(const std::string& dir);
+  // --snapshot PATH: a cluster dump (extender/snapshot.h: one List of mixed kinds, or a directory of nodes.json,
+  // pods.json, cnrs.json). Pods already on nodes with a tessera.io/allocation annotation are charged exactly;
+  // others as the node agent reports them, else at node level. From then on the service's clock stands still at
+  // `now`, else at the dump's newest timestamp (else the wall clock, for a dump without any): CNR heartbeats are
+  // judged at the moment the dump was taken.
+  Status LoadSnapshot(const std::string& path,
+                      std::optional<std::chrono::system_clock::time_point> now = std::nullopt);
   bool ready() const;
 
   // The informers' view (API-server mode). Replace* carry a full LIST, *Event one watch event; the cluster state

@@ -25,7 +25,13 @@
 #include "scoring/allocation_score.h"
 #include "scoring/gpu_policy.h"
 
-DEFINE_string(snapshot, "", "Directory with nodes.json, pods.json, cnrs.json (Kubernetes Lists): no API server");
+DEFINE_string(snapshot, "",
+              "A cluster dump instead of the API server: one List of Nodes, Pods and CNRs (kubectl get "
+              "nodes,pods,customnoderesources -A -o json), or a directory of nodes.json, pods.json, cnrs.json "
+              "(and noderesourcetopologies.json)");
+DEFINE_string(now, "",
+              "With --snapshot: the moment (RFC 3339) at which CNR heartbeats are judged; default the dump's "
+              "newest timestamp");
 DEFINE_string(kubeconfig, "", "kubeconfig for API-server mode; default: in-cluster service account");
 DEFINE_int32(watch_timeout, 30, "Seconds each watch request lasts before it is resumed");
 DEFINE_string(resync_period, "300",
@@ -99,10 +105,17 @@ int main(int argc, char** argv) {
                  options.failpoint_bind_pause.count());
   }
   extender::ExtenderService service(options);
+  if (!FLAGS_now.empty() && FLAGS_snapshot.empty()) return BadInput("--now needs --snapshot");
   std::unique_ptr<kube::KubeClient> api;
   std::unique_ptr<extender::ApiSource> source;
   if (!FLAGS_snapshot.empty()) {
-    if (Status s = service.LoadSnapshot(FLAGS_snapshot); !s.ok()) return BadInput("--snapshot: " + s.message());
+    std::optional<std::chrono::system_clock::time_point> now;
+    if (!FLAGS_now.empty()) {
+      now.emplace();
+      if (!kube::ParseRfc3339(FLAGS_now, &*now)) return BadInput("--now: not an RFC 3339 time: " + FLAGS_now);
+    }
+    if (Status s = service.LoadSnapshot(FLAGS_snapshot, now); !s.ok())
+      return BadInput("--snapshot: " + s.message());
   } else {
     Result<kube::ClusterConfig> cluster =
         FLAGS_kubeconfig.empty() ? kube::InClusterConfig() : kube::KubeconfigConfig(FLAGS_kubeconfig);

@@ -127,7 +127,8 @@ TEST(SimCli, StartsFromAnExtenderSnapshot) {
     crd::CnrBuildOptions o;
     o.node_name = "n" + std::to_string(i);
     o.topology_policy = "single-numa-node";
-    o.heartbeat_time = reporter::FormatRfc3339(std::chrono::system_clock::now());
+    // A dump from long ago: its heartbeats are judged at the dump's moment, not today's.
+    o.heartbeat_time = "2026-01-05T10:00:0" + std::to_string(i) + "Z";
     cnrs += (i ? "," : "") + crd::EncodeCnr(*crd::BuildCnr(t->topology, o));
     nodes += std::string(i ? "," : "") + "{\"metadata\": {\"name\": \"n" + std::to_string(i) + "\"}}";
   }
@@ -155,6 +156,14 @@ TEST(SimCli, StartsFromAnExtenderSnapshot) {
   r = RunProgram(kSim, {"--snapshot", dir + "/nowhere"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--snapshot"), std::string::npos);
+
+  // An hour after the dump, every heartbeat is stale: nothing to start from, said clearly.
+  r = RunProgram(kSim, {"--snapshot", dir, "--now", "2026-01-05T11:00:00Z", "--workload", "numa"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no node has a usable, fresh CustomNodeResource"), std::string::npos) << r.err;
+  r = RunProgram(kSim, {"--snapshot", dir, "--now", "yesterday"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--now"), std::string::npos) << r.err;
 }
 
 TEST(SimCli, BadInputExitsTwoAndWritesNothing) {

@@ -25,6 +25,7 @@
 #include "bench/sim/synthetic.h"
 #include "bench/sim/trace.h"
 #include "extender/extender_service.h"
+#include "kube/time_format.h"
 #include "scoring/framework.h"
 #include "topology/hwloc_discovery.h"
 
@@ -36,7 +37,11 @@ DEFINE_int32(nodes_per_topology, 20, "synthetic cluster: copies of each topology
 DEFINE_string(workload, "mix", "synthetic workload: mix|numa|gpu|rdma");
 DEFINE_int32(synthetic_pods, 5000, "synthetic workload: pods generated before tuning");
 DEFINE_string(snapshot, "",
-              "extender snapshot directory (nodes.json, pods.json, cnrs.json) as the starting cluster");
+              "cluster dump as the starting cluster, as tessera-extender --snapshot reads it: one List of Nodes, "
+              "Pods and CNRs, or a directory of nodes.json, pods.json, cnrs.json");
+DEFINE_string(
+    now, "",
+    "With --snapshot: the moment (RFC 3339) CNR heartbeats are judged at; default the dump's newest timestamp");
 DEFINE_string(policy, "tessera,fgd,bestfit,dotprod,binpack,spread,random", "policies to compare, comma-separated");
 DEFINE_uint64(seed, 42, "first seed (the paper used 42..51)");
 DEFINE_int32(repeat, 1, "seeds per policy; medians are reported");
@@ -212,7 +217,14 @@ int main(int argc, char** argv) {
   if (!FLAGS_snapshot.empty()) {
     // The extender's own loader builds the starting state: same nodes, capacity and ledger it would decide on.
     tessera::extender::ExtenderService service{tessera::extender::ExtenderOptions{}};
-    if (Status s = service.LoadSnapshot(FLAGS_snapshot); !s.ok()) return BadInput("--snapshot: " + s.message());
+    std::optional<std::chrono::system_clock::time_point> now;
+    if (!FLAGS_now.empty()) {
+      now.emplace();
+      if (!tessera::kube::ParseRfc3339(FLAGS_now, &*now))
+        return BadInput("--now: not an RFC 3339 time: " + FLAGS_now);
+    }
+    if (Status s = service.LoadSnapshot(FLAGS_snapshot, now); !s.ok())
+      return BadInput("--snapshot: " + s.message());
     workload.initial = service.ClusterWithTopology();
     if (workload.initial->node_count() == 0)
       return BadInput("--snapshot: no node has a usable, fresh CustomNodeResource");
