@@ -366,6 +366,21 @@ void CarryAllocations(const std::vector<TopologyZone>& existing, std::vector<Top
 
 }  // namespace
 
+Status DecodeObjectMeta(const rapidjson::Value& object, ObjectMeta* meta) {
+  return DecodeMetadata(object, meta);
+}
+Status DecodeAttributeList(const rapidjson::Value& obj, const char* key, const std::string& path,
+                           std::vector<Attribute>* out) {
+  return DecodeAttributes(obj, key, path, out);
+}
+rapidjson::Value EncodeObjectMeta(const ObjectMeta& meta, rapidjson::Document::AllocatorType& a) {
+  return EncodeMetadata(meta, a);
+}
+rapidjson::Value EncodeAttributeList(const std::vector<Attribute>& attributes,
+                                     rapidjson::Document::AllocatorType& a) {
+  return EncodeAttributes(attributes, a);
+}
+
 void EncodeCnr(const Cnr& cnr, rapidjson::Document* doc) {
   doc->SetObject();
   Alloc& a = doc->GetAllocator();

@@ -7,6 +7,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "crd/cnr.h"
 #include "topology/status.h"
@@ -27,6 +28,15 @@ Result<Cnr> DecodeCnr(const rapidjson::Value& value);
 // resources, the AgentReady condition); everything else of the existing object is kept, including allocations
 // other components wrote into zones that still exist, foreign properties and conditions, taints and
 // nodeMetricStatus. The result carries the existing resourceVersion, so a concurrent writer causes a 409.
+// Kubernetes object parts other codecs share (the NodeResourceTopology codec): metadata (name required) and
+// {name, value} attribute lists.
+Status DecodeObjectMeta(const rapidjson::Value& object, ObjectMeta* meta);
+Status DecodeAttributeList(const rapidjson::Value& obj, const char* key, const std::string& path,
+                           std::vector<Attribute>* out);
+rapidjson::Value EncodeObjectMeta(const ObjectMeta& meta, rapidjson::Document::AllocatorType& a);
+rapidjson::Value EncodeAttributeList(const std::vector<Attribute>& attributes,
+                                     rapidjson::Document::AllocatorType& a);
+
 Result<std::string> MergeForUpdate(std::string_view existing_json, const Cnr& desired);
 
 }  // namespace tessera::crd

@@ -17,6 +17,8 @@ inline const std::vector<kube::ApiCall>& ApiCalls() {
       {"watch", "", "pods", false},
       {"list", "node.katalyst.kubewharf.io", "customnoderesources", false},
       {"watch", "node.katalyst.kubewharf.io", "customnoderesources", false},
+      {"list", "topology.node.k8s.io", "noderesourcetopologies", false},  // --topology-source nrt|auto
+      {"watch", "topology.node.k8s.io", "noderesourcetopologies", false},
       {"patch", "", "pods", false},                    // bind: allocation annotation
       {"create", "", "pods/binding", false},           // bind: the Binding
       {"get", "coordination.k8s.io", "leases", true},  // leader election

@@ -1,5 +1,5 @@
-// API-server mode: three informers (Nodes, Pods of every namespace, CNRs) feeding an ExtenderService, which is
-// ready once all three have listed.
+// API-server mode: informers (Nodes, Pods of every namespace, CNRs, and NodeResourceTopologies where those are a
+// topology source) feeding an ExtenderService, which is ready once all have listed.
 #ifndef TESSERA_EXTENDER_API_SOURCE_H_
 #define TESSERA_EXTENDER_API_SOURCE_H_
 
@@ -17,7 +17,9 @@ inline constexpr char kCnrsPath[] = "/apis/node.katalyst.kubewharf.io/v1alpha1/c
 
 class ApiSource {
  public:
-  ApiSource(kube::ClusterConfig config, ExtenderService* service, kube::ListWatchOptions options = {});
+  // `watch_nrts`: a fourth informer for NodeResourceTopologies (--topology-source nrt or auto).
+  ApiSource(kube::ClusterConfig config, ExtenderService* service, kube::ListWatchOptions options = {},
+            bool watch_nrts = false);
   ~ApiSource();
   void Start();
   void Stop();

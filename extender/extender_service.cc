@@ -111,6 +111,12 @@ std::string CnrContent(const Value& cnr) {
   return std::string(b.GetString(), b.GetSize());
 }
 
+// Whether the kubelet pins `pod`'s CPUs on `node` (static CPU manager, Guaranteed whole CPUs): NRT producers
+// count such pods in each NUMA node's available amount.
+bool PinnedByKubelet(const scoring::NodeState& node, const scoring::PodRequest& pod) {
+  return node.cpu_manager_static && scoring::IsNumaBound(pod, scoring::ResourcePolicy::kNative);
+}
+
 Answer BadRequest(const std::string& msg) {
   return Answer{400, "{\"Error\":\"" + msg + "\"}"};
 }
@@ -217,7 +223,8 @@ void ExtenderService::UpdateGauges() {
   unusable_series_.clear();
   for (const auto& [name, rec] : nodes_) {
     if (*rec.unusable == '\0') continue;
-    prometheus::Gauge& g = unusable_->Add({{"node", name}, {"source", "cnr"}, {"reason", rec.unusable}});
+    prometheus::Gauge& g =
+        unusable_->Add({{"node", name}, {"source", rec.from_nrt ? "nrt" : "cnr"}, {"reason", rec.unusable}});
     g.Set(1);
     unusable_series_.push_back(&g);
   }
@@ -267,8 +274,8 @@ void ExtenderService::Replace(Kind kind, const std::vector<std::string>& items) 
     out->clear();
     if (kind == Kind::kNode) {
       for (const std::string& name : node_names_) (*out)[name] = "";
-    } else if (kind == Kind::kCnr) {
-      for (const auto& [name, e] : cnrs_) (*out)[name] = e.resource_version;
+    } else if (kind == Kind::kCnr || kind == Kind::kNrt) {
+      for (const auto& [name, e] : kind == Kind::kCnr ? cnrs_ : nrts_) (*out)[name] = e.resource_version;
     } else {
       for (const auto& [uid, rec] : pods_) {
         if (rec.from_api) (*out)[uid] = rec.node + '\n' + rec.allocation + (rec.terminal ? "\nterminal" : "");
@@ -278,6 +285,7 @@ void ExtenderService::Replace(Kind kind, const std::vector<std::string>& items) 
   fingerprint(&before);
   if (kind == Kind::kNode) node_names_.clear();
   if (kind == Kind::kCnr) cnrs_.clear();
+  if (kind == Kind::kNrt) nrts_.clear();
   if (kind == Kind::kPod) {
     // Pods only seen in filter calls (pending, not yet listed) survive; listed ones are replaced.
     for (auto it = pods_.begin(); it != pods_.end();) it = it->second.from_api ? pods_.erase(it) : std::next(it);
@@ -300,7 +308,7 @@ void ExtenderService::Replace(Kind kind, const std::vector<std::string>& items) 
   }
   for (const auto& [key, value] : after) added += before.count(key) == 0 ? 1 : 0;
   if (corrections_ != nullptr) {
-    static const char* const kKinds[] = {"node", "pod", "cnr"};
+    static const char* const kKinds[] = {"node", "pod", "cnr", "nrt"};
     const char* name = kKinds[k];
     corrections_->Add({{"kind", name}, {"change", "added"}}).Increment(added);
     corrections_->Add({{"kind", name}, {"change", "removed"}}).Increment(removed);
@@ -325,6 +333,37 @@ void ExtenderService::ApplyLocked(Kind kind, bool deleted, const std::string& ob
     if (changed) dirty_ = true;
     return;
   }
+  if (kind == Kind::kNrt) {
+    const std::string name = NameOf(doc);
+    if (name.empty()) return;
+    if (deleted) {
+      if (nrts_.erase(name) > 0) dirty_ = true;
+      return;
+    }
+    TopologyEntry e;
+    if (const Value* meta = crd::Member(doc, "metadata"))
+      (void)crd::ReadString(*meta, "resourceVersion", "metadata", &e.resource_version);
+    e.content = CnrContent(doc);  // all but metadata: an NRT has no heartbeat to leave out
+    if (auto old = nrts_.find(name); old != nrts_.end() && old->second.content == e.content) {
+      old->second.resource_version = e.resource_version;
+      return;
+    }
+    dirty_ = true;
+    Result<crd::Nrt> nrt = crd::DecodeNrt(static_cast<const Value&>(doc));
+    Result<crd::CnrNodeState> ns =
+        nrt.ok() ? crd::NodeStateFromNrt(*nrt, options_.cnr_read) : Result<crd::CnrNodeState>(nrt.status());
+    if (!ns.ok()) {
+      e.problem = "its NodeResourceTopology is unusable: " + ns.status().message();
+    } else {
+      e.usable = true;
+      e.has_heartbeat = true;  // NRT producers keep no heartbeat: the object is current while it exists
+      e.state = std::move(ns->node);
+      e.state.name = name;
+      e.held = crd::HeldByNrt(*nrt);
+    }
+    nrts_[name] = std::move(e);
+    return;
+  }
   if (kind == Kind::kCnr) {
     const std::string name = NameOf(doc);
     if (name.empty()) return;
@@ -338,7 +377,7 @@ void ExtenderService::ApplyLocked(Kind kind, bool deleted, const std::string& ob
     std::string content = CnrContent(doc);
     if (auto old = cnrs_.find(name); old != cnrs_.end() && old->second.content == content) {
       // A heartbeat: the time moves on, nothing else. Staleness is re-checked once a second without events.
-      CnrEntry& e = old->second;
+      TopologyEntry& e = old->second;
       e.resource_version = rv;
       if (e.usable) {
         Result<crd::Cnr> cnr = crd::DecodeCnr(static_cast<const Value&>(doc));
@@ -349,7 +388,7 @@ void ExtenderService::ApplyLocked(Kind kind, bool deleted, const std::string& ob
       return;
     }
     dirty_ = true;
-    CnrEntry e;
+    TopologyEntry e;
     e.resource_version = rv;
     e.content = std::move(content);
     Result<crd::Cnr> cnr = crd::DecodeCnr(static_cast<const Value&>(doc));
@@ -416,6 +455,7 @@ void ExtenderService::RebuildIfNeededLocked() {
   if (!dirty_ && now - last_rebuild_ >= std::chrono::seconds(1)) {
     const auto wall = options_.now();
     for (const auto& [name, rec] : nodes_) {
+      if (rec.from_nrt) continue;  // NRTs carry no heartbeat to age
       auto cnr = cnrs_.find(name);
       const bool fresh = cnr != cnrs_.end() && Fresh(cnr->second, wall);
       if (fresh != rec.has_topology) {
@@ -433,7 +473,9 @@ void ExtenderService::RebuildIfNeededLocked() {
   ++state_version_;
   for (const std::string& name : node_names_) {
     auto cnr = cnrs_.find(name);
-    (void)AddNodeLocked(name, cnr == cnrs_.end() ? nullptr : &cnr->second);
+    auto nrt = nrts_.find(name);
+    (void)AddNodeLocked(name, cnr == cnrs_.end() ? nullptr : &cnr->second,
+                        nrt == nrts_.end() ? nullptr : &nrt->second);
   }
   // The ledger: one entry per bound pod, never two (see LedgerPlacementLocked).
   std::map<std::string, int> by_source;
@@ -456,6 +498,11 @@ void ExtenderService::RebuildIfNeededLocked() {
     const PodRecord& rec = *rp;
     auto node = nodes_.find(rec.node);
     if (node == nodes_.end() || !node->second.has_topology) continue;
+    if (node->second.from_nrt && rec.allocation.empty() &&
+        PinnedByKubelet(cluster_.node(node->second.index), rec.request)) {
+      ++by_source["nrt"];  // the NRT's producer counts what the kubelet pinned for it (ChargeNrtHeldLocked)
+      continue;
+    }
     auto cnr = cnrs_.find(rec.node);
     const char* source = "node_level";
     scoring::Placement placement =
@@ -473,9 +520,14 @@ void ExtenderService::RebuildIfNeededLocked() {
     }
     ++by_source[source];
   }
+  for (const auto& [name, rec] : nodes_) {
+    if (!rec.from_nrt || !rec.has_topology) continue;
+    auto nrt = nrts_.find(name);
+    if (nrt != nrts_.end()) ChargeNrtHeldLocked(name, rec, nrt->second);
+  }
   if (ledger_pods_ != nullptr) {
     for (const char* s :
-         {"annotation", "annotation_corrected_by_cnr", "cnr", "guessed", "node_level", "unaccounted"}) {
+         {"annotation", "annotation_corrected_by_cnr", "cnr", "guessed", "node_level", "nrt", "unaccounted"}) {
       ledger_pods_->Add({{"source", s}}).Set(by_source[s]);
     }
   }
@@ -511,7 +563,7 @@ void GuessDevices(const scoring::NodeState& node, const scoring::PodRequest& pod
 }  // namespace
 
 scoring::Placement ExtenderService::LedgerPlacementLocked(const PodRecord& rec, const NodeRecord& node,
-                                                          const CnrEntry* cnr, const char** source) const {
+                                                          const TopologyEntry* cnr, const char** source) const {
   const scoring::NodeState& state = cluster_.node(node.index);
   const scoring::PodRequest& pod = rec.request;
   scoring::Placement placement;
@@ -624,15 +676,34 @@ bool ExtenderService::NeedsTopology(const scoring::PodRequest& pod) const {
          pod.reclaimed_milli_cpu > 0 || pod.reclaimed_memory_bytes > 0;
 }
 
-bool ExtenderService::Fresh(const CnrEntry& e, std::chrono::system_clock::time_point now) const {
+bool ExtenderService::Fresh(const TopologyEntry& e, std::chrono::system_clock::time_point now) const {
   return e.usable && e.has_heartbeat && now - e.heartbeat <= options_.cnr_stale_after;
 }
 
-Status ExtenderService::AddNodeLocked(const std::string& name, const CnrEntry* cnr) {
+Status ExtenderService::AddNodeLocked(const std::string& name, const TopologyEntry* cnr,
+                                      const TopologyEntry* nrt) {
+  using Source = ExtenderOptions::TopologySource;
+  const Source source = options_.topology_source;
+  const bool use_nrt = source == Source::kNrt || (source == Source::kAuto && cnr == nullptr);
+  if (use_nrt) cnr = nullptr;
   NodeRecord rec;
   scoring::NodeState state;
   state.name = name;
-  if (cnr == nullptr) {
+  if (use_nrt) {
+    rec.from_nrt = true;
+    if (nrt == nullptr) {
+      rec.topology_reason = source == Source::kNrt
+                                ? "node has no NodeResourceTopology: its NUMA topology is unknown"
+                                : "node has neither a CustomNodeResource nor a NodeResourceTopology: its NUMA and "
+                                  "device topology is unknown";
+    } else if (!nrt->usable) {
+      rec.topology_reason = nrt->problem;
+      rec.unusable = "invalid";
+    } else {
+      state = nrt->state;
+      rec.has_topology = true;
+    }
+  } else if (cnr == nullptr) {
     rec.topology_reason = "node has no CustomNodeResource: its NUMA and device topology is unknown";
   } else if (!cnr->usable) {
     rec.topology_reason = cnr->problem;
@@ -655,6 +726,34 @@ Status ExtenderService::AddNodeLocked(const std::string& name, const CnrEntry* c
   return Status::Ok();
 }
 
+void ExtenderService::ChargeNrtHeldLocked(const std::string& node_name, const NodeRecord& node,
+                                          const TopologyEntry& nrt) {
+  // The NRT's producer counts what the kubelet holds exclusively on each NUMA node (allocatable - available),
+  // Tessera's own pods included once admitted. What it counts beyond what Tessera's ledger pins there (pods
+  // Tessera did not place, or admitted on another NUMA node than the ledger says) is charged as one synthetic
+  // pinned holder per NUMA node. Pods Tessera placed but the kubelet has not admitted yet stay charged by the
+  // ledger, so a lagging NRT never frees what is promised.
+  for (const crd::NrtHeld& h : nrt.held) {
+    const scoring::NodeState& state = cluster_.node(node.index);
+    const int index = state.NumaIndex(h.numa_id);
+    if (index < 0) continue;
+    const scoring::NumaState& numa = state.numas[static_cast<size_t>(index)];
+    scoring::PodRequest held;
+    held.namespace_name = "nrt-held";
+    held.name = node_name + "-numa-" + std::to_string(h.numa_id);
+    held.uid = "nrt-held/" + node_name + "/" + std::to_string(h.numa_id);
+    held.cpu_milli = std::max<int64_t>(0, h.cpu_milli - numa.pinned_cpu_milli);
+    held.memory_bytes = std::max<int64_t>(0, h.memory_bytes - numa.pinned_memory);
+    if (held.cpu_milli == 0 && held.memory_bytes == 0) continue;
+    scoring::Placement p;
+    p.node = node.index;
+    p.numa_mask = uint64_t{1} << index;
+    p.cpu_pinned = held.cpu_milli > 0;
+    p.memory_pinned = held.memory_bytes > 0;
+    (void)cluster_.Reserve(held, p);  // refused only where the ledger already holds more than the NRT says
+  }
+}
+
 Status ExtenderService::LoadSnapshot(const std::string& path,
                                      std::optional<std::chrono::system_clock::time_point> now) {
   Result<SnapshotObjects> objects = ReadSnapshot(path);
@@ -665,6 +764,7 @@ Status ExtenderService::LoadSnapshot(const std::string& path,
   }
   Replace(Kind::kNode, objects->nodes);
   Replace(Kind::kCnr, objects->cnrs);
+  Replace(Kind::kNrt, objects->nrts);
   Replace(Kind::kPod, objects->pods);
   std::lock_guard<std::mutex> lock(mu_);
   RebuildIfNeededLocked();
@@ -776,6 +876,12 @@ ExtenderService::Evaluation ExtenderService::EvaluateLocked(const scoring::PodRe
       } else {
         e.feasible[i] = true;  // kube-scheduler's own fit checks cover pods that need no topology
       }
+    } else if (rec->from_nrt && (pod.gpu.any() || pod.reclaimed_milli_cpu > 0 || pod.reclaimed_memory_bytes > 0)) {
+      e.unresolvable[i] = true;
+      e.reason[i] =
+          "Tessera: the pod needs GPUs, RDMA NICs or reclaimed resources, but node " + std::string(names[i]) +
+          " is described only by a NodeResourceTopology, which does not say which cards, PCIe switches, NICs "
+          "or reclaimable resources it has";
     } else {
       candidates.push_back(rec->index);
       slot.push_back(i);

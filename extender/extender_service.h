@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "crd/cnr_node_state.h"
+#include "crd/nrt_codec.h"
 #include "kube/kube_client.h"
 #include "scoring/scheduler.h"
 #include "scoring/verdict_memo.h"
@@ -39,8 +40,12 @@ struct ExtenderOptions {
   scoring::SchedulerConfig scheduler;
   // A CNR whose AgentReady heartbeat is older than this is stale: topology pods fail on its node.
   std::chrono::seconds cnr_stale_after{300};
-  // How CNRs that do not publish the kubelet's manager policies are read (a Katalyst agent's).
+  // How CNRs (and NRTs) that do not publish the kubelet's manager policies are read (a Katalyst agent's).
   crd::CnrReadOptions cnr_read;
+  // Where a node's topology comes from: its CNR, its NodeResourceTopology, or (auto) the CNR where the node has
+  // one, else the NRT.
+  enum class TopologySource { kCnr, kNrt, kAuto };
+  TopologySource topology_source = TopologySource::kCnr;
   std::function<std::chrono::system_clock::time_point()> now = [] { return std::chrono::system_clock::now(); };
   // Failpoint for crash tests only (tessera-extender reads TESSERA_FAILPOINT_BIND_PAUSE_MS): wait this long
   // between writing the allocation annotation and posting the Binding, so a test can kill -9 the extender there.
@@ -62,7 +67,7 @@ class ExtenderService {
 
   // The informers' view (API-server mode). Replace* carry a full LIST, *Event one watch event; the cluster state
   // is rebuilt from them before the next decision. Every object is Kubernetes JSON.
-  enum class Kind { kNode, kPod, kCnr };
+  enum class Kind { kNode, kPod, kCnr, kNrt };
   void Replace(Kind kind, const std::vector<std::string>& items);
   void Apply(Kind kind, bool deleted, const std::string& object);
   // Readiness in API-server mode: true once every informer has listed.
@@ -99,14 +104,15 @@ class ExtenderService {
   };
   struct NodeRecord {
     uint32_t index = 0;
-    bool has_topology = false;    // a fresh CNR describes it
+    bool has_topology = false;    // a fresh CNR (or an NRT) describes it
+    bool from_nrt = false;        // the topology is an NRT's: no devices, no reclaimed resources
     std::string topology_reason;  // why not
     // Why a topology object the node has cannot be used, as a /metrics label: invalid, agent_not_ready,
     // no_heartbeat, stale; empty when usable or when the node has no topology object at all.
     const char* unusable = "";
   };
 
-  struct CnrEntry;
+  struct TopologyEntry;
   bool NeedsTopology(const scoring::PodRequest& pod) const;
   // Evaluates `pod` on the named nodes; unknown nodes and nodes without topology are reported as such.
   // `"a","b","c"`: node names as JSON strings, comma-separated; `end[i]` is the offset just past name i.
@@ -135,11 +141,11 @@ class ExtenderService {
                           std::vector<int64_t>* scores, bool* whole_list) const;
   // Keeps `evaluation` (aligned with resolved_names_) as the last one, for the next identical call.
   void RememberEvaluationLocked(std::string pod_shape, std::shared_ptr<const Evaluation> evaluation);
-  Status AddNodeLocked(const std::string& name, const CnrEntry* cnr);
+  Status AddNodeLocked(const std::string& name, const TopologyEntry* cnr, const TopologyEntry* nrt);
   void RebuildIfNeededLocked();
   // Where a bound pod is charged: Tessera's annotation, corrected by what the node's agent reports in the CNR;
   // for pods bound by someone else, the agent's report, else node level.
-  scoring::Placement LedgerPlacementLocked(const PodRecord& rec, const NodeRecord& node, const CnrEntry* cnr,
+  scoring::Placement LedgerPlacementLocked(const PodRecord& rec, const NodeRecord& node, const TopologyEntry* cnr,
                                            const char** source) const;
   void ApplyLocked(Kind kind, bool deleted, const std::string& object);
 
@@ -158,13 +164,13 @@ class ExtenderService {
   std::vector<prometheus::Gauge*> unusable_series_;  // removed and re-added by every UpdateGauges
   prometheus::Gauge* memo_hits_ = nullptr;
   prometheus::Gauge* memo_misses_ = nullptr;
-  bool listed_[3] = {false, false, false};  // by Kind: a later Replace is a relist
+  bool listed_[4] = {false, false, false, false};  // by Kind: a later Replace is a relist
   void CountBind(const char* outcome);
   bool dirty_ = true;
   std::chrono::steady_clock::time_point last_rebuild_{};
   std::set<std::string> node_names_;
-  // CNRs decoded once, when they arrive; rebuilds and staleness checks reuse them.
-  struct CnrEntry {
+  // CNRs and NRTs decoded once, when they arrive; rebuilds and staleness checks reuse them.
+  struct TopologyEntry {
     bool usable = false;
     std::string problem;  // why not usable
     scoring::NodeState state;
@@ -174,10 +180,14 @@ class ExtenderService {
     std::chrono::system_clock::time_point heartbeat;
     crd::ReportedAllocations reported;  // where the node agent says pods sit
     std::string resource_version;
-    std::string content;  // the CNR minus metadata and heartbeat times: equal content, no rebuild
+    std::string content;             // the CNR minus metadata and heartbeat times: equal content, no rebuild
+    std::vector<crd::NrtHeld> held;  // NRT: what its producer counts as held exclusively, per NUMA node
   };
-  std::map<std::string, CnrEntry> cnrs_;
-  bool Fresh(const CnrEntry& e, std::chrono::system_clock::time_point now) const;
+  std::map<std::string, TopologyEntry> cnrs_;
+  std::map<std::string, TopologyEntry> nrts_;  // NodeResourceTopologies (no heartbeat: fresh while they exist)
+  // What NRT producers count as held beyond Tessera's own ledger, charged after the ledger (see README).
+  void ChargeNrtHeldLocked(const std::string& node_name, const NodeRecord& node, const TopologyEntry& nrt);
+  bool Fresh(const TopologyEntry& e, std::chrono::system_clock::time_point now) const;
   scoring::ClusterState cluster_;
   std::unique_ptr<scoring::Scheduler> scheduler_;
   std::unordered_map<std::string, NodeRecord> nodes_;

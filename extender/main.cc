@@ -44,6 +44,10 @@ DEFINE_int32(threads, 2, "HTTP worker threads");
 DEFINE_uint64(max_body_bytes, 16u << 20, "Largest request body accepted (413 beyond)");
 DEFINE_string(cnr_stale_after, "300",
               "How old a CNR's AgentReady heartbeat may be before the CNR is stale (e.g. 5m, or seconds)");
+DEFINE_string(topology_source, "auto",
+              "Where node topology comes from: cnr (CustomNodeResource), nrt (NodeResourceTopology, "
+              "topology.node.k8s.io/v1alpha2, as NFD's topology-updater, the resource-topology-exporter or "
+              "koordlet publish it) or auto (the CNR where a node has one, else its NRT)");
 DEFINE_string(assume_cpu_manager_policy, "",
               "CPU manager policy (none|static) of nodes whose CNR does not publish it (a Katalyst agent's); "
               "default: inferred from the CNR's topologyPolicy (single-numa-node, restricted, numeric: static)");
@@ -95,6 +99,13 @@ int main(int argc, char** argv) {
   options.cnr_stale_after = std::chrono::duration_cast<std::chrono::seconds>(*stale_after);
   Result<std::chrono::milliseconds> resync_period = kube::ParseDuration(FLAGS_resync_period);
   if (!resync_period.ok()) return BadInput("--resync-period: " + resync_period.status().message());
+  if (FLAGS_topology_source == "nrt") {
+    options.topology_source = extender::ExtenderOptions::TopologySource::kNrt;
+  } else if (FLAGS_topology_source == "auto") {
+    options.topology_source = extender::ExtenderOptions::TopologySource::kAuto;
+  } else if (FLAGS_topology_source != "cnr") {
+    return BadInput("--topology-source must be cnr, nrt or auto");
+  }
   options.cnr_read.assume_cpu_manager_policy = FLAGS_assume_cpu_manager_policy;
   options.cnr_read.assume_memory_manager_policy = FLAGS_assume_memory_manager_policy;
   if (Status s = crd::ValidateCnrReadOptions(options.cnr_read); !s.ok()) return BadInput(s.message());
@@ -126,7 +137,7 @@ int main(int argc, char** argv) {
     kube::ListWatchOptions lw;
     lw.watch_timeout_seconds = std::max(1, FLAGS_watch_timeout);
     lw.resync_period = std::chrono::duration_cast<std::chrono::seconds>(*resync_period);
-    source = std::make_unique<extender::ApiSource>(*cluster, &service, lw);
+    source = std::make_unique<extender::ApiSource>(*cluster, &service, lw, FLAGS_topology_source != "cnr");
     source->Start();
   }
 

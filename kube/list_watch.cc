@@ -103,6 +103,12 @@ void ListWatch::Run() {
   };
   while (!stop_.load()) {
     Result<HttpResponse> listed = client.Get(path_);
+    if (options_.absent_is_empty && listed.ok() && listed->status == 404) {
+      handlers_.on_replace({});
+      synced_.store(true);
+      Sleep(options_.absent_recheck);
+      continue;
+    }
     Result<ListPage> page = listed.ok() && listed->status == 200
                                 ? DecodeList(listed->body)
                                 : Result<ListPage>(Status::Unavailable("LIST failed"));

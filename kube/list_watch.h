@@ -55,6 +55,10 @@ struct ListWatchOptions {
   // Relist this often even when the watch is healthy (0: never), so that an event lost anywhere between etcd and
   // us is corrected within one period. Checked whenever a watch request ends.
   std::chrono::seconds resync_period{0};
+  // A LIST answered 404 means the resource type is not installed (a CRD nobody applied): hand over an empty list,
+  // count as synced, and list again after `absent_recheck`.
+  bool absent_is_empty = false;
+  std::chrono::milliseconds absent_recheck{30000};
 };
 
 class ListWatch {
