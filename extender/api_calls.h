@@ -17,13 +17,20 @@ inline const std::vector<kube::ApiCall>& ApiCalls() {
       {"watch", "", "pods", false},
       {"list", "node.katalyst.kubewharf.io", "customnoderesources", false},
       {"watch", "node.katalyst.kubewharf.io", "customnoderesources", false},
-      {"list", "topology.node.k8s.io", "noderesourcetopologies", false},  // --topology-source nrt|auto
-      {"watch", "topology.node.k8s.io", "noderesourcetopologies", false},
       {"patch", "", "pods", false},                    // bind: allocation annotation
       {"create", "", "pods/binding", false},           // bind: the Binding
       {"get", "coordination.k8s.io", "leases", true},  // leader election
       {"create", "coordination.k8s.io", "leases", true},
       {"update", "coordination.k8s.io", "leases", true},
+  };
+  return kCalls;
+}
+
+// With --topology-source nrt or auto: the NodeResourceTopology informer.
+inline const std::vector<kube::ApiCall>& NrtApiCalls() {
+  static const std::vector<kube::ApiCall> kCalls = {
+      {"list", "topology.node.k8s.io", "noderesourcetopologies", false},
+      {"watch", "topology.node.k8s.io", "noderesourcetopologies", false},
   };
   return kCalls;
 }

@@ -21,6 +21,16 @@ inline const std::vector<kube::ApiCall>& ApiCalls() {
   return kCalls;
 }
 
+// With --publish nrt: the node's NodeResourceTopology (no status subresource).
+inline const std::vector<kube::ApiCall>& NrtApiCalls() {
+  static const std::vector<kube::ApiCall> kCalls = {
+      {"get", "topology.node.k8s.io", "noderesourcetopologies", false},
+      {"create", "topology.node.k8s.io", "noderesourcetopologies", false},
+      {"update", "topology.node.k8s.io", "noderesourcetopologies", false},
+  };
+  return kCalls;
+}
+
 }  // namespace tessera::reporter
 
 #endif  // TESSERA_REPORTER_API_CALLS_H_

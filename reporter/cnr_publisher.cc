@@ -77,20 +77,25 @@ Result<std::string> CnrPublisher::NodeUid(const std::string& node_name) {
   return uid;
 }
 
-void CnrPublisher::Backoff(int attempt) {
-  auto delay = options_.backoff_initial * (1LL << std::min(attempt, 20));
-  options_.sleep(std::min<std::chrono::milliseconds>(delay, options_.backoff_max));
+Result<PublishOutcome> RetryOnConflict(const PublishOptions& options,
+                                       const std::function<Result<PublishOutcome>()>& attempt) {
+  Status last;
+  for (int i = 0; i < options.max_attempts; ++i) {
+    Result<PublishOutcome> r = attempt();
+    if (r.ok() || !r.status().IsConflict()) return r;
+    last = r.status();
+    if (i + 1 < options.max_attempts) {
+      auto delay = options.backoff_initial * (1LL << std::min(i, 20));
+      const auto sleep =
+          options.sleep ? options.sleep : [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
+      sleep(std::min<std::chrono::milliseconds>(delay, options.backoff_max));
+    }
+  }
+  return last.WithContext("gave up after " + std::to_string(options.max_attempts) + " conflicting writes");
 }
 
 Result<PublishOutcome> CnrPublisher::Publish(const Cnr& desired) {
-  Status last;
-  for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
-    Result<PublishOutcome> r = TryOnce(desired);
-    if (r.ok() || !r.status().IsConflict()) return r;
-    last = r.status();
-    if (attempt + 1 < options_.max_attempts) Backoff(attempt);
-  }
-  return last.WithContext("gave up after " + std::to_string(options_.max_attempts) + " conflicting writes");
+  return RetryOnConflict(options_, [&] { return TryOnce(desired); });
 }
 
 Result<PublishOutcome> CnrPublisher::TryOnce(const Cnr& desired) {

@@ -48,11 +48,15 @@ class CnrPublisher {
 
  private:
   Result<PublishOutcome> TryOnce(const crd::Cnr& desired);
-  void Backoff(int attempt);
 
   kube::KubeClient* client_;
   PublishOptions options_;
 };
+
+// Runs `attempt` until it succeeds or fails with anything but a conflict (409), backing off (capped
+// exponentially) between conflicts, at most options.max_attempts times.
+Result<PublishOutcome> RetryOnConflict(const PublishOptions& options,
+                                       const std::function<Result<PublishOutcome>()>& attempt);
 
 // Status from a non-2xx reply: 409 -> Conflict, 404 -> NotFound, 5xx/429 -> Unavailable, other 4xx ->
 // InvalidArgument (our request is wrong; retrying unchanged will not help). The message carries the code and the

@@ -15,16 +15,20 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 
 #include "crd/cnr_builder.h"
 #include "crd/cnr_codec.h"
+#include "crd/nrt_codec.h"
 #include "kube/time_format.h"
 #include "reporter/flags.h"
 #include "reporter/reporter.h"
 
 DEFINE_string(topology_xml, "", "hwloc XML dump to report instead of discovering this machine");
 DEFINE_string(node_name, "", "Node (and CNR) name; default $NODE_NAME, else the hostname");
-DEFINE_bool(dry_run, false, "Print the CNR JSON to stdout and exit without contacting the API server");
+DEFINE_bool(dry_run, false,
+            "Print the CNR JSON (with --publish nrt alone, the NodeResourceTopology) to stdout and exit without "
+            "contacting the API server");
 DEFINE_string(topology_policy, "none",
               "kubelet Topology Manager policy and scope: a CNR value (SingleNUMANodeContainerLevel, "
               "RestrictedPodLevel, ...) or <none|best-effort|restricted|single-numa-node>[/<container|pod>]");
@@ -43,6 +47,10 @@ DEFINE_string(metrics_address, "0.0.0.0:9464", "Prometheus /metrics listen addre
 DEFINE_string(gpu_aliases, "", "File of extra GPU aliases: lines 'key = model [memory_mib]'");
 DEFINE_string(gpu_memory_mib, "", "GPU memory per model when the topology lacks it, e.g. 'A100=40960,T4=15360'");
 DEFINE_int32(api_timeout_ms, 10000, "Deadline of each API server request");
+DEFINE_string(publish, "cnr",
+              "What to publish, comma-separated: cnr (CustomNodeResource), nrt (NodeResourceTopology "
+              "topology.node.k8s.io/v1alpha2, for NodeResourceTopologyMatch or tessera-extender "
+              "--topology-source nrt)");
 DEFINE_string(kubelet_config, "",
               "Read the kubelet's policies (topology manager policy and scope, CPU and memory manager policies, "
               "reservedSystemCPUs, reservedMemory) every round from: configz (the kubelet's /configz through the "
@@ -141,6 +149,22 @@ int main(int argc, char** argv) {
     return BadInput(Status::InvalidArgument("--interval must be between 1s and 24h"));
   config.interval = *interval;
   config.publish.take_over = FLAGS_take_over;
+  {
+    config.publish_cnr = config.publish_nrt = false;
+    std::stringstream list(FLAGS_publish);
+    std::string item;
+    while (std::getline(list, item, ',')) {
+      if (item == "cnr") {
+        config.publish_cnr = true;
+      } else if (item == "nrt") {
+        config.publish_nrt = true;
+      } else {
+        return BadInput(Status::InvalidArgument("--publish: \"" + item + "\" is not cnr or nrt"));
+      }
+    }
+    if (!config.publish_cnr && !config.publish_nrt)
+      return BadInput(Status::InvalidArgument("--publish names nothing to publish"));
+  }
   auto is_set = [](const char* flag) {
     gflags::CommandLineFlagInfo info;
     return gflags::GetCommandLineFlagInfo(flag, &info) && !info.is_default;
@@ -166,7 +190,11 @@ int main(int argc, char** argv) {
     Result<crd::Cnr> cnr = reporter.BuildDesired(std::chrono::system_clock::now());
     if (!cnr.ok()) return BadInput(cnr.status());
     rapidjson::Document doc;
-    crd::EncodeCnr(*cnr, &doc);
+    if (config.publish_cnr) {
+      crd::EncodeCnr(*cnr, &doc);
+    } else {  // --publish nrt: the NodeResourceTopology instead
+      doc.Parse(crd::EncodeNrt(crd::NrtFromCnr(*cnr)).c_str());
+    }
     rapidjson::StringBuffer buf;
     rapidjson::PrettyWriter<rapidjson::StringBuffer> writer(buf);
     writer.SetIndent(' ', 2);

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <thread>
 
+#include "crd/nrt_codec.h"
 #include "kube/time_format.h"
 
 namespace tessera::reporter {
@@ -14,7 +15,10 @@ std::string FormatRfc3339(std::chrono::system_clock::time_point t) {
 }
 
 Reporter::Reporter(ReporterConfig config, kube::KubeClient* client, std::shared_ptr<prometheus::Registry> registry)
-    : config_(std::move(config)), publisher_(client, config_.publish), registry_(std::move(registry)) {
+    : config_(std::move(config)),
+      publisher_(client, config_.publish),
+      nrt_publisher_(client, config_.publish),
+      registry_(std::move(registry)) {
   publishes_ = &prometheus::BuildCounter()
                     .Name("tessera_reporter_publishes_total")
                     .Help("CNR publish rounds that succeeded, by outcome")
@@ -36,6 +40,10 @@ Reporter::Reporter(ReporterConfig config, kube::KubeClient* client, std::shared_
   kubelet_reads_ = &prometheus::BuildCounter()
                         .Name("tessera_reporter_kubelet_config_reads_total")
                         .Help("Reads of the kubelet's configuration by outcome (ok, invalid, unavailable)")
+                        .Register(*registry_);
+  nrt_publishes_ = &prometheus::BuildCounter()
+                        .Name("tessera_reporter_nrt_publishes_total")
+                        .Help("NodeResourceTopology publish rounds that succeeded, by outcome (--publish nrt)")
                         .Register(*registry_);
 }
 
@@ -83,6 +91,31 @@ Result<PublishOutcome> Reporter::RunOnce() {
   }
   Result<crd::Cnr> desired = BuildDesired(std::chrono::system_clock::now());
   if (!desired.ok()) return fail("build", desired.status());
+  std::optional<Result<PublishOutcome>> nrt_outcome;
+  if (config_.publish_nrt) {
+    const crd::Condition* ready = desired->FindCondition(crd::kConditionAgentReady);
+    if (ready != nullptr && ready->status != "True") {
+      // An NRT has no condition to say the policies are unknown: keep the last one rather than publish a guess.
+      spdlog::warn("NodeResourceTopology {} not updated: {}: {}", config_.build.node_name, ready->reason,
+                   ready->message);
+    } else {
+      nrt_outcome = nrt_publisher_.Publish(crd::NrtFromCnr(*desired));
+      if (!nrt_outcome->ok()) {
+        (void)fail("publish_nrt", nrt_outcome->status());
+      } else {
+        nrt_publishes_->Add({{"outcome", PublishOutcomeName(**nrt_outcome)}}).Increment();
+        if (**nrt_outcome == PublishOutcome::kForeignSkipped) {
+          spdlog::warn("NodeResourceTopology {} belongs to another producer; leaving it alone (use --take-over)",
+                       config_.build.node_name);
+        }
+      }
+    }
+  }
+  if (!config_.publish_cnr) {
+    if (!nrt_outcome) return Status::Unavailable("NodeResourceTopology not published (kubelet configuration)");
+    if (nrt_outcome->ok() && **nrt_outcome != PublishOutcome::kForeignSkipped) last_success_->SetToCurrentTime();
+    return *nrt_outcome;
+  }
   Result<PublishOutcome> outcome = publisher_.Publish(*desired);
   if (!outcome.ok()) return fail("publish", outcome.status());
   publishes_->Add({{"outcome", PublishOutcomeName(*outcome)}}).Increment();
@@ -99,6 +132,7 @@ Result<PublishOutcome> Reporter::RunOnce() {
       spdlog::info("CNR {}: {}", config_.build.node_name, PublishOutcomeName(*outcome));
     }
   }
+  if (nrt_outcome && !nrt_outcome->ok()) return nrt_outcome->status().WithContext("NodeResourceTopology");
   return outcome;
 }
 

@@ -18,6 +18,7 @@
 #include "crd/cnr_builder.h"
 #include "reporter/cnr_publisher.h"
 #include "reporter/kubelet_config.h"
+#include "reporter/nrt_publisher.h"
 #include "topology/hwloc_discovery.h"
 
 namespace tessera::reporter {
@@ -30,6 +31,9 @@ struct ReporterConfig {
   // Where the kubelet's live policies come from (none: the flags in `build` alone), and which flags override them.
   std::optional<KubeletConfigSource> kubelet_config;
   ExplicitFlags explicit_flags;
+  // What to publish: the CNR, and/or the same node as a NodeResourceTopology (crd::NrtFromCnr).
+  bool publish_cnr = true;
+  bool publish_nrt = false;
 };
 
 // RFC 3339 UTC with second precision, as Kubernetes writes metav1.Time.
@@ -39,7 +43,8 @@ class Reporter {
  public:
   Reporter(ReporterConfig config, kube::KubeClient* client, std::shared_ptr<prometheus::Registry> registry);
 
-  // One discover-build-publish round.
+  // One discover-build-publish round. The outcome is the CNR's (the NRT's with --publish nrt alone); with both,
+  // a failure of either fails the round, and each is counted in its own metric.
   Result<PublishOutcome> RunOnce();
   // Rounds every interval until `stop` becomes true; returns promptly after it does.
   void Run(const std::atomic<bool>& stop);
@@ -53,12 +58,14 @@ class Reporter {
  private:
   ReporterConfig config_;
   CnrPublisher publisher_;
+  NrtPublisher nrt_publisher_;
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>* publishes_;
   prometheus::Family<prometheus::Counter>* failures_;
   prometheus::Counter* foreign_skips_;
   prometheus::Gauge* last_success_;
   prometheus::Family<prometheus::Counter>* kubelet_reads_;
+  prometheus::Family<prometheus::Counter>* nrt_publishes_;
   std::string node_uid_;                         // cached once the Node is found
   std::optional<KubeletPolicies> last_kubelet_;  // the last configuration read and parsed
 };

@@ -15,6 +15,8 @@ if [ -f "$helm_script" ] && helm=$(bash "$helm_script" build/tools 2>/dev/null |
   mkdir -p build/chart
   "$helm" template tessera charts/tessera --namespace tessera-system > build/chart/default.yaml
   "$helm" template tessera charts/tessera --namespace tessera-system --set extender.tls.enabled=true > build/chart/tls.yaml
+  "$helm" template tessera charts/tessera --namespace tessera-system --set 'reporter.publish=cnr\,nrt' \
+    --set extender.topologySource=cnr > build/chart/nrt.yaml
 else
   echo "test.sh: helm unavailable ($helm_script absent or npm unreachable): chart rendering skipped"
   rm -rf build/chart

@@ -145,11 +145,22 @@ void CheckRbac(const std::vector<YAML::Node>& docs, const std::string& sa,
   }
 }
 
+std::vector<kube::ApiCall> Plus(std::vector<kube::ApiCall> a, const std::vector<kube::ApiCall>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+// Defaults: the extender reads NRTs too (topologySource auto), the reporter publishes only CNRs. nrt.yaml
+// (reporter.publish=cnr,nrt and extender.topologySource=cnr) turns both around: each grant follows its setting.
 TEST(Chart, RbacGrantsExactlyTheCallsTheCodeMakes) {
   auto docs = Rendered("default.yaml");
   REQUIRE_RENDERED(docs);
-  CheckRbac(docs, "tessera-extender", extender::ApiCalls());
+  CheckRbac(docs, "tessera-extender", Plus(extender::ApiCalls(), extender::NrtApiCalls()));
   CheckRbac(docs, "tessera-reporter", reporter::ApiCalls());
+  auto nrt = Rendered("nrt.yaml");
+  REQUIRE_RENDERED(nrt);
+  CheckRbac(nrt, "tessera-extender", extender::ApiCalls());
+  CheckRbac(nrt, "tessera-reporter", Plus(reporter::ApiCalls(), reporter::NrtApiCalls()));
 }
 
 // YAML (as kubectl would read it) to JSON text, scalars as strings: what crd/ decodes from the API server.

@@ -7,6 +7,7 @@
 
 #include "crd/cnr_builder.h"
 #include "crd/cnr_codec.h"
+#include "crd/nrt_codec.h"
 #include "kube/kube_client.h"
 #include "tests/fake_api_server.h"
 #include "tests/shared_data.h"
@@ -86,6 +87,8 @@ TEST(ReporterCli, BadInputExitsTwoWithAClearMessage) {
                                         {"--dry-run", "--reserved-cpus", "100000"},
                                         {"--interval", "0"},
                                         {"--interval", "30x"},
+                                        {"--dry-run", "--publish", "crd"},
+                                        {"--dry-run", "--publish", ","},
                                         {"--dry-run", "--kubelet-config", "configz"},
                                         {"--dry-run", "--kubelet-config", "http://kubelet/configz"},
                                         {"--dry-run", "--kubelet-config", dir + "/no-such-kubelet.yaml"}}) {
@@ -140,6 +143,14 @@ TEST(ReporterCli, DryRunReadsTheKubeletConfigFileAndFlagsOverrideIt) {
                              "--cpu-manager-policy", "none"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(crd::DecodeCnr(r.out)->FindProperty("cpu_manager_policy")->values.at(0), "none");
+
+  r = RunProgram(kReporter, {"--topology-xml", xml, "--node-name", "c1", "--dry-run", "--kubelet-config", config,
+                             "--publish", "nrt"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Result<crd::Nrt> nrt = crd::DecodeNrt(r.out);
+  ASSERT_TRUE(nrt.ok()) << r.out;
+  EXPECT_EQ(*nrt->FindAttribute("topologyManagerScope"), "pod");
+  EXPECT_EQ(nrt->zones.size(), 2u);
 
   std::ofstream(config) << "topologyManagerPolicy: strict\n";
   r = RunProgram(kReporter, {"--topology-xml", xml, "--dry-run", "--kubelet-config", config});
