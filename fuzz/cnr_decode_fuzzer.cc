@@ -7,6 +7,7 @@
 
 #include "crd/cnr_builder.h"
 #include "crd/cnr_codec.h"
+#include "crd/cnr_node_state.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
@@ -15,6 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string again = tessera::crd::EncodeCnr(*cnr);
   if (!tessera::crd::DecodeCnr(again).ok()) std::abort();  // our own output must always decode
   (void)tessera::crd::TopologyFromCnr(*cnr);
+  (void)tessera::crd::NodeStateFromCnr(*cnr);
   (void)tessera::crd::MergeForUpdate(input, *cnr);
   return 0;
 }

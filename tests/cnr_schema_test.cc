@@ -9,6 +9,7 @@
 
 #include "crd/cnr_builder.h"
 #include "crd/cnr_codec.h"
+#include "crd/nrt_codec.h"
 #include "tests/shared_data.h"
 #include "topology/hwloc_discovery.h"
 
@@ -208,6 +209,40 @@ TEST(CnrSchema, ValidatorCatchesDisallowedFields) {
   EXPECT_TRUE(has("not in enum"));
   EXPECT_TRUE(has("\"lots\" does not match"));
   EXPECT_TRUE(has("children[0].extra: field not allowed"));
+}
+
+// The NodeResourceTopology the reporter publishes (--publish nrt) fits the NRT CRD in crd/, for every shared
+// topology; and the validator catches an NRT resource without `available`.
+TEST(NrtSchema, EncoderOutputFitsTheNrtCrd) {
+  TESSERA_REQUIRE_SHARED("topologies/README.md");
+  SchemaValidator validator(LoadSchema(std::string(TESSERA_SOURCE_DIR) + "/crd/noderesourcetopology.crd.yaml"));
+  int checked = 0;
+  for (const char* file : {"32em64t-2n8c2t-pci-noio.xml", "corona.xml", "nvidiaDGX2.xml", "sierra.xml",
+                           "topo.dp-esb01.xml", "topo.dp-intelmax01-flat.xml", "topo.jrc0386.xml", "tuo.SPX.xml"}) {
+    topology::DiscoveryOptions d;
+    d.xml_path = testing::SharedPath(std::string("topologies/") + file);
+    auto t = topology::DiscoverTopology(d);
+    ASSERT_TRUE(t.ok()) << file << ": " << t.status().ToString();
+    CnrBuildOptions o;
+    o.node_name = "node-1";
+    o.topology_policy = "single-numa-node/pod";
+    o.cpu_manager_policy = "static";
+    auto cnr = BuildCnr(t->topology, o);
+    ASSERT_TRUE(cnr.ok()) << file;
+    rapidjson::Document doc;
+    doc.Parse(EncodeNrt(NrtFromCnr(*cnr)).c_str());
+    ASSERT_FALSE(doc.HasParseError());
+    for (const std::string& e : validator.Validate(doc)) ADD_FAILURE() << file << ": " << e;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 8);
+  rapidjson::Document bad;
+  bad.Parse(R"({"apiVersion":"topology.node.k8s.io/v1alpha2","kind":"NodeResourceTopology","metadata":{"name":"n"},
+    "topologyPolicies":[],"zones":[{"name":"node-0","type":"Node","resources":[{"name":"cpu","capacity":"1",
+    "allocatable":"1"}]}]})");
+  bool caught = false;
+  for (const std::string& e : validator.Validate(bad)) caught |= e.find("missing required field available") != std::string::npos;
+  EXPECT_TRUE(caught);
 }
 
 }  // namespace

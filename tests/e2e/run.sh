@@ -39,7 +39,9 @@ wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
 
 (cd "$CP" && ./stop.sh >/dev/null 2>&1 || true; rm -rf "$ETCD_DATA"; ./setup-pki.sh >/dev/null && ./start-etcd.sh >/dev/null && ./start-apiserver.sh >/dev/null)
 kubectl apply -f "$ROOT/crd/customnoderesource.crd.yaml" >/dev/null
+kubectl apply -f "$ROOT/crd/noderesourcetopology.crd.yaml" >/dev/null
 wait_for 30 "the CNR CRD" kubectl get customnoderesources
+wait_for 30 "the NRT CRD" kubectl get noderesourcetopologies
 
 # Nodes named after real servers, one reporter each (the node's CPUs and memory from its topology).
 declare -A XML=([jrc0386]=topo.jrc0386.xml [corona]=corona.xml [esb01]=topo.dp-esb01.xml)
@@ -84,7 +86,9 @@ profiles:
     pluginConfig:
       - name: NodeResourcesFit
         args:
-          ignoredResources: [nvidia.com/gpu, nvidia.com/gpucores, nvidia.com/gpumem, tessera.io/rdma]
+          ignoredResources: [nvidia.com/gpu, nvidia.com/gpucores, nvidia.com/gpumem, resource.katalyst.kubewharf.io/milligpu,
+                             tessera.io/rdma, resource.katalyst.kubewharf.io/reclaimed_millicpu,
+                             resource.katalyst.kubewharf.io/reclaimed_memory]
 extenders:
   - urlPrefix: "http://127.0.0.1:$EXTENDER_PORT/scheduler"
     filterVerb: filter
@@ -202,6 +206,106 @@ ev=[e for e in json.load(sys.stdin)["items"] if e["reason"]=="FailedScheduling"]
 msg=" ".join(e["message"] for e in ev)
 print(msg[:300])
 sys.exit(0 if "Tessera" in msg or "NUMA" in msg else 1)' || fail "FailedScheduling event without the extender's reasons"
+
+# A dump of the cluster, taken as an SRE would, replays to the filter answers the live extender gives: the same
+# nodes, CNRs and ledger, heartbeats judged at the dump's moment.
+kubectl get nodes,pods,customnoderesources -A -o json > "$WORK/dump.json"
+SNAPSHOT_PORT=$((EXTENDER_PORT + 5))
+"$BIN/tessera-extender" --snapshot "$WORK/dump.json" --address 127.0.0.1 --port "$SNAPSHOT_PORT" \
+  --url-prefix /scheduler > "$WORK/snapshot-extender.log" 2>&1 &
+SNAPSHOT_PID=$!
+PIDS+=($SNAPSHOT_PID)
+wait_for 30 "the snapshot extender" curl -sf "http://127.0.0.1:$SNAPSHOT_PORT/readyz"
+python3 - "$EXTENDER_PORT" "$SNAPSHOT_PORT" <<'PY' || fail "snapshot replay differs from the live extender"
+import json, sys, urllib.request
+live, snap = sys.argv[1], sys.argv[2]
+ded = {"katalyst.kubewharf.io/qos_level": "dedicated_cores",
+       "katalyst.kubewharf.io/memory_enhancement": "{\"numa_binding\":\"true\"}"}
+def pod(name, cpu, extra=None, annotations=None):
+    req = {"cpu": cpu, "memory": "4Gi", **(extra or {})}
+    return {"metadata": {"name": name, "namespace": "default", "uid": "replay-" + name, "annotations": annotations or {}},
+            "spec": {"containers": [{"name": "c", "resources": {"requests": req, "limits": req}}]}}
+probes = [pod("numa-30", "30", annotations=ded), pod("numa-2", "2", annotations=ded), pod("numa-40", "40", annotations=ded),
+          pod("share-50", "2", {"nvidia.com/gpucores": "50"}), pod("two-cards", "4", {"nvidia.com/gpu": "2"}),
+          pod("rdma", "4", {"nvidia.com/gpu": "1", "tessera.io/rdma": "1"}), pod("plain", "1")]
+names = ["corona", "esb01", "jrc0386"]
+def post(port, verb, body):
+    r = urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/scheduler/{verb}",
+        data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}), timeout=10)
+    return json.loads(r.read())
+bad = 0
+for p in probes:
+    body = {"Pod": p, "NodeNames": names}
+    a, b = post(live, "filter", body), post(snap, "filter", body)
+    if a != b:
+        bad += 1
+        print("differs for", p["metadata"]["name"], "\n live:", a, "\n snapshot:", b)
+    pa, pb = post(live, "prioritize", body), post(snap, "prioritize", body)
+    if pa != pb:
+        bad += 1
+        print("prioritize differs for", p["metadata"]["name"], pa, pb)
+feasible = sum(1 for p in probes if post(live, "filter", {"Pod": p, "NodeNames": names})["NodeNames"])
+print(f"e2e: snapshot replay: {len(probes)} probe pods, filter and prioritize answers identical to the live extender ({feasible} feasible somewhere)")
+sys.exit(1 if bad or feasible in (0, len(probes)) else 0)
+PY
+kill "$SNAPSHOT_PID" 2>/dev/null; wait "$SNAPSHOT_PID" 2>/dev/null || true
+
+# A node reported only through a NodeResourceTopology (tessera-reporter --publish nrt, as NFD's topology-updater
+# would): NUMA-bound pods are placed on it from the NRT; a GPU pod fails it with the reason.
+NRT_CPUS=$("$BIN/tessera-reporter" --topology-xml "$TOPO/32em64t-2n8c2t-pci-noio.xml" --node-name nrt-only --dry-run 2>/dev/null |
+           python3 -c 'import json,sys; d=json.load(sys.stdin); print([p for p in d["spec"]["nodeResourceProperties"] if p["propertyName"]=="cpu"][0]["propertyQuantity"])')
+(cd "$CP" && ./node.sh nrt-only "$NRT_CPUS" 64Gi 200 >/dev/null)
+kubectl label node nrt-only tessera.io/e2e-pool=nrt >/dev/null
+"$BIN/tessera-reporter" --kubeconfig "$KUBECONFIG" --topology-xml "$TOPO/32em64t-2n8c2t-pci-noio.xml" --node-name nrt-only \
+  --publish nrt --topology-policy single-numa-node --cpu-manager-policy static --interval 5 --metrics-address= \
+  > "$WORK/reporter-nrt-only.log" 2>&1 &
+PIDS+=($!)
+wait_for 30 "the NodeResourceTopology of nrt-only" kubectl get noderesourcetopologies nrt-only
+kubectl get customnoderesources nrt-only >/dev/null 2>&1 && fail "nrt-only has a CNR; it must be reported through its NRT alone"
+nrt_pod() {  # nrt_pod NAME CPU EXTRA_RESOURCES ANNOTATIONS_JSON
+  kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: $1, namespace: default, labels: {e2e: "nrt"}, annotations: $4}
+spec:
+  schedulerName: tessera-scheduler
+  nodeSelector: {tessera.io/e2e-pool: nrt}
+  containers:
+    - name: c
+      image: lab.invalid/none:0
+      resources:
+        requests: {cpu: "$2", memory: "1Gi"$3}
+        limits: {cpu: "$2", memory: "1Gi"$3}
+YAML
+}
+# 32em64t: 2 NUMA nodes of 16 logical CPUs. Two 12-CPU NUMA-bound pods take one NUMA node each; a third
+# cannot fit any single NUMA node.
+nrt_pod nrt-numa-1 12 "" "$DED"
+nrt_pod nrt-numa-2 12 "" "$DED"
+wait_for 60 "NUMA-bound pods on the NRT-only node" all_bound nrt-numa-1 nrt-numa-2
+nrt_pod nrt-numa-3 12 "" "$DED"
+nrt_pod nrt-gpu 2 ', nvidia.com/gpucores: "30"' '{}'
+failed_with() {  # failed_with POD TEXT: a FailedScheduling event of POD carries TEXT
+  kubectl get events --field-selector involvedObject.name="$1" -o json | python3 -c '
+import json,sys
+msg=" ".join(e["message"] for e in json.load(sys.stdin)["items"] if e["reason"]=="FailedScheduling")
+sys.exit(0 if sys.argv[1] in msg else 1)' "$2"
+}
+wait_for 60 "nrt-gpu to fail with the NRT reason" failed_with nrt-gpu "described only by a NodeResourceTopology"
+wait_for 60 "nrt-numa-3 to fail on NUMA fit" failed_with nrt-numa-3 "Tessera"
+bound nrt-numa-3 && fail "nrt-numa-3 was bound although no NUMA node of nrt-only has 12 CPUs left"
+kubectl get pods -l e2e=nrt -o json | python3 -c '
+import json,sys
+pods={p["metadata"]["name"]: p for p in json.load(sys.stdin)["items"]}
+ids=[]
+for n in ("nrt-numa-1", "nrt-numa-2"):
+    a=json.loads(pods[n]["metadata"]["annotations"]["tessera.io/allocation"])
+    assert pods[n]["spec"]["nodeName"]=="nrt-only" and len(a["numa"])==1, (n, a)
+    ids.append(a["numa"][0]["id"])
+assert sorted(ids)==[0,1], ids
+print("e2e: NRT-only node: two 12-CPU NUMA-bound pods on NUMA nodes", sorted(ids), "; a third and a GPU pod refused with reasons")
+' || fail "NRT-only node placements"
+kubectl delete pod nrt-numa-3 nrt-gpu --grace-period=0 --force >/dev/null 2>&1
 
 # Faults on the real API server.
 # 1. Deleted pods give their shares back: a 90 % V100 share waits until the two 40 % shares on esb01 are deleted.
