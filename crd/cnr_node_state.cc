@@ -45,18 +45,14 @@ ManagerPolicies InferManagerPolicies(scoring::TopologyPolicy policy) {
   return {aligning, aligning};
 }
 
-namespace {
-
-// One manager policy: the CNR's property, else the operator's assumption, else the inference.
-Status ReadManagerPolicy(const Cnr& cnr, const char* property, const char* off, const char* on,
-                         const std::string& assumed, bool inferred, bool* is_static, PolicySource* source) {
-  if (const Property* p = cnr.FindProperty(property); p != nullptr && !p->values.empty()) {
-    const std::string& v = p->values.front();
-    if (v != off && v != on) {
-      return Status::InvalidArgument("CNR " + cnr.metadata.name + ": " + property + " \"" + v + "\" is not " +
-                                     off + "|" + on);
+Status ResolveManagerPolicy(const std::string* published, const std::string& what, const char* field,
+                            const char* off, const char* on, const std::string& assumed, bool inferred,
+                            bool* is_static, PolicySource* source) {
+  if (published != nullptr) {
+    if (*published != off && *published != on) {
+      return Status::InvalidArgument(what + ": " + field + " \"" + *published + "\" is not " + off + "|" + on);
     }
-    *is_static = v == on;
+    *is_static = *published == on;
     *source = PolicySource::kPublished;
   } else if (!assumed.empty()) {
     *is_static = assumed == on;
@@ -66,6 +62,14 @@ Status ReadManagerPolicy(const Cnr& cnr, const char* property, const char* off, 
     *source = PolicySource::kInferred;
   }
   return Status::Ok();
+}
+
+namespace {
+
+// The first value of property `name`, or nullptr.
+const std::string* PropertyValue(const Cnr& cnr, const char* name) {
+  const Property* p = cnr.FindProperty(name);
+  return p == nullptr || p->values.empty() ? nullptr : &p->values.front();
 }
 
 // Allocatable above capacity for a resource both list: the object contradicts itself.
@@ -91,13 +95,16 @@ Result<CnrNodeState> NodeStateFromCnr(const Cnr& cnr, const CnrReadOptions& opti
   p.topology_policy = policy->first;
   p.topology_scope = policy->second;
   const ManagerPolicies inferred = InferManagerPolicies(p.topology_policy);
-  if (Status s = ReadManagerPolicy(cnr, kPropCpuManagerPolicy, "none", "static", options.assume_cpu_manager_policy,
-                                   inferred.cpu_manager_static, &p.cpu_manager_static, &out.cpu_manager_source);
+  const std::string what = "CNR " + cnr.metadata.name;
+  if (Status s = ResolveManagerPolicy(PropertyValue(cnr, kPropCpuManagerPolicy), what, kPropCpuManagerPolicy,
+                                      "none", "static", options.assume_cpu_manager_policy,
+                                      inferred.cpu_manager_static, &p.cpu_manager_static, &out.cpu_manager_source);
       !s.ok())
     return s;
-  if (Status s =
-          ReadManagerPolicy(cnr, kPropMemoryManagerPolicy, "None", "Static", options.assume_memory_manager_policy,
-                            inferred.memory_manager_static, &p.memory_manager_static, &out.memory_manager_source);
+  if (Status s = ResolveManagerPolicy(PropertyValue(cnr, kPropMemoryManagerPolicy), what, kPropMemoryManagerPolicy,
+                                      "None", "Static", options.assume_memory_manager_policy,
+                                      inferred.memory_manager_static, &p.memory_manager_static,
+                                      &out.memory_manager_source);
       !s.ok())
     return s;
   if (Status s = CheckAllocatableWithinCapacity(cnr.status.resources, "CNR " + cnr.metadata.name); !s.ok())

@@ -46,6 +46,12 @@ struct ManagerPolicies {
 };
 ManagerPolicies InferManagerPolicies(scoring::TopologyPolicy policy);
 
+// One manager policy of a node: `published` (the object's own value, nullptr when it has none; InvalidArgument,
+// naming `what` and `field`, unless it is `off` or `on`), else the operator's `assumed` value, else `inferred`.
+Status ResolveManagerPolicy(const std::string* published, const std::string& what, const char* field,
+                            const char* off, const char* on, const std::string& assumed, bool inferred,
+                            bool* is_static, PolicySource* source);
+
 struct CnrNodeState {
   scoring::NodeState node;
   std::vector<std::string> warnings;

@@ -212,29 +212,16 @@ Result<CnrNodeState> NodeStateFromNrt(const Nrt& nrt, const CnrReadOptions& opti
   p.topology_policy = policy->first;
   p.topology_scope = policy->second;
   const ManagerPolicies inferred = InferManagerPolicies(p.topology_policy);
-  auto manager = [&](const char* attribute, const char* off, const char* on, const std::string& assumed,
-                     bool inferred_static, bool* is_static, PolicySource* source) -> Status {
-    if (const std::string* v = nrt.FindAttribute(attribute)) {
-      if (*v != off && *v != on)
-        return Status::InvalidArgument(what + ": attribute " + attribute + " \"" + *v + "\" is not " + off + "|" +
-                                       on);
-      *is_static = *v == on;
-      *source = PolicySource::kPublished;
-    } else if (!assumed.empty()) {
-      *is_static = assumed == on;
-      *source = PolicySource::kAssumed;
-    } else {
-      *is_static = inferred_static;
-      *source = PolicySource::kInferred;
-    }
-    return Status::Ok();
-  };
-  if (Status s = manager(kNrtAttrCpuManagerPolicy, "none", "static", options.assume_cpu_manager_policy,
-                         inferred.cpu_manager_static, &p.cpu_manager_static, &out.cpu_manager_source);
+  if (Status s =
+          ResolveManagerPolicy(nrt.FindAttribute(kNrtAttrCpuManagerPolicy), what, "attribute cpuManagerPolicy",
+                               "none", "static", options.assume_cpu_manager_policy, inferred.cpu_manager_static,
+                               &p.cpu_manager_static, &out.cpu_manager_source);
       !s.ok())
     return s;
-  if (Status s = manager(kNrtAttrMemoryManagerPolicy, "None", "Static", options.assume_memory_manager_policy,
-                         inferred.memory_manager_static, &p.memory_manager_static, &out.memory_manager_source);
+  if (Status s = ResolveManagerPolicy(nrt.FindAttribute(kNrtAttrMemoryManagerPolicy), what,
+                                      "attribute memoryManagerPolicy", "None", "Static",
+                                      options.assume_memory_manager_policy, inferred.memory_manager_static,
+                                      &p.memory_manager_static, &out.memory_manager_source);
       !s.ok())
     return s;
   std::vector<scoring::NumaCapacity> caps;

@@ -74,43 +74,6 @@ std::string PodShape(const Value& pod) {
   return std::string(b.GetString(), b.GetSize());
 }
 
-// A CNR as far as decisions depend on it: everything but metadata and the conditions' timestamps. A heartbeat
-// changes only those, and must not cost a rebuild of the whole cluster state.
-std::string CnrContent(const Value& cnr) {
-  rapidjson::StringBuffer b;
-  rapidjson::Writer<rapidjson::StringBuffer> w(b);
-  w.StartObject();
-  for (auto it = cnr.MemberBegin(); it != cnr.MemberEnd(); ++it) {
-    const std::string_view key(it->name.GetString(), it->name.GetStringLength());
-    if (key == "metadata") continue;
-    w.Key(it->name.GetString(), it->name.GetStringLength());
-    if (key != "status" || !it->value.IsObject()) {
-      it->value.Accept(w);
-      continue;
-    }
-    w.StartObject();
-    for (auto m = it->value.MemberBegin(); m != it->value.MemberEnd(); ++m) {
-      w.Key(m->name.GetString(), m->name.GetStringLength());
-      if (std::string_view(m->name.GetString(), m->name.GetStringLength()) != "conditions" ||
-          !m->value.IsArray()) {
-        m->value.Accept(w);
-        continue;
-      }
-      w.StartArray();
-      for (const Value& c : m->value.GetArray()) {
-        for (const char* field : {"type", "status", "reason", "message"}) {
-          const Value* v = crd::Member(c, field);
-          if (v != nullptr && v->IsString()) w.String(v->GetString(), v->GetStringLength());
-        }
-      }
-      w.EndArray();
-    }
-    w.EndObject();
-  }
-  w.EndObject();
-  return std::string(b.GetString(), b.GetSize());
-}
-
 // Whether the kubelet pins `pod`'s CPUs on `node` (static CPU manager, Guaranteed whole CPUs): NRT producers
 // count such pods in each NUMA node's available amount.
 bool PinnedByKubelet(const scoring::NodeState& node, const scoring::PodRequest& pod) {
@@ -340,27 +303,12 @@ void ExtenderService::ApplyLocked(Kind kind, bool deleted, const std::string& ob
       if (nrts_.erase(name) > 0) dirty_ = true;
       return;
     }
-    TopologyEntry e;
-    if (const Value* meta = crd::Member(doc, "metadata"))
-      (void)crd::ReadString(*meta, "resourceVersion", "metadata", &e.resource_version);
-    e.content = CnrContent(doc);  // all but metadata: an NRT has no heartbeat to leave out
+    TopologyEntry e = DecodeNrtEntry(doc, name, options_.cnr_read);
     if (auto old = nrts_.find(name); old != nrts_.end() && old->second.content == e.content) {
       old->second.resource_version = e.resource_version;
       return;
     }
     dirty_ = true;
-    Result<crd::Nrt> nrt = crd::DecodeNrt(static_cast<const Value&>(doc));
-    Result<crd::CnrNodeState> ns =
-        nrt.ok() ? crd::NodeStateFromNrt(*nrt, options_.cnr_read) : Result<crd::CnrNodeState>(nrt.status());
-    if (!ns.ok()) {
-      e.problem = "its NodeResourceTopology is unusable: " + ns.status().message();
-    } else {
-      e.usable = true;
-      e.has_heartbeat = true;  // NRT producers keep no heartbeat: the object is current while it exists
-      e.state = std::move(ns->node);
-      e.state.name = name;
-      e.held = crd::HeldByNrt(*nrt);
-    }
     nrts_[name] = std::move(e);
     return;
   }
@@ -371,46 +319,13 @@ void ExtenderService::ApplyLocked(Kind kind, bool deleted, const std::string& ob
       if (cnrs_.erase(name) > 0) dirty_ = true;
       return;
     }
-    std::string rv;
-    if (const Value* meta = crd::Member(doc, "metadata"))
-      (void)crd::ReadString(*meta, "resourceVersion", "metadata", &rv);
-    std::string content = CnrContent(doc);
-    if (auto old = cnrs_.find(name); old != cnrs_.end() && old->second.content == content) {
+    if (auto old = cnrs_.find(name); old != cnrs_.end() && old->second.content == TopologyContent(doc)) {
       // A heartbeat: the time moves on, nothing else. Staleness is re-checked once a second without events.
-      TopologyEntry& e = old->second;
-      e.resource_version = rv;
-      if (e.usable) {
-        Result<crd::Cnr> cnr = crd::DecodeCnr(static_cast<const Value&>(doc));
-        const crd::Condition* ready = cnr.ok() ? cnr->FindCondition(crd::kConditionAgentReady) : nullptr;
-        if (ready != nullptr && kube::ParseRfc3339(ready->last_heartbeat_time, &e.heartbeat))
-          e.heartbeat_text = ready->last_heartbeat_time;
-      }
+      RefreshHeartbeat(doc, &old->second);
       return;
     }
     dirty_ = true;
-    TopologyEntry e;
-    e.resource_version = rv;
-    e.content = std::move(content);
-    Result<crd::Cnr> cnr = crd::DecodeCnr(static_cast<const Value&>(doc));
-    Result<crd::CnrNodeState> ns =
-        cnr.ok() ? crd::NodeStateFromCnr(*cnr, options_.cnr_read) : Result<crd::CnrNodeState>(cnr.status());
-    Result<topology::NodeTopology> topo =
-        cnr.ok() ? crd::TopologyFromCnr(*cnr) : Result<topology::NodeTopology>(cnr.status());
-    if (!ns.ok() || !topo.ok()) {
-      e.problem = "its CustomNodeResource is unusable: " + (!ns.ok() ? ns.status() : topo.status()).message();
-    } else {
-      e.usable = true;
-      e.state = std::move(ns->node);
-      e.state.name = name;
-      scoring::AddDevicesFromTopology(*topo, &e.state);
-      const crd::Condition* ready = cnr->FindCondition(crd::kConditionAgentReady);
-      e.has_heartbeat = ready != nullptr && ready->status == "True" &&
-                        kube::ParseRfc3339(ready->last_heartbeat_time, &e.heartbeat);
-      if (ready != nullptr && ready->status != "True")
-        e.not_ready = ready->reason + (ready->message.empty() ? "" : ": " + ready->message);
-      if (ready != nullptr) e.heartbeat_text = ready->last_heartbeat_time;
-      e.reported = crd::ReportedAllocationsFromCnr(*cnr, e.state);
-    }
+    TopologyEntry e = DecodeCnrEntry(doc, name, options_.cnr_read);
     cnrs_[name] = std::move(e);
     return;
   }
@@ -457,7 +372,10 @@ void ExtenderService::RebuildIfNeededLocked() {
     for (const auto& [name, rec] : nodes_) {
       if (rec.from_nrt) continue;  // NRTs carry no heartbeat to age
       auto cnr = cnrs_.find(name);
-      const bool fresh = cnr != cnrs_.end() && Fresh(cnr->second, wall);
+      const bool fresh =
+          cnr != cnrs_.end() &&
+          ChooseTopology(TopologySource::kCnr, &cnr->second, nullptr, wall, options_.cnr_stale_after).entry !=
+              nullptr;
       if (fresh != rec.has_topology) {
         dirty_ = true;
         break;
@@ -676,51 +594,18 @@ bool ExtenderService::NeedsTopology(const scoring::PodRequest& pod) const {
          pod.reclaimed_milli_cpu > 0 || pod.reclaimed_memory_bytes > 0;
 }
 
-bool ExtenderService::Fresh(const TopologyEntry& e, std::chrono::system_clock::time_point now) const {
-  return e.usable && e.has_heartbeat && now - e.heartbeat <= options_.cnr_stale_after;
-}
-
 Status ExtenderService::AddNodeLocked(const std::string& name, const TopologyEntry* cnr,
                                       const TopologyEntry* nrt) {
-  using Source = ExtenderOptions::TopologySource;
-  const Source source = options_.topology_source;
-  const bool use_nrt = source == Source::kNrt || (source == Source::kAuto && cnr == nullptr);
-  if (use_nrt) cnr = nullptr;
+  const TopologyChoice choice =
+      ChooseTopology(options_.topology_source, cnr, nrt, options_.now(), options_.cnr_stale_after);
   NodeRecord rec;
+  rec.from_nrt = choice.from_nrt;
+  rec.topology_reason = choice.reason;
+  rec.unusable = choice.unusable;
+  rec.has_topology = choice.entry != nullptr;
   scoring::NodeState state;
   state.name = name;
-  if (use_nrt) {
-    rec.from_nrt = true;
-    if (nrt == nullptr) {
-      rec.topology_reason = source == Source::kNrt
-                                ? "node has no NodeResourceTopology: its NUMA topology is unknown"
-                                : "node has neither a CustomNodeResource nor a NodeResourceTopology: its NUMA and "
-                                  "device topology is unknown";
-    } else if (!nrt->usable) {
-      rec.topology_reason = nrt->problem;
-      rec.unusable = "invalid";
-    } else {
-      state = nrt->state;
-      rec.has_topology = true;
-    }
-  } else if (cnr == nullptr) {
-    rec.topology_reason = "node has no CustomNodeResource: its NUMA and device topology is unknown";
-  } else if (!cnr->usable) {
-    rec.topology_reason = cnr->problem;
-    rec.unusable = "invalid";
-  } else if (!cnr->not_ready.empty()) {
-    rec.topology_reason = "its CustomNodeResource says the node agent is not ready (" + cnr->not_ready + ")";
-    rec.unusable = "agent_not_ready";
-  } else if (!cnr->has_heartbeat) {
-    rec.topology_reason = "its CustomNodeResource has no AgentReady heartbeat";
-    rec.unusable = "no_heartbeat";
-  } else if (!Fresh(*cnr, options_.now())) {
-    rec.topology_reason = "its CustomNodeResource is stale (last heartbeat " + cnr->heartbeat_text + ")";
-    rec.unusable = "stale";
-  } else {
-    state = cnr->state;
-    rec.has_topology = true;
-  }
+  if (choice.entry != nullptr) state = choice.entry->state;
   rec.index = cluster_.AddNode(std::move(state));
   nodes_[name] = rec;
   return Status::Ok();

@@ -24,6 +24,7 @@
 
 #include "crd/cnr_node_state.h"
 #include "crd/nrt_codec.h"
+#include "extender/topology_entry.h"
 #include "kube/kube_client.h"
 #include "scoring/scheduler.h"
 #include "scoring/verdict_memo.h"
@@ -42,10 +43,8 @@ struct ExtenderOptions {
   std::chrono::seconds cnr_stale_after{300};
   // How CNRs (and NRTs) that do not publish the kubelet's manager policies are read (a Katalyst agent's).
   crd::CnrReadOptions cnr_read;
-  // Where a node's topology comes from: its CNR, its NodeResourceTopology, or (auto) the CNR where the node has
-  // one, else the NRT.
-  enum class TopologySource { kCnr, kNrt, kAuto };
-  TopologySource topology_source = TopologySource::kCnr;
+  using TopologySource = extender::TopologySource;
+  TopologySource topology_source = TopologySource::kAuto;
   std::function<std::chrono::system_clock::time_point()> now = [] { return std::chrono::system_clock::now(); };
   // Failpoint for crash tests only (tessera-extender reads TESSERA_FAILPOINT_BIND_PAUSE_MS): wait this long
   // between writing the allocation annotation and posting the Binding, so a test can kill -9 the extender there.
@@ -112,7 +111,6 @@ class ExtenderService {
     const char* unusable = "";
   };
 
-  struct TopologyEntry;
   bool NeedsTopology(const scoring::PodRequest& pod) const;
   // Evaluates `pod` on the named nodes; unknown nodes and nodes without topology are reported as such.
   // `"a","b","c"`: node names as JSON strings, comma-separated; `end[i]` is the offset just past name i.
@@ -170,24 +168,10 @@ class ExtenderService {
   std::chrono::steady_clock::time_point last_rebuild_{};
   std::set<std::string> node_names_;
   // CNRs and NRTs decoded once, when they arrive; rebuilds and staleness checks reuse them.
-  struct TopologyEntry {
-    bool usable = false;
-    std::string problem;  // why not usable
-    scoring::NodeState state;
-    bool has_heartbeat = false;
-    std::string not_ready;  // "reason: message" of an AgentReady condition whose status is not True
-    std::string heartbeat_text;
-    std::chrono::system_clock::time_point heartbeat;
-    crd::ReportedAllocations reported;  // where the node agent says pods sit
-    std::string resource_version;
-    std::string content;             // the CNR minus metadata and heartbeat times: equal content, no rebuild
-    std::vector<crd::NrtHeld> held;  // NRT: what its producer counts as held exclusively, per NUMA node
-  };
   std::map<std::string, TopologyEntry> cnrs_;
   std::map<std::string, TopologyEntry> nrts_;  // NodeResourceTopologies (no heartbeat: fresh while they exist)
   // What NRT producers count as held beyond Tessera's own ledger, charged after the ledger (see README).
   void ChargeNrtHeldLocked(const std::string& node_name, const NodeRecord& node, const TopologyEntry& nrt);
-  bool Fresh(const TopologyEntry& e, std::chrono::system_clock::time_point now) const;
   scoring::ClusterState cluster_;
   std::unique_ptr<scoring::Scheduler> scheduler_;
   std::unordered_map<std::string, NodeRecord> nodes_;

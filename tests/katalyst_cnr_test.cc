@@ -315,7 +315,8 @@ std::vector<Case> Cases() {
     cases.push_back(C("reclaimed_fits_published_pool", dyn, rich, reclaimed, true));
     cases.push_back(C("reclaimed_needs_a_published_pool", dyn, WithPolicy("SingleNUMANodeContainerLevel"),
                       reclaimed, false, "reclaimed"));
-    Case no_cnr = C("reclaimed_without_cnr_is_unresolvable", dyn, rich, reclaimed, false, "no CustomNodeResource");
+    Case no_cnr = C("reclaimed_without_cnr_is_unresolvable", dyn, rich, reclaimed, false,
+                    R"("FailedAndUnresolvableNodes":{"katalyst-node":)");
     no_cnr.no_cnr = true;
     cases.push_back(no_cnr);
   }

@@ -293,7 +293,7 @@ TEST(NrtExtender, AutoPrefersTheCnrAndFallsBackToTheNrt) {
   EXPECT_NE(a.find(R"("NodeNames":["with-cnr"])"), std::string::npos) << a;
   EXPECT_NE(a.find(R"("nrt-only":"Tessera)"), std::string::npos) << a;  // 30 CPUs do not fit 16-CPU NUMA nodes
   EXPECT_NE(a.find("its NodeResourceTopology is unusable"), std::string::npos) << a;
-  EXPECT_NE(a.find("neither a CustomNodeResource nor a NodeResourceTopology"), std::string::npos) << a;
+  EXPECT_NE(a.find("no CustomNodeResource and no NodeResourceTopology"), std::string::npos) << a;
   service.UpdateGauges();
   const std::string metrics = prometheus::TextSerializer().Serialize(registry->Collect());
   EXPECT_NE(metrics.find(R"(node="broken-nrt",reason="invalid",source="nrt"} 1)"), std::string::npos) << metrics;

@@ -105,5 +105,24 @@ TEST(Snapshot, DirectoryOfListsAndBadDumps) {
   EXPECT_FALSE(untouched.ready());
 }
 
+// A directory dump may carry NodeResourceTopologies: a node without a CNR is then placed from its NRT.
+TEST(Snapshot, DirectoryWithNodeResourceTopologies) {
+  const std::string dir = TempDir("nrt");
+  std::ofstream(dir + "/nodes.json") << R"({"items":[{"metadata":{"name":"n1"}}]})";
+  std::ofstream(dir + "/pods.json") << R"({"items":[]})";
+  std::ofstream(dir + "/cnrs.json") << R"({"items":[]})";
+  std::ofstream(dir + "/noderesourcetopologies.json")
+      << R"({"items":[{"metadata":{"name":"n1"},"topologyPolicies":[],"attributes":[
+           {"name":"topologyManagerPolicy","value":"single-numa-node"}],"zones":[{"name":"node-0","type":"Node",
+           "resources":[{"name":"cpu","capacity":"8","allocatable":"8","available":"8"},
+                        {"name":"memory","capacity":"32Gi","allocatable":"32Gi","available":"32Gi"}]}]}]})";
+  ExtenderService service{ExtenderOptions{}};  // topology source auto
+  ASSERT_TRUE(service.LoadSnapshot(dir).ok());
+  EXPECT_NE(FilterN1(&service).find(R"("NodeNames":["n1"])"), std::string::npos) << FilterN1(&service);
+  std::ofstream(dir + "/noderesourcetopologies.json") << "[]";
+  ExtenderService bad{ExtenderOptions{}};
+  EXPECT_FALSE(bad.LoadSnapshot(dir).ok());
+}
+
 }  // namespace
 }  // namespace tessera::extender

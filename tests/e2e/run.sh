@@ -102,13 +102,14 @@ extenders:
 YAML
 (cd "$CP" && ./start-scheduler.sh "$WORK/scheduler.yaml" >/dev/null)
 
-pod() {  # pod NAME CPU MEM EXTRA_RESOURCES ANNOTATIONS_JSON
+pod() {  # pod NAME CPU MEM EXTRA_RESOURCES ANNOTATIONS_JSON [ROLE [E2E_LABEL [NODE_SELECTOR]]]
   kubectl apply -f - >/dev/null <<YAML
 apiVersion: v1
 kind: Pod
-metadata: {name: $1, namespace: default, labels: {e2e: "yes", role: "${6:-none}"}, annotations: $5}
+metadata: {name: $1, namespace: default, labels: {e2e: "${7:-yes}", role: "${6:-none}"}, annotations: $5}
 spec:
   schedulerName: tessera-scheduler
+  nodeSelector: ${8:-{\}}
   containers:
     - name: c
       image: lab.invalid/none:0
@@ -147,12 +148,14 @@ kubectl get pods -l e2e=yes -o custom-columns=NAME:.metadata.name,NODE:.spec.nod
 echo "e2e: pods bound through kube-scheduler + tessera-extender"
 
 check_allocations() {
-kubectl get pods -l e2e=yes -o json > "$WORK/pods.json"
+kubectl get pods -l 'e2e in (yes,nrt)' -o json > "$WORK/pods.json"
 kubectl get customnoderesources -o json > "$WORK/cnrs.json"
-python3 - "$WORK/pods.json" "$WORK/cnrs.json" <<'PY' || fail "allocation checks"
+kubectl get noderesourcetopologies -o json > "$WORK/nrts.json"
+python3 - "$WORK/pods.json" "$WORK/cnrs.json" "$WORK/nrts.json" <<'PY' || fail "allocation checks"
 import json, sys
 pods = json.load(open(sys.argv[1]))["items"]
 cnrs = {c["metadata"]["name"]: c for c in json.load(open(sys.argv[2]))["items"]}
+nrts = json.load(open(sys.argv[3]))["items"]
 def zones(z):
     for x in z:
         yield x
@@ -167,6 +170,11 @@ for name, c in cnrs.items():
             card_switch[(name, int(attrs["index"]))] = attrs.get("pcie_switch")
         if z["type"] == "NIC":
             nic_switch[(name, z["name"])] = attrs.get("pcie_switch")
+for t in nrts:  # nodes reported only through an NRT (nrt-only)
+    for z in t["zones"]:
+        if z["type"] == "Node":
+            cpu = [r for r in z["resources"] if r["name"] == "cpu"][0]
+            numa_cpus.setdefault((t["metadata"]["name"], int(z["name"][5:])), int(cpu["allocatable"]))
 used_cpu, used_milli, errors = {}, {}, []
 by = {p["metadata"]["name"]: p for p in pods}
 for p in pods:
@@ -262,28 +270,15 @@ kubectl label node nrt-only tessera.io/e2e-pool=nrt >/dev/null
 PIDS+=($!)
 wait_for 30 "the NodeResourceTopology of nrt-only" kubectl get noderesourcetopologies nrt-only
 kubectl get customnoderesources nrt-only >/dev/null 2>&1 && fail "nrt-only has a CNR; it must be reported through its NRT alone"
-nrt_pod() {  # nrt_pod NAME CPU EXTRA_RESOURCES ANNOTATIONS_JSON
-  kubectl apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Pod
-metadata: {name: $1, namespace: default, labels: {e2e: "nrt"}, annotations: $4}
-spec:
-  schedulerName: tessera-scheduler
-  nodeSelector: {tessera.io/e2e-pool: nrt}
-  containers:
-    - name: c
-      image: lab.invalid/none:0
-      resources:
-        requests: {cpu: "$2", memory: "1Gi"$3}
-        limits: {cpu: "$2", memory: "1Gi"$3}
-YAML
+nrt_pod() {  # nrt_pod NAME CPU EXTRA_RESOURCES ANNOTATIONS_JSON: a pod for the nrt-only node
+  pod "$1" "$2" 1Gi "$3" "$4" none nrt "{tessera.io/e2e-pool: nrt}"
 }
-# 32em64t: 2 NUMA nodes of 16 logical CPUs. Two 12-CPU NUMA-bound pods take one NUMA node each; a third
-# cannot fit any single NUMA node.
+# 32em64t: 2 NUMA nodes of 16 logical CPUs. Two 12-CPU NUMA-bound pods take one NUMA node each; a 6-CPU one
+# then fits the node (8 CPUs left) but no NUMA node (4 left on each): Tessera refuses it, from the NRT alone.
 nrt_pod nrt-numa-1 12 "" "$DED"
 nrt_pod nrt-numa-2 12 "" "$DED"
 wait_for 60 "NUMA-bound pods on the NRT-only node" all_bound nrt-numa-1 nrt-numa-2
-nrt_pod nrt-numa-3 12 "" "$DED"
+nrt_pod nrt-numa-3 6 "" "$DED"
 nrt_pod nrt-gpu 2 ', nvidia.com/gpucores: "30"' '{}'
 failed_with() {  # failed_with POD TEXT: a FailedScheduling event of POD carries TEXT
   kubectl get events --field-selector involvedObject.name="$1" -o json | python3 -c '
@@ -291,9 +286,21 @@ import json,sys
 msg=" ".join(e["message"] for e in json.load(sys.stdin)["items"] if e["reason"]=="FailedScheduling")
 sys.exit(0 if sys.argv[1] in msg else 1)' "$2"
 }
-wait_for 60 "nrt-gpu to fail with the NRT reason" failed_with nrt-gpu "described only by a NodeResourceTopology"
-wait_for 60 "nrt-numa-3 to fail on NUMA fit" failed_with nrt-numa-3 "Tessera"
-bound nrt-numa-3 && fail "nrt-numa-3 was bound although no NUMA node of nrt-only has 12 CPUs left"
+wait_for 60 "nrt-numa-3 to fail on NUMA fit" failed_with nrt-numa-3 "Tessera NumaPlacement"
+bound nrt-numa-3 && fail "nrt-numa-3 was bound although no NUMA node of nrt-only has 6 CPUs left"
+# kube-scheduler v1.20's event does not carry the reasons of FailedAndUnresolvableNodes: ask the extender.
+wait_for 60 "nrt-gpu to be refused" failed_with nrt-gpu "nodes are available"
+bound nrt-gpu && fail "nrt-gpu was bound on a node whose GPUs nobody described"
+kubectl get pod nrt-gpu -o json | python3 -c '
+import json, sys, urllib.request
+pod = json.load(sys.stdin)
+body = json.dumps({"Pod": pod, "NodeNames": ["nrt-only"]}).encode()
+r = json.loads(urllib.request.urlopen(urllib.request.Request("http://127.0.0.1:" + sys.argv[1] + "/scheduler/filter",
+    data=body, headers={"Content-Type": "application/json"}), timeout=10).read())
+reason = r["FailedAndUnresolvableNodes"].get("nrt-only", "")
+print("e2e: nrt-gpu on nrt-only:", reason[:120])
+sys.exit(0 if "described only by a NodeResourceTopology" in reason else 1)' "$EXTENDER_PORT" ||
+  fail "the extender does not refuse a GPU pod on the NRT-only node with the NRT reason"
 kubectl get pods -l e2e=nrt -o json | python3 -c '
 import json,sys
 pods={p["metadata"]["name"]: p for p in json.load(sys.stdin)["items"]}
@@ -303,7 +310,7 @@ for n in ("nrt-numa-1", "nrt-numa-2"):
     assert pods[n]["spec"]["nodeName"]=="nrt-only" and len(a["numa"])==1, (n, a)
     ids.append(a["numa"][0]["id"])
 assert sorted(ids)==[0,1], ids
-print("e2e: NRT-only node: two 12-CPU NUMA-bound pods on NUMA nodes", sorted(ids), "; a third and a GPU pod refused with reasons")
+print("e2e: NRT-only node: two 12-CPU NUMA-bound pods on NUMA nodes", sorted(ids), "; a 6-CPU one and a GPU pod refused with reasons")
 ' || fail "NRT-only node placements"
 kubectl delete pod nrt-numa-3 nrt-gpu --grace-period=0 --force >/dev/null 2>&1
 
