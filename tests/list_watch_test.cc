@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -81,6 +82,42 @@ TEST(ListWatch, ListsThenFollowsEventsAcrossWatchTimeouts) {
   server.EmitEvent("/api/v1/nodes/a", "DELETED", R"({"metadata": {"name": "a"}})");
   ASSERT_TRUE(m.WaitFor([&] { return m.objects.count("a") == 0; }));
   EXPECT_EQ(m.replaces, 1) << "a normal watch end resumes; it does not relist";
+  lw.Stop();
+}
+
+// A resource type nobody installed (the NodeResourceTopology CRD on a cluster without NFD): 404 on LIST is an
+// empty, synced list, not an informer that never syncs; once the CRD appears, the next check lists it. Without
+// absent_is_empty a 404 is an error like any other: not synced.
+TEST(ListWatch, AbsentResourceTypeIsAnEmptyListCheckedAgain) {
+  FakeApiServer server;
+  const std::string path = "/apis/topology.node.k8s.io/v1alpha2/noderesourcetopologies";
+  std::atomic<bool> installed{false};
+  server.SetInterceptor([&](const FakeRequest& r) -> std::optional<FakeReply> {
+    if (!installed.load() && r.target.rfind(path, 0) == 0)
+      return FakeReply{404, R"({"kind":"Status","code":404})"};
+    return std::nullopt;
+  });
+  Mirror m;
+  ListWatchOptions o;
+  o.watch_timeout_seconds = 1;
+  o.backoff_initial = std::chrono::milliseconds(20);
+  ListWatch strict(Config(server), path, m.Handlers(), o);
+  strict.Start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(strict.synced());
+  strict.Stop();
+
+  Mirror tolerant;
+  o.absent_is_empty = true;
+  o.absent_recheck = std::chrono::milliseconds(200);
+  ListWatch lw(Config(server), path, tolerant.Handlers(), o);
+  lw.Start();
+  ASSERT_TRUE(tolerant.WaitFor([&] { return tolerant.replaces >= 1; }));
+  EXPECT_TRUE(lw.synced());
+  EXPECT_TRUE(tolerant.objects.empty());
+  server.Seed(path + "/n1", R"({"metadata": {"name": "n1"}})");
+  installed.store(true);
+  ASSERT_TRUE(tolerant.WaitFor([&] { return tolerant.objects.count("n1") == 1; })) << "listed once installed";
   lw.Stop();
 }
 
