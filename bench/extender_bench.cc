@@ -6,6 +6,8 @@
 //   build/bin/tessera-bench-extender [--seconds S] [--nodes N] [--mode names|churn|cold|full] [--verb
 //   filter|prioritize]
 //                                    [--conc C]      (the last four pick one row of the table, e.g. for perf)
+//                                    [--source cnr|nrt]  nodes described by CNRs (default) or by the same
+//                                    machines' NodeResourceTopologies (--topology-source nrt)
 #include <rapidjson/document.h>
 
 #include <atomic>
@@ -22,6 +24,7 @@
 #include "bench/bench_stats.h"
 #include "crd/cnr_builder.h"
 #include "crd/cnr_codec.h"
+#include "crd/nrt_codec.h"
 #include "extender/extender_service.h"
 #include "extender/http_server.h"
 #include "extender/routes.h"
@@ -168,13 +171,18 @@ LoadResult Load(int port, const std::string& target, const std::vector<std::stri
 int main(int argc, char** argv) {
   double seconds = 1.5;
   int only_nodes = 0, only_conc = 0;
-  std::string only_mode, only_verb;
+  std::string only_mode, only_verb, source = "cnr";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::max(0.2, std::atof(argv[i + 1]));
     if (std::strcmp(argv[i], "--nodes") == 0) only_nodes = std::atoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--conc") == 0) only_conc = std::atoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--mode") == 0) only_mode = argv[i + 1];
     if (std::strcmp(argv[i], "--verb") == 0) only_verb = argv[i + 1];
+    if (std::strcmp(argv[i], "--source") == 0) source = argv[i + 1];
+  }
+  if (source != "cnr" && source != "nrt") {
+    std::fprintf(stderr, "--source must be cnr or nrt\n");
+    return 2;
   }
   tessera::extender::HttpServerOptions http_options;
   http_options.address = "127.0.0.1";
@@ -191,18 +199,25 @@ int main(int argc, char** argv) {
             R"({"Nodes":null,"NodeNames":[],"FailedNodes":{},"FailedAndUnresolvableNodes":{},"Error":""})"};
       });
   if (!floor.Start().ok()) return 1;
+  std::printf("topology source: %s\n", source.c_str());
   std::printf("%-6s %-6s %-10s %4s | %9s %8s %8s | %9s %8s %8s | %8s %8s\n", "nodes", "mode", "verb", "conc",
               "ours_rps", "p50_ms", "p99_ms", "floor_rps", "p50_ms", "p99_ms", "rps_x", "p99_x");
   for (int nodes : {1000, 5000}) {
     if (only_nodes != 0 && nodes != only_nodes) continue;
-    ExtenderService service{tessera::extender::ExtenderOptions{}};
-    std::vector<std::string> node_items, cnr_items;
+    tessera::extender::ExtenderOptions options;
+    options.topology_source =
+        source == "nrt" ? tessera::extender::TopologySource::kNrt : tessera::extender::TopologySource::kCnr;
+    ExtenderService service{options};
+    std::vector<std::string> node_items, topology_items;
     for (int i = 0; i < nodes; ++i) {
       node_items.push_back(R"({"metadata":{"name":"node-)" + std::to_string(i) + R"("}})");
-      cnr_items.push_back(CnrJson("node-" + std::to_string(i)));
+      const std::string cnr = CnrJson("node-" + std::to_string(i));
+      topology_items.push_back(source == "nrt" ? tessera::crd::EncodeNrt(tessera::crd::NrtFromCnr(
+                                                     *tessera::crd::DecodeCnr(cnr)))
+                                               : cnr);
     }
     service.Replace(ExtenderService::Kind::kNode, node_items);
-    service.Replace(ExtenderService::Kind::kCnr, cnr_items);
+    service.Replace(source == "nrt" ? ExtenderService::Kind::kNrt : ExtenderService::Kind::kCnr, topology_items);
     service.Replace(ExtenderService::Kind::kPod, {});
     service.SetReadyProbe([] { return true; });
     auto registry = std::make_shared<prometheus::Registry>();

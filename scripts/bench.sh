@@ -9,3 +9,10 @@ if [ -f "$topology" ]; then build/bin/tessera-bench-reporter --xml "$topology"; 
 build/bin/tessera-bench-scheduler --benchmark_min_time=0.5
 build/bin/tessera-bench-gpu --benchmark_min_time=0.2
 for policy in tessera fgd bestfit; do build/bin/tessera-sim --quiet --jobs 1 --policy "$policy"; done
+# The extender on 5,000 nodes described by CNRs and by the same machines' NodeResourceTopologies (bench/README.md,
+# "Topology source"): same filter path, same cost.
+for mode in names cold; do
+  for source in cnr nrt; do
+    build/bin/tessera-bench-extender --nodes 5000 --mode "$mode" --verb filter --conc 1 --seconds 3 --source "$source"
+  done
+done
