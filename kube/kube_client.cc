@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 namespace tessera::kube {
 namespace {
@@ -148,31 +149,38 @@ KubeClient::~KubeClient() = default;
 Result<HttpResponse> KubeClient::Send(const std::string& method, const std::string& path, const std::string* body,
                                       const char* content_type) {
   if (!impl_->client) return Status::InvalidArgument("API server URL \"" + config_.server + "\" is malformed");
-  try {
-    web::http::http_request req(utility::conversions::to_string_t(method));
-    req.set_request_uri(utility::conversions::to_string_t(path));
-    req.headers().add(U("Accept"), U("application/json"));
-    req.headers().add(U("User-Agent"), U("tessera/0.1"));
-    if (!config_.bearer_token.empty()) {
-      req.headers().add(U("Authorization"), utility::conversions::to_string_t("Bearer " + config_.bearer_token));
+  // A pooled keep-alive connection the server dropped (an API server restart) fails while the request is being
+  // written: the server never received it, so it is sent once more, on a fresh connection. Any failure after the
+  // request was written is returned as it is: it may have been processed.
+  for (int attempt = 0;; ++attempt) {
+    try {
+      web::http::http_request req(utility::conversions::to_string_t(method));
+      req.set_request_uri(utility::conversions::to_string_t(path));
+      req.headers().add(U("Accept"), U("application/json"));
+      req.headers().add(U("User-Agent"), U("tessera/0.1"));
+      if (!config_.bearer_token.empty()) {
+        req.headers().add(U("Authorization"), utility::conversions::to_string_t("Bearer " + config_.bearer_token));
+      }
+      if (body != nullptr) {
+        // The byte-vector overload: cpprestsdk's std::string overload views a char buffer as an unsigned-char
+        // stream buffer, which UBSan rightly flags. Content-Type must be set first or it becomes octet-stream.
+        req.headers().set_content_type(utility::conversions::to_string_t(content_type));
+        req.set_body(std::vector<unsigned char>(body->begin(), body->end()));
+      }
+      web::http::http_response resp = impl_->client->request(req).get();
+      HttpResponse out;
+      out.status = resp.status_code();
+      if (auto len = resp.headers().content_length(); len > kMaxResponseBytes) {
+        return Status::Unavailable(method + " " + path + ": response of " + std::to_string(len) +
+                                   " bytes is too large");
+      }
+      out.body = resp.extract_utf8string(true).get();
+      return out;
+    } catch (const std::exception& e) {
+      const bool unsent = std::string_view(e.what()).rfind("Failed to write request", 0) == 0;
+      if (unsent && attempt == 0) continue;
+      return Status::Unavailable(method + " " + path + " to " + config_.server + ": " + e.what());
     }
-    if (body != nullptr) {
-      // The byte-vector overload: cpprestsdk's std::string overload views a char buffer as an unsigned-char
-      // stream buffer, which UBSan rightly flags. Content-Type must be set first or it becomes octet-stream.
-      req.headers().set_content_type(utility::conversions::to_string_t(content_type));
-      req.set_body(std::vector<unsigned char>(body->begin(), body->end()));
-    }
-    web::http::http_response resp = impl_->client->request(req).get();
-    HttpResponse out;
-    out.status = resp.status_code();
-    if (auto len = resp.headers().content_length(); len > kMaxResponseBytes) {
-      return Status::Unavailable(method + " " + path + ": response of " + std::to_string(len) +
-                                 " bytes is too large");
-    }
-    out.body = resp.extract_utf8string(true).get();
-    return out;
-  } catch (const std::exception& e) {
-    return Status::Unavailable(method + " " + path + " to " + config_.server + ": " + e.what());
   }
 }
 

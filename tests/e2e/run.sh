@@ -336,7 +336,8 @@ echo "e2e: extender killed and restarted: ledger rebuilt, no double allocation"
 sleep 4
 (cd "$CP" && ./start-apiserver.sh >/dev/null)
 pod numa-after-outage 30 8Gi "" "$DED"
-wait_for 60 "a pod after the API server outage" bound numa-after-outage
+nudge  # a scheduling attempt that failed while the API server restarted parks the pod for 60 s in v1.20
+wait_for 90 "a pod after the API server outage" bound numa-after-outage
 check_allocations
 echo "e2e: API server restarted: extender relisted and kept deciding"
 # 4. kill -9 exactly inside a bind: the annotation is written, the Binding not yet posted (a failpoint holds the
