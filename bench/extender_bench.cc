@@ -212,9 +212,9 @@ int main(int argc, char** argv) {
     for (int i = 0; i < nodes; ++i) {
       node_items.push_back(R"({"metadata":{"name":"node-)" + std::to_string(i) + R"("}})");
       const std::string cnr = CnrJson("node-" + std::to_string(i));
-      topology_items.push_back(source == "nrt" ? tessera::crd::EncodeNrt(tessera::crd::NrtFromCnr(
-                                                     *tessera::crd::DecodeCnr(cnr)))
-                                               : cnr);
+      topology_items.push_back(
+          source == "nrt" ? tessera::crd::EncodeNrt(tessera::crd::NrtFromCnr(*tessera::crd::DecodeCnr(cnr)))
+                          : cnr);
     }
     service.Replace(ExtenderService::Kind::kNode, node_items);
     service.Replace(source == "nrt" ? ExtenderService::Kind::kNrt : ExtenderService::Kind::kCnr, topology_items);

@@ -238,7 +238,8 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
 
   spdlog::info("reporting node {} to {} every {}", config.build.node_name, cluster->server, FLAGS_interval);
-  if (!config.kubelet_config && !config.explicit_flags.topology_policy && !config.explicit_flags.cpu_manager_policy) {
+  if (!config.kubelet_config && !config.explicit_flags.topology_policy &&
+      !config.explicit_flags.cpu_manager_policy) {
     // Not silent: a kubelet running single-numa-node with the static CPU manager would contradict what we publish.
     spdlog::warn(
         "neither --kubelet-config nor --topology-policy/--cpu-manager-policy given: publishing the kubelet's "
