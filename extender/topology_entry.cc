@@ -59,13 +59,19 @@ void SetHeartbeat(const crd::Cnr& cnr, TopologyEntry* e) {
     e->not_ready = ready->reason + (ready->message.empty() ? "" : ": " + ready->message);
 }
 
-}  // namespace
-
-TopologyEntry DecodeCnrEntry(const Value& doc, const std::string& name, const crd::CnrReadOptions& options) {
+// What every entry records before its object is decoded: its content and resourceVersion.
+TopologyEntry NewEntry(const Value& doc) {
   TopologyEntry e;
   e.content = TopologyContent(doc);
   if (const Value* meta = crd::Member(doc, "metadata"))
     (void)crd::ReadString(*meta, "resourceVersion", "metadata", &e.resource_version);
+  return e;
+}
+
+}  // namespace
+
+TopologyEntry DecodeCnrEntry(const Value& doc, const std::string& name, const crd::CnrReadOptions& options) {
+  TopologyEntry e = NewEntry(doc);
   Result<crd::Cnr> cnr = crd::DecodeCnr(doc);
   Result<crd::CnrNodeState> ns =
       cnr.ok() ? crd::NodeStateFromCnr(*cnr, options) : Result<crd::CnrNodeState>(cnr.status());
@@ -92,10 +98,7 @@ void RefreshHeartbeat(const Value& doc, TopologyEntry* e) {
 }
 
 TopologyEntry DecodeNrtEntry(const Value& doc, const std::string& name, const crd::CnrReadOptions& options) {
-  TopologyEntry e;
-  e.content = TopologyContent(doc);
-  if (const Value* meta = crd::Member(doc, "metadata"))
-    (void)crd::ReadString(*meta, "resourceVersion", "metadata", &e.resource_version);
+  TopologyEntry e = NewEntry(doc);
   Result<crd::Nrt> nrt = crd::DecodeNrt(doc);
   Result<crd::CnrNodeState> ns =
       nrt.ok() ? crd::NodeStateFromNrt(*nrt, options) : Result<crd::CnrNodeState>(nrt.status());
