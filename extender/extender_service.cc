@@ -9,9 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <thread>
 
 #include "crd/cnr_builder.h"
@@ -590,8 +588,7 @@ std::string ExtenderService::AllocationOf(const std::string& pod_uid) const {
 
 bool ExtenderService::NeedsTopology(const scoring::PodRequest& pod) const {
   // Reclaimed resources too: only a CNR says what a node can lend (contract section 3.5: no CNR, allocatable 0).
-  return scoring::IsNumaBound(pod, options_.scheduler.resource_policy) || pod.gpu.any() ||
-         pod.reclaimed_milli_cpu > 0 || pod.reclaimed_memory_bytes > 0;
+  return scoring::IsNumaBound(pod, options_.scheduler.resource_policy) || pod.gpu.any() || pod.asks_reclaimed();
 }
 
 Status ExtenderService::AddNodeLocked(const std::string& name, const TopologyEntry* cnr,
@@ -761,7 +758,7 @@ ExtenderService::Evaluation ExtenderService::EvaluateLocked(const scoring::PodRe
       } else {
         e.feasible[i] = true;  // kube-scheduler's own fit checks cover pods that need no topology
       }
-    } else if (rec->from_nrt && (pod.gpu.any() || pod.reclaimed_milli_cpu > 0 || pod.reclaimed_memory_bytes > 0)) {
+    } else if (rec->from_nrt && (pod.gpu.any() || pod.asks_reclaimed())) {
       e.unresolvable[i] = true;
       e.reason[i] =
           "Tessera: the pod needs GPUs, RDMA NICs or reclaimed resources, but node " + std::string(names[i]) +

@@ -5,31 +5,18 @@
 #include <rapidjson/writer.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "crd/json_fields.h"
 #include "kube/api_json.h"
 #include "kube/time_format.h"
+#include "topology/file_text.h"
 
 namespace tessera::extender {
 namespace {
 
 using rapidjson::Value;
 
-constexpr uintmax_t kMaxSnapshotFileBytes = uintmax_t{2} << 30;  // a dump of a large cluster's pods
-
-Result<std::string> ReadFileText(const std::string& path) {
-  std::error_code ec;
-  const uintmax_t size = std::filesystem::file_size(path, ec);
-  if (ec) return Status::IoError("cannot read " + path);
-  if (size > kMaxSnapshotFileBytes) return Status::InvalidArgument(path + ": larger than 2 GiB");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IoError("cannot read " + path);
-  std::stringstream b;
-  b << in.rdbuf();
-  return b.str();
-}
+constexpr uint64_t kMaxSnapshotFileBytes = uint64_t{2} << 30;  // a dump of a large cluster's pods
 
 std::string Serialize(const Value& v) {
   rapidjson::StringBuffer b;
@@ -71,7 +58,7 @@ void NewestTimestamp(const Value& root, std::optional<std::chrono::system_clock:
 // The items of the List in `path`. `kind_of_file`: the kind every item is taken to be ("" for a mixed List,
 // where each item says its kind).
 Status ReadList(const std::string& path, const char* kind_of_file, SnapshotObjects* out) {
-  Result<std::string> text = ReadFileText(path);
+  Result<std::string> text = ReadFileText(path, kMaxSnapshotFileBytes);
   if (!text.ok()) return text.status();
   rapidjson::Document doc;
   if (Status s = kube::ParseApiJson(*text, &doc); !s.ok()) return s.WithContext(path);

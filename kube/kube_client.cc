@@ -8,20 +8,12 @@
 #include <boost/asio/ssl.hpp>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string_view>
+
+#include "topology/file_text.h"
 
 namespace tessera::kube {
 namespace {
-
-Result<std::string> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IoError("cannot read " + path);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
 
 std::string Base64Decode(const std::string& s) {
   std::vector<unsigned char> bytes = utility::conversions::from_base64(s);
@@ -40,13 +32,13 @@ Result<ClusterConfig> InClusterConfig(const std::string& sa_dir) {
   std::string h = host;
   if (h.find(':') != std::string::npos) h = "[" + h + "]";  // IPv6 literal
   c.server = "https://" + h + ":" + port;
-  Result<std::string> token = ReadWholeFile(sa_dir + "/token");
+  Result<std::string> token = ReadFileText(sa_dir + "/token");
   if (!token.ok()) return token.status().WithContext("in-cluster service-account token");
   c.bearer_token = *token;
   while (!c.bearer_token.empty() && (c.bearer_token.back() == '\n' || c.bearer_token.back() == '\r')) {
     c.bearer_token.pop_back();
   }
-  Result<std::string> ca = ReadWholeFile(sa_dir + "/ca.crt");
+  Result<std::string> ca = ReadFileText(sa_dir + "/ca.crt");
   if (!ca.ok()) return ca.status().WithContext("in-cluster CA");
   c.ca_pem = *ca;
   return c;
@@ -86,7 +78,7 @@ Result<ClusterConfig> KubeconfigConfig(const std::string& path) {
     if (cluster["certificate-authority-data"]) {
       c.ca_pem = Base64Decode(cluster["certificate-authority-data"].as<std::string>());
     } else if (cluster["certificate-authority"]) {
-      Result<std::string> ca = ReadWholeFile(resolve(cluster["certificate-authority"].as<std::string>()));
+      Result<std::string> ca = ReadFileText(resolve(cluster["certificate-authority"].as<std::string>()));
       if (!ca.ok()) return ca.status().WithContext("kubeconfig " + path);
       c.ca_pem = *ca;
     }
@@ -96,7 +88,7 @@ Result<ClusterConfig> KubeconfigConfig(const std::string& path) {
       if (user["token"]) {
         c.bearer_token = user["token"].as<std::string>();
       } else if (user["tokenFile"]) {
-        Result<std::string> t = ReadWholeFile(resolve(user["tokenFile"].as<std::string>()));
+        Result<std::string> t = ReadFileText(resolve(user["tokenFile"].as<std::string>()));
         if (!t.ok()) return t.status().WithContext("kubeconfig " + path);
         c.bearer_token = *t;
       }
@@ -104,7 +96,7 @@ Result<ClusterConfig> KubeconfigConfig(const std::string& path) {
         if (user[data_key]) {
           *out = Base64Decode(user[data_key].as<std::string>());
         } else if (user[file_key]) {
-          Result<std::string> f = ReadWholeFile(resolve(user[file_key].as<std::string>()));
+          Result<std::string> f = ReadFileText(resolve(user[file_key].as<std::string>()));
           if (!f.ok()) return f.status().WithContext("kubeconfig " + path);
           *out = *f;
         }

@@ -2,10 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "crd/quantity.h"
+#include "topology/file_text.h"
 
 namespace tessera::reporter {
 namespace {
@@ -129,11 +127,9 @@ Result<KubeletConfigSource> KubeletConfigSource::Make(const std::string& uri, co
 
 Result<KubeletPolicies> KubeletConfigSource::Read() const {
   if (!path_.empty()) {
-    std::ifstream in(path_, std::ios::binary);
-    if (!in) return Status::IoError("cannot read " + path_);
-    std::stringstream b;
-    b << in.rdbuf();
-    Result<KubeletPolicies> p = ParseKubeletConfig(b.str());
+    Result<std::string> text = ReadFileText(path_, kMaxConfigBytes);
+    if (!text.ok()) return text.status();
+    Result<KubeletPolicies> p = ParseKubeletConfig(*text);
     return p.ok() ? p : Result<KubeletPolicies>(p.status().WithContext(path_));
   }
   if (client_ == nullptr) return Status::Unavailable("no API server to reach the kubelet's /configz through");

@@ -100,6 +100,8 @@ struct PodRequest {
   GpuRequest gpu;
 
   std::string Key() const { return namespace_name + "/" + name; }
+  // Asks for the reclaimed resources a node agent lends (only a CNR says how much a node has).
+  bool asks_reclaimed() const { return reclaimed_milli_cpu > 0 || reclaimed_memory_bytes > 0; }
 };
 
 // Whether NUMA rules bind this pod under `policy` (see ResourcePolicy).

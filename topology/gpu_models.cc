@@ -1,9 +1,10 @@
 #include "topology/gpu_models.h"
 
 #include <cstdio>
-#include <fstream>
 #include <sstream>
 #include <string_view>
+
+#include "topology/file_text.h"
 
 namespace tessera::topology {
 namespace {
@@ -123,11 +124,9 @@ Status GpuModelTable::LoadAliasText(const std::string& text) {
 }
 
 Status GpuModelTable::LoadAliasFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::IoError("cannot read GPU alias file " + path);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return LoadAliasText(buf.str()).WithContext(path);
+  Result<std::string> text = ReadFileText(path);
+  if (!text.ok()) return Status::IoError("cannot read GPU alias file " + path);
+  return LoadAliasText(*text).WithContext(path);
 }
 
 Status GpuModelTable::LoadMemoryOverrides(const std::string& flag_value) {
