@@ -1,6 +1,11 @@
 #include "crd/json_fields.h"
 
+#include <rapidjson/encodedstream.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+
+#include <cmath>
 
 namespace tessera::crd {
 
@@ -17,30 +22,82 @@ const char* JsonTypeName(const rapidjson::Value& v) {
   return "unknown";
 }
 
-Status ParseJson(std::string_view text, rapidjson::Document* doc) {
-  if (text.size() > kMaxJsonBytes) {
-    return Status::InvalidArgument("JSON body of " + std::to_string(text.size()) + " bytes exceeds the " +
-                                   std::to_string(kMaxJsonBytes) + "-byte limit");
+namespace {
+
+// Forwards RapidJSON's SAX events into a Document, refusing a number that parsed to infinity. RapidJSON reads an
+// integer mantissa with a large exponent (`10e308`) as inf without error, and its Writer then refuses the value
+// and leaves half a document: a filter answer echoing such a node, or an object passed on from a watch, would be
+// cut short. Refusing it while parsing costs nothing extra and covers every caller.
+class FiniteNumbers {
+ public:
+  explicit FiniteNumbers(rapidjson::Document* doc) : doc_(*doc) {}
+  bool Null() { return doc_.Null(); }
+  bool Bool(bool b) { return doc_.Bool(b); }
+  bool Int(int i) { return doc_.Int(i); }
+  bool Uint(unsigned u) { return doc_.Uint(u); }
+  bool Int64(int64_t i) { return doc_.Int64(i); }
+  bool Uint64(uint64_t u) { return doc_.Uint64(u); }
+  bool Double(double d) {
+    if (!std::isfinite(d)) {
+      non_finite_ = true;
+      return false;
+    }
+    return doc_.Double(d);
   }
-  doc->Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
-  if (doc->HasParseError()) {
-    return Status::InvalidArgument(std::string("malformed JSON at offset ") +
-                                   std::to_string(doc->GetErrorOffset()) + ": " +
-                                   rapidjson::GetParseError_En(doc->GetParseError()));
+  bool RawNumber(const char* str, rapidjson::SizeType len, bool copy) { return doc_.RawNumber(str, len, copy); }
+  bool String(const char* str, rapidjson::SizeType len, bool copy) { return doc_.String(str, len, copy); }
+  bool StartObject() { return doc_.StartObject(); }
+  bool Key(const char* str, rapidjson::SizeType len, bool copy) { return doc_.Key(str, len, copy); }
+  bool EndObject(rapidjson::SizeType members) { return doc_.EndObject(members); }
+  bool StartArray() { return doc_.StartArray(); }
+  bool EndArray(rapidjson::SizeType elements) { return doc_.EndArray(elements); }
+
+  bool non_finite() const { return non_finite_; }
+
+ private:
+  rapidjson::Document& doc_;
+  bool non_finite_ = false;
+};
+
+// Parses iteratively (no recursion) from `stream` into `doc` through FiniteNumbers.
+template <unsigned kFlags, typename Stream>
+Status ParseStream(Stream& stream, rapidjson::Document* doc) {
+  rapidjson::Reader reader;
+  FiniteNumbers filter(doc);
+  rapidjson::ParseResult result;
+  auto generate = [&](rapidjson::Document&) {
+    result = reader.Parse<kFlags | rapidjson::kParseIterativeFlag>(stream, filter);
+    return !result.IsError();
+  };
+  doc->Populate(generate);
+  if (filter.non_finite()) {
+    return Status::InvalidArgument("number out of range at offset " + std::to_string(result.Offset()) +
+                                   ": it exceeds the largest double");
+  }
+  if (result.IsError()) {
+    return Status::InvalidArgument(std::string("malformed JSON at offset ") + std::to_string(result.Offset()) +
+                                   ": " + rapidjson::GetParseError_En(result.Code()));
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status ParseJson(std::string_view text, rapidjson::Document* doc, size_t max_bytes) {
+  if (text.size() > max_bytes) {
+    return Status::InvalidArgument("JSON body of " + std::to_string(text.size()) + " bytes exceeds the " +
+                                   std::to_string(max_bytes) + "-byte limit");
+  }
+  rapidjson::MemoryStream memory(text.data(), text.size());
+  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> stream(memory);
+  return ParseStream<rapidjson::kParseDefaultFlags>(stream, doc);
 }
 
 Status ParseJsonInsitu(std::string* text, rapidjson::Document* doc) {
   // Beyond the size limit, or with a NUL inside (in-place parsing would stop there): the checked path.
   if (text->size() > kMaxJsonBytes || text->find('\0') != std::string::npos) return ParseJson(*text, doc);
-  doc->ParseInsitu<rapidjson::kParseIterativeFlag>(text->data());
-  if (doc->HasParseError()) {
-    return Status::InvalidArgument(std::string("malformed JSON at offset ") +
-                                   std::to_string(doc->GetErrorOffset()) + ": " +
-                                   rapidjson::GetParseError_En(doc->GetParseError()));
-  }
-  return Status::Ok();
+  rapidjson::InsituStringStream stream(text->data());
+  return ParseStream<rapidjson::kParseInsituFlag>(stream, doc);
 }
 
 std::string JoinPath(const std::string& path, const char* key) {

@@ -21,8 +21,10 @@ inline constexpr size_t kMaxJsonBytes = 32u << 20;
 
 const char* JsonTypeName(const rapidjson::Value& v);
 
-// Parses `text` iteratively (no recursion, so deeply nested input cannot exhaust the stack).
-Status ParseJson(std::string_view text, rapidjson::Document* doc);
+// Parses `text` iteratively (no recursion, so deeply nested input cannot exhaust the stack). InvalidArgument,
+// with the offset, when it is not JSON, exceeds `max_bytes`, or holds a number beyond the range of a double.
+// The API server's replies pass a larger `max_bytes`: a LIST of a large cluster's pods runs to hundreds of MB.
+Status ParseJson(std::string_view text, rapidjson::Document* doc, size_t max_bytes = kMaxJsonBytes);
 // The same, decoding strings in place inside `text` (no copy of each string): `doc` refers into `text`, which
 // must outlive it. For large request bodies on the extender's hot path.
 Status ParseJsonInsitu(std::string* text, rapidjson::Document* doc);

@@ -1,18 +1,13 @@
 #include "kube/api_json.h"
 
-#include <rapidjson/error/en.h>
+#include <limits>
 
-#include <string>
+#include "crd/json_fields.h"
 
 namespace tessera::kube {
 
 Status ParseApiJson(std::string_view text, rapidjson::Document* doc) {
-  doc->Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
-  if (doc->HasParseError()) {
-    return Status::InvalidArgument("malformed JSON at offset " + std::to_string(doc->GetErrorOffset()) + ": " +
-                                   rapidjson::GetParseError_En(doc->GetParseError()));
-  }
-  return Status::Ok();
+  return crd::ParseJson(text, doc, std::numeric_limits<size_t>::max());
 }
 
 }  // namespace tessera::kube

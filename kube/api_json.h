@@ -10,9 +10,8 @@
 
 namespace tessera::kube {
 
-// Parses `text` iteratively, so that deeply nested input cannot exhaust the stack (as crd::ParseJson does, but
-// without its size cap: a LIST of a large cluster's pods runs to hundreds of megabytes). InvalidArgument, with
-// the offset, when it is not JSON.
+// crd::ParseJson without its size cap: a LIST of a large cluster's pods runs to hundreds of megabytes.
+// InvalidArgument, with the offset, when it is not JSON or holds a number beyond the range of a double.
 Status ParseApiJson(std::string_view text, rapidjson::Document* doc);
 
 }  // namespace tessera::kube

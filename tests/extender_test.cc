@@ -213,6 +213,12 @@ TEST(ExtenderHttp, MalformedOversizedAndUnknownRequests) {
   EXPECT_EQ(s.Post("filter", R"({"Pod": {"metadata": {"name": "p"}}, "NodeNames": "n1"})").status, 400);
   EXPECT_EQ(s.Post("bind", R"({"PodName": "p"})").status, 400);
   EXPECT_EQ(s.Post("preempt", R"({"Pod": {"metadata": {}}, "NodeNameToMetaVictims": 7})").status, 400);
+  // A number RapidJSON reads as infinity inside an echoed node: refused, not answered with a truncated list.
+  kube::HttpResponse infinite = s.Post(
+      "filter",
+      R"({"Pod": {"metadata": {"name": "p"}}, "Nodes": {"items": [{"metadata": {"name": "n1"}, "x": 10e308}]}})");
+  EXPECT_EQ(infinite.status, 400);
+  EXPECT_NE(infinite.body.find("number out of range"), std::string::npos) << infinite.body;
   EXPECT_EQ(s.Post("filter", std::string(8192, ' ')).status, 413);
   EXPECT_EQ(s.Post("teleport", "{}").status, 404);
   auto get = [&](const std::string& path) { return *s.client->Get(path); };
@@ -221,7 +227,7 @@ TEST(ExtenderHttp, MalformedOversizedAndUnknownRequests) {
   EXPECT_EQ(get("/version").body, kVersion);
   EXPECT_EQ(get("/scheduler/filter").status, 405);
   const std::string metrics = get("/metrics").body;
-  EXPECT_NE(metrics.find("tessera_extender_requests_total{code=\"400\",verb=\"filter\"} 4"), std::string::npos)
+  EXPECT_NE(metrics.find("tessera_extender_requests_total{code=\"400\",verb=\"filter\"} 5"), std::string::npos)
       << metrics.substr(0, 600);
   // An invalid pod (unknown QoS) fails every node with one reason and changes nothing.
   kube::HttpResponse r = s.Post("filter", R"({"Pod": {"metadata": {"name": "p", "uid": "u", "annotations":
