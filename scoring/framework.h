@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "scoring/cluster_state.h"
 #include "scoring/pod_request.h"
@@ -31,6 +32,12 @@ struct SchedulerConfig {
   int64_t weight_gpu = 2;        // GPU placement quality matters most on GPU clusters
   int64_t weight_device = 1;     // closeness of a pod's several devices
   bool explain_failures = true;  // false: verdicts name the failing rule but carry no reason text (faster)
+  // How the best node is chosen among equal top scores. Null: the first in list order (the extender only ranks;
+  // kube-scheduler picks). Set: the node with the lowest tie_rank[node index]. The FGD paper's simulator runs a
+  // kube-scheduler whose selectHost was changed "for reproducibility" to take the smallest node name among equal
+  // scores: a fixed order, which piles tied pods onto the same nodes; the simulator reproduces it with a seeded
+  // permutation of the nodes (their names there are unrelated to the node list's order).
+  const std::vector<uint32_t>* tie_rank = nullptr;
 };
 
 // Per (pod, node) scratch shared by the plugins of one scheduling cycle.

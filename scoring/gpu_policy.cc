@@ -131,9 +131,13 @@ int TightestCard(const NodeState& node, const std::vector<int>& candidates) {
 }
 
 int LeastFragmentingCard(const GpuScoreInput& in, const std::vector<int>& candidates,
-                         double (GpuContext::*fragmentation_of)(const GpuView&, uint32_t)) {
+                         double (GpuContext::*fragmentation_of)(const GpuView&, uint32_t),
+                         double (*rank)(double before, double after)) {
   int best = candidates.front();
   double best_frag = 0;
+  double best_rank = 0;
+  const double before =
+      rank != nullptr ? (in.ctx->*fragmentation_of)(MakeGpuView(*in.node), in.node_index) : 0.0;
   int64_t seen_free[64];
   int seen = 0;
   for (int c : candidates) {
@@ -146,9 +150,11 @@ int LeastFragmentingCard(const GpuScoreInput& in, const std::vector<int>& candid
     GpuScoreInput trial = in;
     trial.gpu_mask = uint64_t{1} << c;
     const double f = (in.ctx->*fragmentation_of)(ViewAfter(trial), in.node_index);
-    if (c == candidates.front() || f < best_frag) {
+    const double r = rank != nullptr ? rank(before, f) : f;
+    if (c == candidates.front() || r < best_rank) {
       best = c;
       best_frag = f;
+      best_rank = r;
     }
   }
   in.ctx->RememberChoice(in.node_index, uint64_t{1} << best, best_frag);

@@ -113,6 +113,9 @@ class GpuPolicy {
   virtual ~GpuPolicy() = default;
   virtual std::string_view Name() const = 0;
   virtual double Score(const GpuScoreInput& in) const = 0;
+  // True (the default): raw scores are rescaled to 0..100 over the feasible nodes. False: Score already returns
+  // the integer 0..100 score a kube-scheduler score plugin would (the FGD paper's plugins), used as is.
+  virtual bool NormalizedAcrossNodes() const { return true; }
   // Which of `candidates` (card indexes, ascending) a one-card share takes. Default: the tightest fit (least
   // free compute left), lowest index on ties.
   virtual int ChooseCard(const GpuScoreInput& in, const std::vector<int>& candidates) const;
@@ -127,8 +130,11 @@ int TightestCard(const NodeState& node, const std::vector<int>& candidates);
 
 // The card whose share leaves the node least fragmented by `fragmentation_of` (first on ties), evaluating each
 // distinct free-compute value once; remembered in the context so scoring the choice does not recompute it.
+// With `rank` set, cards compare by rank(fragmentation before, after) instead, lower first: FGD compares the
+// integer scores its plugin would give, so cards a point apart in fragmentation but not in score tie.
 int LeastFragmentingCard(const GpuScoreInput& in, const std::vector<int>& candidates,
-                         double (GpuContext::*fragmentation_of)(const GpuView&, uint32_t));
+                         double (GpuContext::*fragmentation_of)(const GpuView&, uint32_t),
+                         double (*rank)(double before, double after) = nullptr);
 
 }  // namespace tessera::scoring
 

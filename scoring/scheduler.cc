@@ -251,9 +251,15 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
     }
     v.exact_score = weight_sum > 0 ? total / static_cast<double>(weight_sum) : 0.0;
     v.score = static_cast<int64_t>(std::llround(v.exact_score * 1000.0));
-    if (result.best < 0 || v.exact_score > result.verdicts[static_cast<size_t>(result.best)].exact_score) {
+    if (result.best < 0) {
       result.best = static_cast<int64_t>(i);
+      continue;
     }
+    const NodeVerdict& best = result.verdicts[static_cast<size_t>(result.best)];
+    const bool ranked_first = config_.tie_rank != nullptr && v.exact_score == best.exact_score &&
+                              v.node < config_.tie_rank->size() && best.node < config_.tie_rank->size() &&
+                              (*config_.tie_rank)[v.node] < (*config_.tie_rank)[best.node];
+    if (v.exact_score > best.exact_score || ranked_first) result.best = static_cast<int64_t>(i);
   }
   if (const NodeVerdict* best = result.Best(); best != nullptr && best->placement.numa_mask != 0) {
     const bool reclaimed = pod.qos == QosLevel::kReclaimedCores;

@@ -21,6 +21,7 @@
 #include <set>
 #include <sstream>
 
+#include "bench/sim/replay.h"
 #include "bench/sim/simulator.h"
 #include "bench/sim/synthetic.h"
 #include "bench/sim/trace.h"
@@ -51,6 +52,15 @@ DEFINE_bool(quiet, false, "no progress bar");
 DEFINE_string(resource_policy, "dynamic", "node agent: dynamic (Katalyst QRM) or native (kubelet managers)");
 DEFINE_int32(jobs, 0, "runs in parallel (default: CPU count)");
 DEFINE_string(strategy, "MostAllocated", "synthetic workloads: LeastAllocated|MostAllocated|BalancedAllocation");
+DEFINE_string(pod_order, "",
+              "trace runs: submit exactly these pods in this order (a CSV with a trace_pod, pod or name column, or "
+              "one name per line; names may repeat), instead of the seeded shuffle and tuning");
+DEFINE_string(follow, "",
+              "with --pod-order: a CSV with a node column, one row per submitted pod: place each pod where that "
+              "run did (empty: it failed) while the policy still scores every node, and count how often that "
+              "node was among the policy's top-scored");
+DEFINE_string(decisions_out, "",
+              "one policy, one seed: write index,pod,node,cards,followed_in_top,top_nodes per submitted pod here");
 
 namespace {
 
@@ -79,6 +89,7 @@ void WriteResult(FILE* f, const sim::RunResult& r) {
                static_cast<unsigned long long>(r.seed), r.pods_total, r.pods_scheduled, r.pods_failed,
                r.topology_admission_failures, r.numa_antiaffinity_violations, r.gpu_rdma_pods,
                r.gpu_rdma_same_switch, r.wall_seconds, r.peak_rss_mb);
+  std::fprintf(f, "W %d %d %d %d\n", r.follow_early, r.follow_early_in_top, r.follow_all, r.follow_all_in_top);
   for (const auto& [reason, n] : r.failure_reasons) std::fprintf(f, "F %d %s\n", n, reason.c_str());
   for (size_t i = 0; i < r.curve.size(); ++i) {
     if (r.curve[i]) {
@@ -110,6 +121,8 @@ bool ReadResult(std::istream& in, size_t curve_len, sim::RunResult* r,
           r->gpu_rdma_same_switch >> r->wall_seconds >> r->peak_rss_mb;
       r->seed = seed;
       got = true;
+    } else if (tag == "W") {
+      ls >> r->follow_early >> r->follow_early_in_top >> r->follow_all >> r->follow_all_in_top;
     } else if (tag == "F") {
       int n = 0;
       std::string reason;
@@ -212,8 +225,18 @@ int main(int argc, char** argv) {
   auto strategy = tessera::scoring::ParseAllocationStrategy(FLAGS_strategy);
   if (!strategy.ok()) return BadInput("--strategy: " + strategy.status().message());
 
+  const bool replay = !FLAGS_pod_order.empty() || !FLAGS_follow.empty() || !FLAGS_decisions_out.empty();
+  if (!FLAGS_follow.empty() && FLAGS_pod_order.empty()) return BadInput("--follow needs --pod-order");
+  if (replay && (!FLAGS_snapshot.empty() || !FLAGS_topology_xml.empty()))
+    return BadInput("--pod-order, --follow and --decisions-out apply to trace runs (--nodes/--pods)");
+  if (!FLAGS_decisions_out.empty() && (policies.size() != 1 || FLAGS_repeat != 1))
+    return BadInput("--decisions-out needs exactly one policy and --repeat 1");
+
   sim::Workload workload;
   std::string what;
+  std::vector<sim::TraceNode> trace_nodes;
+  std::optional<std::vector<size_t>> pod_order;
+  std::optional<std::vector<int>> followed;
   if (!FLAGS_snapshot.empty()) {
     // The extender's own loader builds the starting state: same nodes, capacity and ledger it would decide on.
     tessera::extender::ExtenderService service{tessera::extender::ExtenderOptions{}};
@@ -277,6 +300,19 @@ int main(int argc, char** argv) {
       workload.pods.push_back(sim::PodFromTrace((*pods)[i], std::to_string(i)));
     what = std::filesystem::path(pods_path).filename().string() + " on " + std::to_string(nodes->size()) +
            " nodes / " + std::to_string(gpus) + " GPUs (" + std::to_string(pods->size()) + " pods before tuning)";
+    if (!FLAGS_pod_order.empty()) {
+      auto order = sim::LoadPodOrder(FLAGS_pod_order, *pods);
+      if (!order.ok()) return BadInput("--pod-order: " + order.status().message());
+      pod_order = std::move(*order);
+      what += ", replaying " + std::to_string(pod_order->size()) + " pods in the order of " + FLAGS_pod_order;
+    }
+    if (!FLAGS_follow.empty()) {
+      auto f = sim::LoadFollowedNodes(FLAGS_follow, *nodes, pod_order->size());
+      if (!f.ok()) return BadInput("--follow: " + f.status().message());
+      followed = std::move(*f);
+      what += ", following its nodes";
+    }
+    trace_nodes = std::move(*nodes);
   }
 
   // Runs: every (policy, seed), in forked children, --jobs at a time: each run gets its own process, so its wall
@@ -332,10 +368,20 @@ int main(int argc, char** argv) {
         rc.max_load_pct = FLAGS_max_load;
         rc.resource_policy = resource_policy;
         rc.strategy = *strategy;
+        rc.pod_order = pod_order ? &*pod_order : nullptr;
+        rc.follow = followed ? &*followed : nullptr;
+        std::vector<sim::Decision> decisions;
+        if (!FLAGS_decisions_out.empty()) rc.decisions = &decisions;
         sim::RunResult r = sim::RunOnce(workload, rc, [&](size_t d, size_t t) {
           std::fprintf(out, "P %zu %zu\n", d, t);
           std::fflush(out);
         });
+        if (!FLAGS_decisions_out.empty()) {
+          if (Status st = sim::WriteDecisions(FLAGS_decisions_out, decisions, trace_nodes); !st.ok()) {
+            std::fprintf(stderr, "tessera-sim: --decisions-out: %s\n", st.message().c_str());
+            _exit(1);
+          }
+        }
         WriteResult(out, r);
         std::fclose(out);
         _exit(0);
@@ -409,6 +455,18 @@ int main(int argc, char** argv) {
         return r.curve.size() > 100 && r.curve[100] ? r.curve[100]->unallocated_pct : std::nan("");
       });
       std::printf("%-15s   unalloc@100 spread over %d seeds: %.2f .. %.2f\n", "", FLAGS_repeat, lo, hi);
+    }
+  }
+  if (followed) {
+    for (const std::string& p : policies) {
+      for (const sim::RunResult& r : summaries[p].runs) {
+        auto pct = [](int a, int b) { return b > 0 ? 100.0 * a / b : 0.0; };
+        std::printf("%s seed %llu following %s: its node among ours top-scored for %d of %d pods before its first "
+                    "failure (%.2f %%), %d of %d overall (%.2f %%)\n",
+                    p.c_str(), static_cast<unsigned long long>(r.seed), FLAGS_follow.c_str(), r.follow_early_in_top,
+                    r.follow_early, pct(r.follow_early_in_top, r.follow_early), r.follow_all_in_top, r.follow_all,
+                    pct(r.follow_all_in_top, r.follow_all));
+      }
     }
   }
   for (const std::string& p : policies) {

@@ -150,6 +150,28 @@ std::optional<scoring::Placement> BlindPlacement(const ClusterState& cluster, co
   return p;
 }
 
+// Points `r.best` at the followed node (`node`, -1: the followed run failed the pod, so it is not placed) and
+// records whether that node was among the top-scored feasible nodes. A followed node that our filters reject
+// leaves the pod unplaced: the states then differ, and the decision says so (followed_in_top 0).
+void Follow(scoring::SchedulingResult& r, int node, Decision* decision) {
+  const scoring::NodeVerdict* best = r.Best();
+  double top = best != nullptr ? best->exact_score : 0;
+  decision->top_nodes = 0;
+  for (const scoring::NodeVerdict& v : r.verdicts) decision->top_nodes += v.feasible && v.exact_score == top;
+  if (node < 0) {
+    decision->followed_in_top = best == nullptr ? 1 : 0;
+    r.best = -1;
+    return;
+  }
+  decision->followed_in_top = 0;
+  int64_t at = -1;
+  for (size_t i = 0; i < r.verdicts.size(); ++i) {
+    if (static_cast<int>(r.verdicts[i].node) == node && r.verdicts[i].feasible) at = static_cast<int64_t>(i);
+  }
+  if (at >= 0) decision->followed_in_top = r.verdicts[static_cast<size_t>(at)].exact_score == top;
+  r.best = at;
+}
+
 int AntiAffinityViolationsOn(const ClusterState& cluster, const PodRequest& pod,
                              const scoring::Placement& placement) {
   if (placement.numa_mask == 0) return 0;
@@ -200,6 +222,11 @@ RunResult RunOnce(const Workload& workload, const RunConfig& config,
   sc.resource_policy = config.resource_policy;
   sc.gpu_policy = blind ? "spread" : config.policy;
   sc.gpu_context = &ctx;
+  // Ties go to the node first in a fixed order, as in the paper's simulator (see SchedulerConfig::tie_rank).
+  std::vector<uint32_t> tie_rank(cluster.node_count());
+  std::iota(tie_rank.begin(), tie_rank.end(), 0u);
+  std::shuffle(tie_rank.begin(), tie_rank.end(), std::mt19937_64(config.seed * 0x9e3779b97f4a7c15ull + 1));
+  sc.tie_rank = &tie_rank;
   if (workload.trace_mode || blind) {
     // The paper's runs: the GPU policy alone ranks nodes. kube-scheduler's default (topology-blind) spreads.
     sc.weight_allocation = blind ? 1 : 0;
@@ -212,7 +239,8 @@ RunResult RunOnce(const Workload& workload, const RunConfig& config,
   scoring::Scheduler scheduler(sc);
 
   const DemandMeter meter = MeterFor(workload);
-  const std::vector<size_t> order = TunedOrder(workload, config.seed, config.max_load_pct);
+  const std::vector<size_t> order =
+      config.pod_order != nullptr ? *config.pod_order : TunedOrder(workload, config.seed, config.max_load_pct);
   result.pods_total = static_cast<int>(order.size());
   const int points = static_cast<int>(config.max_load_pct);
   result.curve.assign(static_cast<size_t>(points) + 1, std::nullopt);
@@ -240,8 +268,12 @@ RunResult RunOnce(const Workload& workload, const RunConfig& config,
   };
   sample(0);
   double arrived = 0;
+  bool followed_failed = false;
   for (size_t k = 0; k < order.size(); ++k) {
     PodRequest pod = workload.pods[order[k]];
+    Decision decision;
+    decision.index = k;
+    decision.pod = pod.name;
     pod.uid = "p" + std::to_string(k);
     pod.name = pod.name + "#" + std::to_string(k);
     std::optional<scoring::Placement> placement;
@@ -264,7 +296,8 @@ RunResult RunOnce(const Workload& workload, const RunConfig& config,
       }
     } else {
       scheduler.ScheduleInto(cluster, pod, &reusable);
-      const scoring::SchedulingResult& r = reusable;
+      scoring::SchedulingResult& r = reusable;
+      if (config.follow != nullptr) Follow(r, (*config.follow)[k], &decision);
       if (const scoring::NodeVerdict* best = r.Best()) {
         placement = best->placement;
         if (pod.gpu.count > 0 && pod.gpu.rdma_nics > 0) {
@@ -286,6 +319,8 @@ RunResult RunOnce(const Workload& workload, const RunConfig& config,
       }
     }
     if (placement) {
+      decision.node = static_cast<int>(placement->node);
+      decision.gpu_mask = placement->gpu_mask;
       if (blind && pod.gpu.count > 0 && pod.gpu.rdma_nics > 0) {
         ++result.gpu_rdma_pods;
         const NodeState& node = cluster.node(placement->node);
@@ -311,6 +346,7 @@ RunResult RunOnce(const Workload& workload, const RunConfig& config,
         tally.node_frag[n] = ctx.NodeFragmentationCached(cluster, n);
         tally.cluster_frag += tally.node_frag[n];
       } else {
+        decision.node = -1;
         // Only a topology-blind choice can be refused here: the node agent would find the resources taken.
         ++result.pods_failed;
         ++result.topology_admission_failures;
@@ -320,6 +356,17 @@ RunResult RunOnce(const Workload& workload, const RunConfig& config,
       ++result.pods_failed;
       result.failure_reasons[failure]++;
     }
+    if (config.follow != nullptr) {
+      const bool in_top = decision.followed_in_top == 1;
+      followed_failed = followed_failed || (*config.follow)[k] < 0;
+      result.follow_all++;
+      result.follow_all_in_top += in_top;
+      if (!followed_failed) {
+        result.follow_early++;
+        result.follow_early_in_top += in_top;
+      }
+    }
+    if (config.decisions != nullptr) config.decisions->push_back(std::move(decision));
     const double before = arrived;
     arrived += meter.Of(pod);
     // Sample every integer arrived % crossed by this pod, with the state after it.

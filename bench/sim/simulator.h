@@ -28,9 +28,26 @@ struct Workload {
   std::optional<scoring::ClusterState> initial;
 };
 
+// One submitted pod's outcome (--decisions-out).
+struct Decision {
+  size_t index = 0;         // submission order
+  std::string pod;          // trace pod name
+  int node = -1;            // where it went; -1 failed
+  uint64_t gpu_mask = 0;    // cards it took
+  int followed_in_top = -1; // with a followed run: 1 the followed node was among the top-scored, 0 not, -1 n/a
+  int top_nodes = 0;        // how many feasible nodes shared the top score
+};
+
 struct RunConfig {
   std::string policy = "tessera";  // a GPU policy name, or "topology-blind"
   uint64_t seed = 42;
+  // Replay: submit exactly these pods (indexes into Workload::pods, repeats allowed), no shuffle or tuning.
+  const std::vector<size_t>* pod_order = nullptr;
+  // Follow (needs pod_order, same length): the node index each pod must go to, -1 where the followed run failed
+  // it. The policy still scores every node; the pod is placed where the followed run put it, so the cluster
+  // states stay identical, and each decision records whether that node was among the policy's top-scored.
+  const std::vector<int>* follow = nullptr;
+  std::vector<Decision>* decisions = nullptr;  // when set, one entry per submitted pod
   double max_load_pct = 130;
   scoring::ResourcePolicy resource_policy = scoring::ResourcePolicy::kDynamic;
   scoring::AllocationStrategy strategy = scoring::AllocationStrategy::kMostAllocated;  // synthetic workloads
@@ -58,6 +75,12 @@ struct RunResult {
   int gpu_rdma_same_switch = 0;
   double wall_seconds = 0;
   double peak_rss_mb = 0;
+  // With a followed run: pods the followed run placed before its first failure, and how many of them went to a
+  // node among our top-scored; the same over every submitted pod (a failure agrees when we find no node either).
+  int follow_early = 0;
+  int follow_early_in_top = 0;
+  int follow_all = 0;
+  int follow_all_in_top = 0;
 };
 
 // The shuffled and tuned submission order (indexes into workload.pods).

@@ -31,10 +31,7 @@ bool ParseInt(const std::string& s, int64_t max, int64_t* out) {
   return true;
 }
 
-struct Csv {
-  std::map<std::string, size_t> columns;
-  std::vector<std::pair<int, std::vector<std::string>>> rows;  // (line number, cells)
-};
+}  // namespace
 
 Result<Csv> ReadCsv(const std::string& path, const std::vector<std::string>& required) {
   std::ifstream in(path);
@@ -62,8 +59,6 @@ Result<Csv> ReadCsv(const std::string& path, const std::vector<std::string>& req
   return csv;
 }
 
-}  // namespace
-
 Result<std::vector<TraceNode>> LoadTraceNodes(const std::string& path) {
   Result<Csv> csv = ReadCsv(path, {"sn", "cpu_milli", "memory_mib", "gpu", "model"});
   if (!csv.ok()) return csv.status();
@@ -88,7 +83,7 @@ Result<std::vector<TraceNode>> LoadTraceNodes(const std::string& path) {
 }
 
 Result<std::vector<TracePod>> LoadTracePods(const std::string& path) {
-  Result<Csv> csv = ReadCsv(path, {"name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli", "gpu_spec"});
+  Result<Csv> csv = ReadCsv(path, {"name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli"});
   if (!csv.ok()) return csv.status();
   std::vector<TracePod> out;
   for (const auto& [line, cells] : csv->rows) {
@@ -106,7 +101,8 @@ Result<std::vector<TracePod>> LoadTracePods(const std::string& path) {
     if (!ParseInt(at("gpu_milli"), 1000, &p.gpu_milli)) return bad("gpu_milli");
     p.num_gpu = static_cast<int>(num_gpu);
     if (p.num_gpu > 0 && p.gpu_milli == 0) return bad("gpu_milli");
-    std::string spec = at("gpu_spec");
+    // Optional, as published: the multigpu variants have only the first five columns (absent = any model).
+    const std::string spec = csv->columns.count("gpu_spec") ? at("gpu_spec") : std::string();
     std::stringstream models(spec);
     std::string m;
     while (std::getline(models, m, '|')) {

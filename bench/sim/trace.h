@@ -3,6 +3,7 @@
 #ifndef TESSERA_BENCH_SIM_TRACE_H_
 #define TESSERA_BENCH_SIM_TRACE_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -29,9 +30,18 @@ struct TracePod {
   std::vector<std::string> gpu_spec;  // accepted models; empty: any
 };
 
+// A CSV file: the header's column positions and the rows with their line numbers. Every row has at least the
+// header's cells; `required` columns must be in the header.
+struct Csv {
+  std::map<std::string, size_t> columns;
+  std::vector<std::pair<int, std::vector<std::string>>> rows;  // (line number, cells)
+};
+Result<Csv> ReadCsv(const std::string& path, const std::vector<std::string>& required);
+
 // Header `sn,cpu_milli,memory_mib,gpu,model` (extra columns ignored).
 Result<std::vector<TraceNode>> LoadTraceNodes(const std::string& path);
-// Header with at least `name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec`.
+// Header with at least `name,cpu_milli,memory_mib,num_gpu,gpu_milli`; `gpu_spec` (accepted models, `|`-separated,
+// empty = any) is optional, as in the published multigpu traces; other columns are ignored.
 Result<std::vector<TracePod>> LoadTracePods(const std::string& path);
 
 // One NUMA node holding all CPU and memory, the GPUs with the trace's model and no PCIe information: the trace
