@@ -206,6 +206,7 @@ Status ClusterState::Apply(const LedgerEntry& e, int sign) {
   for (size_t i = 0; i < node.nics.size() && i < 64; ++i) {
     if (e.placement.nic_mask >> i & 1) node.nics[i].users += sign;
   }
+  if (const int c = pod.gpu.request_class(); c >= 0) node.gpu_pods_by_class[static_cast<size_t>(c)] += sign;
   ++node.version;
   return Status::Ok();
 }

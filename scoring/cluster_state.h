@@ -4,6 +4,7 @@
 #ifndef TESSERA_SCORING_CLUSTER_STATE_H_
 #define TESSERA_SCORING_CLUSTER_STATE_H_
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -74,6 +75,10 @@ struct NicState {
   int users = 0;  // pods using it (RDMA NICs are shared, as with the RDMA shared device plugin)
 };
 
+// A GPU pod's request class: 0 a share of one card, k (1..8) k whole cards, 9 anything else. Pods without GPUs
+// have none (-1).
+inline constexpr int kGpuRequestClasses = 10;
+
 struct NodeState {
   std::string name;
   TopologyPolicy topology_policy = TopologyPolicy::kNone;
@@ -98,6 +103,8 @@ struct NodeState {
   int64_t reclaimed_memory_used = 0;
   int pods_with_required_anti_affinity = 0;  // fast path: no symmetric anti-affinity check when 0
   std::vector<GpuState> gpus;                // index order = the reporter's GPU index (PCI bus order)
+  // GPU pods placed here by request class (GpuRequestClass): what GPU-clustering placement groups by.
+  std::array<int32_t, kGpuRequestClasses> gpu_pods_by_class{};
   std::vector<NicState> nics;
   uint64_t version = 0;  // bumped by every Reserve/Unreserve on this node (caches key on it)
 

@@ -67,14 +67,20 @@ class FilterPlugin {
   virtual bool UsesSharedState() const { return false; }
 };
 
+// How a score plugin's raw scores become 0..100 across the feasible nodes of one cycle.
+enum class Normalization {
+  kNone,      // already 0..100
+  kMinMax,    // rescaled: min -> 0, max -> 100 (exact, in floating point)
+  kIntMinMax  // the same in integers, truncating, as the FGD paper's plugins' NormalizeScore does (more ties)
+};
+
 class ScorePlugin {
  public:
   virtual ~ScorePlugin() = default;
   virtual std::string_view Name() const = 0;
-  // 0..100 for a node that passed every filter (any range when NormalizeAcrossNodes()).
+  // 0..100 for a node that passed every filter (any range when normalized).
   virtual double Score(const NodeCycle& cycle) const = 0;
-  // Raw scores rescaled to 0..100 over the feasible nodes (min -> 0, max -> 100), as kube-scheduler normalizes.
-  virtual bool NormalizeAcrossNodes() const { return false; }
+  virtual Normalization NormalizeAcrossNodes() const { return Normalization::kNone; }
   virtual int64_t Weight(const SchedulerConfig& config) const = 0;
   // False when the score would be the same on every node for this pod: it is then skipped (ranking unchanged).
   virtual bool AppliesTo(const PodRequest& pod, const ClusterState& cluster) const { return true; }

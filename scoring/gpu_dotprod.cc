@@ -1,6 +1,9 @@
-// dotprod (Tetris-style, the FGD paper's baseline): the dot product of the node's free (CPU, GPU) vector with the
-// pod's request vector, both normalised by the cluster's largest node; the smaller, the better (pack the pod where
-// the free room matches it least). Tightest card.
+// dotprod (Tetris-style, the FGD paper's baseline, as its simulator scores it): the dot product of the node's free
+// (CPU, GPU) vector with the pod's request vector, both divided by the largest node's, averaged over the two
+// dimensions; the integer 100 * (1 - that) is the score, used as is: the smaller the product, the better (the pod
+// goes where the free room matches it least). Tightest card.
+#include <cmath>
+
 #include "scoring/gpu_policy.h"
 
 namespace tessera::scoring {
@@ -19,8 +22,9 @@ class DotProdPolicy : public GpuPolicy {
     const double dot =
         (static_cast<double>(v.free_cpu_milli) / cpu_norm) * (static_cast<double>(in.pod->cpu_milli) / cpu_norm) +
         (static_cast<double>(free_gpu) / gpu_norm) * (req_gpu / gpu_norm);
-    return -dot;
+    return std::trunc(100.0 * (1.0 - dot / 2.0));
   }
+  Normalization ScoreNormalization() const override { return Normalization::kNone; }
 };
 
 }  // namespace

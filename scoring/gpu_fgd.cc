@@ -34,7 +34,7 @@ class FgdPolicy : public GpuPolicy {
       after = in.ctx->FragmentationOf(ViewAfter(in), in.node_index);
     return FgdPluginScore(before, after);
   }
-  bool NormalizedAcrossNodes() const override { return false; }
+  Normalization ScoreNormalization() const override { return Normalization::kNone; }
   int ChooseCard(const GpuScoreInput& in, const std::vector<int>& candidates) const override {
     return LeastFragmentingCard(in, candidates, &GpuContext::FragmentationOf, &FgdCardRank);
   }

@@ -11,10 +11,12 @@ std::unique_ptr<GpuPolicy> NewDotProdPolicy();
 std::unique_ptr<GpuPolicy> NewBestFitPolicy();
 std::unique_ptr<GpuPolicy> NewFgdPolicy();
 std::unique_ptr<GpuPolicy> NewTesseraPolicy();
+std::unique_ptr<GpuPolicy> NewPackingPolicy();
+std::unique_ptr<GpuPolicy> NewClusteringPolicy();
 
 const std::vector<std::string>& GpuPolicyNames() {
-  static const std::vector<std::string> kNames = {"tessera", "fgd",    "bestfit", "dotprod",
-                                                  "binpack", "spread", "random"};
+  static const std::vector<std::string> kNames = {"tessera",    "fgd",     "bestfit", "dotprod", "packing",
+                                                  "clustering", "binpack", "spread",  "random"};
   return kNames;
 }
 
@@ -26,6 +28,8 @@ Result<std::unique_ptr<GpuPolicy>> MakeGpuPolicy(const std::string& name) {
   if (name == "bestfit") return NewBestFitPolicy();
   if (name == "fgd") return NewFgdPolicy();
   if (name == "tessera") return NewTesseraPolicy();
+  if (name == "packing") return NewPackingPolicy();
+  if (name == "clustering") return NewClusteringPolicy();
   std::string known;
   for (const std::string& n : GpuPolicyNames()) known += (known.empty() ? "" : ", ") + n;
   return Status::InvalidArgument("unknown GPU policy \"" + name + "\" (known: " + known + ")");
@@ -136,8 +140,7 @@ int LeastFragmentingCard(const GpuScoreInput& in, const std::vector<int>& candid
   int best = candidates.front();
   double best_frag = 0;
   double best_rank = 0;
-  const double before =
-      rank != nullptr ? (in.ctx->*fragmentation_of)(MakeGpuView(*in.node), in.node_index) : 0.0;
+  const double before = rank != nullptr ? (in.ctx->*fragmentation_of)(MakeGpuView(*in.node), in.node_index) : 0.0;
   int64_t seen_free[64];
   int seen = 0;
   for (int c : candidates) {

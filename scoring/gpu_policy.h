@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "scoring/cluster_state.h"
+#include "scoring/framework.h"
 #include "scoring/gpu_fragmentation.h"
 
 namespace tessera::scoring {
@@ -113,9 +114,9 @@ class GpuPolicy {
   virtual ~GpuPolicy() = default;
   virtual std::string_view Name() const = 0;
   virtual double Score(const GpuScoreInput& in) const = 0;
-  // True (the default): raw scores are rescaled to 0..100 over the feasible nodes. False: Score already returns
-  // the integer 0..100 score a kube-scheduler score plugin would (the FGD paper's plugins), used as is.
-  virtual bool NormalizedAcrossNodes() const { return true; }
+  // How raw scores become 0..100 (framework.h). Default: rescaled exactly. The paper's baselines return the
+  // integer score their kube-scheduler plugin would, used as is (kNone) or min-max rescaled in integers.
+  virtual Normalization ScoreNormalization() const { return Normalization::kMinMax; }
   // Which of `candidates` (card indexes, ascending) a one-card share takes. Default: the tightest fit (least
   // free compute left), lowest index on ties.
   virtual int ChooseCard(const GpuScoreInput& in, const std::vector<int>& candidates) const;

@@ -18,7 +18,7 @@ class GpuPolicyScore : public ScorePlugin {
     GpuScoreInput in{c.cluster, c.node_index, c.node, c.pod, c.placement.gpu_mask, context_};
     return policy_->Score(in);
   }
-  bool NormalizeAcrossNodes() const override { return policy_->NormalizedAcrossNodes(); }
+  Normalization NormalizeAcrossNodes() const override { return policy_->ScoreNormalization(); }
   int64_t Weight(const SchedulerConfig& config) const override { return config.weight_gpu; }
   bool AppliesTo(const PodRequest& pod, const ClusterState& cluster) const override {
     return pod.gpu.any() || cluster.gpu_count() > 0;

@@ -1,5 +1,5 @@
-// random: a uniformly random feasible node and card (the FGD paper's "random-fit" baseline), from the context's
-// seeded stream so runs repeat.
+// random: a uniformly random feasible node (the FGD paper's "random-fit" baseline), from the context's seeded
+// stream so runs repeat; a random card with room, as the paper ran it (-gpusel random).
 #include "scoring/gpu_policy.h"
 
 namespace tessera::scoring {

@@ -12,7 +12,7 @@ class NumaAffinityScore : public ScorePlugin {
  public:
   std::string_view Name() const override { return "NumaAffinityPreferred"; }
   double Score(const NodeCycle& cycle) const override;
-  bool NormalizeAcrossNodes() const override { return true; }
+  Normalization NormalizeAcrossNodes() const override { return Normalization::kMinMax; }
   int64_t Weight(const SchedulerConfig& config) const override { return config.weight_affinity; }
   bool AppliesTo(const PodRequest& pod, const ClusterState&) const override {
     return !pod.affinity.preferred.empty() || !pod.anti_affinity.preferred.empty();

@@ -64,6 +64,12 @@ struct GpuRequest {
   bool affinity_required = false;  // "required:..." fails the node; "preferred:..." (default) scores
   bool any() const { return count > 0 || rdma_nics > 0; }
   bool whole_cards() const { return milli_per_gpu >= 1000; }
+  // 0 a share of one card, k (1..8) k whole cards, 9 other card counts; -1 no cards. See NodeState.
+  int request_class() const {
+    if (count <= 0) return -1;
+    if (!whole_cards()) return count == 1 ? 0 : 9;
+    return count <= 8 ? count : 9;
+  }
 };
 
 struct ContainerRequest {

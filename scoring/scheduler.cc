@@ -230,9 +230,9 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
   // Per plugin once, not per node: weight (0 when inactive) and whether to normalise across nodes.
   int64_t weight_sum = 0;
   thread_local std::vector<double> weight;
-  thread_local std::vector<uint8_t> normalize;
+  thread_local std::vector<Normalization> normalize;
   weight.assign(plugins, 0);
-  normalize.assign(plugins, 0);
+  normalize.assign(plugins, Normalization::kNone);
   for (size_t p = 0; p < plugins; ++p) {
     if (!active[p]) continue;
     weight[p] = static_cast<double>(scores_[p]->Weight(config_));
@@ -246,7 +246,12 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
     for (size_t p = 0; p < plugins; ++p) {
       if (!active[p]) continue;
       double s = raw[i * plugins + p];
-      if (normalize[p]) s = hi[p] > lo[p] ? (s - lo[p]) * 100.0 / (hi[p] - lo[p]) : 0.0;
+      if (normalize[p] == Normalization::kMinMax) {
+        s = hi[p] > lo[p] ? (s - lo[p]) * 100.0 / (hi[p] - lo[p]) : 0.0;
+      } else if (normalize[p] == Normalization::kIntMinMax) {
+        const auto range = static_cast<int64_t>(hi[p] - lo[p]);
+        s = range > 0 ? static_cast<double>((static_cast<int64_t>(s - lo[p]) * 100) / range) : 0.0;
+      }
       total += weight[p] * std::clamp(s, 0.0, 100.0);
     }
     v.exact_score = weight_sum > 0 ? total / static_cast<double>(weight_sum) : 0.0;

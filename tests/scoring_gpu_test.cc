@@ -1,6 +1,7 @@
 // GPU sharing, multi-GPU pods, GPU-RDMA PCIe-switch affinity and the GPU policies, through Scheduler::Schedule.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <random>
 
@@ -229,6 +230,57 @@ TEST(GpuPolicies, FgdPicksTheCardThatStrandsLeastAndPoliciesDiffer) {
   }());
   EXPECT_FALSE(fallback.status().ok());
   EXPECT_NE(fallback.status().message().find("tessera"), std::string::npos);
+}
+
+// The paper's baselines as its simulator scores them, through the scheduler: three nodes, one idle, one holding a
+// share (class "share"), one holding a whole-card pod (class "1 card").
+TEST(GpuPolicies, PaperBaselinesTiersAndFixedOrderTies) {
+  auto cluster_with_history = [] {
+    ClusterState cluster;
+    cluster.AddNode(GpuNode("idle"));
+    cluster.AddNode(GpuNode("shared"));
+    cluster.AddNode(GpuNode("whole"));
+    EXPECT_TRUE(cluster.Reserve(GpuPod("s", 1, 300), Placement{1, 0, false, false, false, 0b0001, 0}).ok());
+    EXPECT_TRUE(cluster.Reserve(GpuPod("w", 1, 1000), Placement{2, 0, false, false, false, 0b0001, 0}).ok());
+    return cluster;
+  };
+  struct Case {
+    const char* policy;
+    PodRequest pod;
+    const char* node;
+  };
+  const Case cases[] = {
+      // packing: a share goes onto the card already in use; a whole card onto a used node before an idle one.
+      {"packing", GpuPod("p1", 1, 500), "shared"},
+      {"packing", GpuPod("p2", 1, 1000), "shared"},
+      // clustering: each class joins its own kind.
+      {"clustering", GpuPod("c1", 1, 500), "shared"},
+      {"clustering", GpuPod("c2", 1, 1000), "whole"},
+      {"clustering", GpuPod("c3", 2, 1000), "idle"},
+  };
+  for (const Case& c : cases) {
+    ClusterState cluster = cluster_with_history();
+    SchedulerConfig config;
+    config.gpu_policy = c.policy;
+    Scheduler s(config);
+    ASSERT_TRUE(s.status().ok()) << c.policy;
+    SchedulingResult r = s.Schedule(cluster, c.pod);
+    ASSERT_NE(r.Best(), nullptr) << c.policy;
+    EXPECT_EQ(cluster.node(r.Best()->node).name, c.node) << c.policy << " " << c.pod.name;
+  }
+  // Equal scores: the node with the lowest tie rank wins, whatever its position in the list.
+  for (const std::vector<uint32_t>& rank : {std::vector<uint32_t>{2, 0, 1}, std::vector<uint32_t>{0, 2, 1}}) {
+    ClusterState cluster;
+    for (const char* n : {"a", "b", "c"}) cluster.AddNode(GpuNode(n));
+    SchedulerConfig config;
+    config.gpu_policy = "dotprod";  // integer scores: identical idle nodes tie
+    config.tie_rank = &rank;
+    Scheduler s(config);
+    SchedulingResult r = s.Schedule(cluster, GpuPod("t", 1, 1000));
+    ASSERT_NE(r.Best(), nullptr);
+    const auto first = static_cast<uint32_t>(std::min_element(rank.begin(), rank.end()) - rank.begin());
+    EXPECT_EQ(r.Best()->node, first);
+  }
 }
 
 // Seeded property test over the shared GPU topologies: shares never pass a card's compute or memory, whole cards

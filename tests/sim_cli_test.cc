@@ -177,10 +177,10 @@ TEST(SimCli, FgdAgreesWithTheReferenceRunPodByPod) {
   const std::string ref = testing::SharedPath("reference/fgd-reference-run/openb_default_fgd_seed42.csv");
   const std::string dir = TempDir("follow");
   const std::string decisions = dir + "/decisions.csv";
-  testing::ProcessResult r = RunProgram(
-      kSim, {"--nodes", testing::SharedPath("traces/openb/openb_node_list_gpu_node.csv"), "--pods",
-             testing::SharedPath("traces/openb/openb_pod_list_default.csv"), "--policy", "fgd", "--pod-order", ref,
-             "--follow", ref, "--decisions-out", decisions});
+  testing::ProcessResult r =
+      RunProgram(kSim, {"--nodes", testing::SharedPath("traces/openb/openb_node_list_gpu_node.csv"), "--pods",
+                        testing::SharedPath("traces/openb/openb_pod_list_default.csv"), "--policy", "fgd",
+                        "--pod-order", ref, "--follow", ref, "--decisions-out", decisions});
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   // "its node among ours top-scored for A of B pods before its first failure (P %)"
   const size_t at = r.out.find("top-scored for ");

@@ -52,9 +52,10 @@ DEFINE_bool(quiet, false, "no progress bar");
 DEFINE_string(resource_policy, "dynamic", "node agent: dynamic (Katalyst QRM) or native (kubelet managers)");
 DEFINE_int32(jobs, 0, "runs in parallel (default: CPU count)");
 DEFINE_string(strategy, "MostAllocated", "synthetic workloads: LeastAllocated|MostAllocated|BalancedAllocation");
-DEFINE_string(pod_order, "",
-              "trace runs: submit exactly these pods in this order (a CSV with a trace_pod, pod or name column, or "
-              "one name per line; names may repeat), instead of the seeded shuffle and tuning");
+DEFINE_string(
+    pod_order, "",
+    "trace runs: submit exactly these pods in this order (a CSV with a trace_pod, pod or name column, or "
+    "one name per line; names may repeat), instead of the seeded shuffle and tuning");
 DEFINE_string(follow, "",
               "with --pod-order: a CSV with a node column, one row per submitted pod: place each pod where that "
               "run did (empty: it failed) while the policy still scores every node, and count how often that "
@@ -461,11 +462,12 @@ int main(int argc, char** argv) {
     for (const std::string& p : policies) {
       for (const sim::RunResult& r : summaries[p].runs) {
         auto pct = [](int a, int b) { return b > 0 ? 100.0 * a / b : 0.0; };
-        std::printf("%s seed %llu following %s: its node among ours top-scored for %d of %d pods before its first "
-                    "failure (%.2f %%), %d of %d overall (%.2f %%)\n",
-                    p.c_str(), static_cast<unsigned long long>(r.seed), FLAGS_follow.c_str(), r.follow_early_in_top,
-                    r.follow_early, pct(r.follow_early_in_top, r.follow_early), r.follow_all_in_top, r.follow_all,
-                    pct(r.follow_all_in_top, r.follow_all));
+        std::printf(
+            "%s seed %llu following %s: its node among ours top-scored for %d of %d pods before its first "
+            "failure (%.2f %%), %d of %d overall (%.2f %%)\n",
+            p.c_str(), static_cast<unsigned long long>(r.seed), FLAGS_follow.c_str(), r.follow_early_in_top,
+            r.follow_early, pct(r.follow_early_in_top, r.follow_early), r.follow_all_in_top, r.follow_all,
+            pct(r.follow_all_in_top, r.follow_all));
       }
     }
   }

@@ -37,7 +37,8 @@ Result<std::vector<size_t>> LoadPodOrder(const std::string& path, const std::vec
   for (const auto& [line, name] : names) {
     auto it = by_name.find(name);
     if (it == by_name.end())
-      return Status::InvalidArgument(path + ":" + std::to_string(line) + ": pod \"" + name + "\" is not in the trace");
+      return Status::InvalidArgument(path + ":" + std::to_string(line) + ": pod \"" + name +
+                                     "\" is not in the trace");
     order.push_back(it->second);
   }
   return order;

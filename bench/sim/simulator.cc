@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <chrono>
+#include <cmath>
 #include <numeric>
 #include <random>
 
@@ -85,6 +86,54 @@ std::vector<size_t> TunedOrder(const Workload& workload, uint64_t seed, double m
 }
 
 namespace {
+
+// Curves sampled as the paper's analysis does (merge_alloc_discrete.py): after every pod the arrived demand is
+// rounded (half to even) to an integer %, and the value at X % is the mean over the pods at X, or over those at
+// X-1..X+1 where none rounds to X. The allocation is rounded to 0.01 % before averaging, as there.
+class CurveSampler {
+ public:
+  explicit CurveSampler(int points) : buckets_(static_cast<size_t>(points) + 1) {}
+  void Add(double arrived_pct, const CurvePoint& c) {
+    const double x = std::nearbyint(arrived_pct);
+    if (!(x >= 0) || x >= static_cast<double>(buckets_.size())) return;
+    Bucket& b = buckets_[static_cast<size_t>(x)];
+    b.allocated += std::nearbyint(c.allocated_pct * 100.0) / 100.0;
+    b.frag_total += c.frag_total_pct;
+    b.frag_rate += c.frag_rate_pct;
+    ++b.n;
+  }
+  std::vector<std::optional<CurvePoint>> Curve() const {
+    std::vector<std::optional<CurvePoint>> out(buckets_.size());
+    for (size_t x = 0; x < buckets_.size(); ++x) {
+      Bucket sum = buckets_[x];
+      if (sum.n == 0) {
+        for (size_t y = x > 0 ? x - 1 : 0; y <= x + 1 && y < buckets_.size(); ++y) sum += buckets_[y];
+      }
+      if (sum.n == 0) continue;
+      CurvePoint c;
+      c.allocated_pct = sum.allocated / sum.n;
+      c.unallocated_pct = 100.0 - c.allocated_pct;
+      c.frag_total_pct = sum.frag_total / sum.n;
+      c.frag_rate_pct = sum.frag_rate / sum.n;
+      out[x] = c;
+    }
+    return out;
+  }
+
+ private:
+  struct Bucket {
+    double allocated = 0, frag_total = 0, frag_rate = 0;
+    int n = 0;
+    Bucket& operator+=(const Bucket& o) {
+      allocated += o.allocated;
+      frag_total += o.frag_total;
+      frag_rate += o.frag_rate;
+      n += o.n;
+      return *this;
+    }
+  };
+  std::vector<Bucket> buckets_;
+};
 
 struct Tally {
   double total_gpu_milli = 0;
@@ -255,8 +304,8 @@ RunResult RunOnce(const Workload& workload, const RunConfig& config,
     tally.node_frag[i] = ctx.NodeFragmentationCached(cluster, i);
     tally.cluster_frag += tally.node_frag[i];
   }
-  auto sample = [&](int pct) {
-    if (pct < 0 || pct > points || result.curve[static_cast<size_t>(pct)]) return;
+  CurveSampler sampler(points);
+  auto record = [&](double arrived_milli) {
     CurvePoint c;
     const double total = std::max(1.0, tally.total_gpu_milli);
     c.allocated_pct = 100.0 * tally.allocated_gpu_milli / total;
@@ -264,9 +313,8 @@ RunResult RunOnce(const Workload& workload, const RunConfig& config,
     c.frag_total_pct = 100.0 * tally.cluster_frag / total;
     const double idle = tally.total_gpu_milli - tally.allocated_gpu_milli;
     c.frag_rate_pct = idle > 0 ? 100.0 * tally.cluster_frag / idle : 0;
-    result.curve[static_cast<size_t>(pct)] = c;
+    sampler.Add(arrived_milli * 100.0 / meter.capacity, c);
   };
-  sample(0);
   double arrived = 0;
   bool followed_failed = false;
   for (size_t k = 0; k < order.size(); ++k) {
@@ -367,15 +415,11 @@ RunResult RunOnce(const Workload& workload, const RunConfig& config,
       }
     }
     if (config.decisions != nullptr) config.decisions->push_back(std::move(decision));
-    const double before = arrived;
     arrived += meter.Of(pod);
-    // Sample every integer arrived % crossed by this pod, with the state after it.
-    for (int pct = static_cast<int>(before * 100.0 / meter.capacity) + 1;
-         pct <= static_cast<int>(arrived * 100.0 / meter.capacity); ++pct) {
-      sample(pct);
-    }
+    record(arrived);
     if (progress && (k % 256 == 0 || k + 1 == order.size())) progress(k + 1, order.size());
   }
+  result.curve = sampler.Curve();
   result.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.peak_rss_mb = bench::PeakRssMib() * 1.048576;  // MiB -> MB
   return result;

@@ -30,12 +30,12 @@ struct Workload {
 
 // One submitted pod's outcome (--decisions-out).
 struct Decision {
-  size_t index = 0;         // submission order
-  std::string pod;          // trace pod name
-  int node = -1;            // where it went; -1 failed
-  uint64_t gpu_mask = 0;    // cards it took
-  int followed_in_top = -1; // with a followed run: 1 the followed node was among the top-scored, 0 not, -1 n/a
-  int top_nodes = 0;        // how many feasible nodes shared the top score
+  size_t index = 0;          // submission order
+  std::string pod;           // trace pod name
+  int node = -1;             // where it went; -1 failed
+  uint64_t gpu_mask = 0;     // cards it took
+  int followed_in_top = -1;  // with a followed run: 1 the followed node was among the top-scored, 0 not, -1 n/a
+  int top_nodes = 0;         // how many feasible nodes shared the top score
 };
 
 struct RunConfig {
