@@ -16,3 +16,5 @@ for mode in names cold; do
     build/bin/tessera-bench-extender --nodes 5000 --mode "$mode" --verb filter --conc 1 --seconds 3 --source "$source"
   done
 done
+# The paper's table, ours beside the authors' (bench/README.md, "The paper's table"): every policy, every trace.
+if [ -f ../shared/reference/fgd-expected/median_unallocated_gpu_pct.csv ]; then scripts/sweep.sh; else echo "skip sweep: ../shared absent"; fi

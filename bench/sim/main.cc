@@ -43,7 +43,8 @@ DEFINE_string(snapshot, "",
 DEFINE_string(
     now, "",
     "With --snapshot: the moment (RFC 3339) CNR heartbeats are judged at; default the dump's newest timestamp");
-DEFINE_string(policy, "tessera,fgd,bestfit,dotprod,binpack,spread,random", "policies to compare, comma-separated");
+DEFINE_string(policy, "tessera,fgd,bestfit,dotprod,packing,clustering,random,binpack,spread",
+              "policies to compare, comma-separated");
 DEFINE_uint64(seed, 42, "first seed (the paper used 42..51)");
 DEFINE_int32(repeat, 1, "seeds per policy; medians are reported");
 DEFINE_double(max_load, 130, "stop arrivals at this % of cluster GPU capacity");
@@ -60,6 +61,10 @@ DEFINE_string(follow, "",
               "with --pod-order: a CSV with a node column, one row per submitted pod: place each pod where that "
               "run did (empty: it failed) while the policy still scores every node, and count how often that "
               "node was among the policy's top-scored");
+DEFINE_string(
+    reference, "",
+    "trace runs: the FGD authors' median_unallocated_gpu_pct.csv; prints a markdown table of our medians "
+    "beside theirs for this trace (fgd must be within 0.3 points, the other baselines within 0.5)");
 DEFINE_string(decisions_out, "",
               "one policy, one seed: write index,pod,node,cards,followed_in_top,top_nodes per submitted pod here");
 
@@ -187,11 +192,73 @@ std::string Num(std::optional<double> v, int decimals = 2) {
 
 // The FGD paper's unallocated-GPU % at 100 % arrived, default openb trace (shared/reference/fgd.md §2.1).
 std::optional<double> PaperAt100(const std::string& policy) {
-  static const std::map<std::string, double> kPaper = {
-      {"fgd", 4.77}, {"bestfit", 7.09}, {"dotprod", 9.44}, {"random", 13.75}};
+  static const std::map<std::string, double> kPaper = {{"fgd", 4.77},     {"bestfit", 7.09},    {"dotprod", 9.44},
+                                                       {"packing", 8.19}, {"clustering", 8.42}, {"random", 13.75}};
   auto it = kPaper.find(policy);
   if (it == kPaper.end()) return std::nullopt;
   return it->second;
+}
+
+// The reference's name for each of our policies (its directory names), and the points it publishes.
+const std::map<std::string, std::string>& ReferenceNames() {
+  static const std::map<std::string, std::string> kNames = {
+      {"random", "01-Random"},      {"dotprod", "02-DotProd"}, {"clustering", "03-GpuClustering"},
+      {"packing", "04-GpuPacking"}, {"bestfit", "05-BestFit"}, {"fgd", "06-FGD"}};
+  return kNames;
+}
+
+// One markdown row per policy: our median unallocated GPU % beside the reference's at 90/95/100/110/130 %
+// arrived, the largest gap, and whether it is within the tolerance (fgd 0.3, other baselines 0.5). tessera is
+// compared with the reference FGD: at most 0.9x its value at 100 %, and no more than +0.1 at any point.
+Status PrintReferenceTable(const std::string& path, const std::string& trace,
+                           const std::vector<std::string>& policies,
+                           std::map<std::string, PolicySummary>& summaries) {
+  auto csv = sim::ReadCsv(path, {"workload", "sc_policy", "u90", "u95", "u100", "u110", "u130"});
+  if (!csv.ok()) return csv.status();
+  const std::vector<std::pair<const char*, size_t>> points = {
+      {"u90", 90}, {"u95", 95}, {"u100", 100}, {"u110", 110}, {"u130", 130}};
+  std::map<std::string, std::vector<std::optional<double>>> ref;  // reference policy -> values at points
+  for (const auto& [line, cells] : csv->rows) {
+    if (cells[csv->columns.at("workload")] != trace) continue;
+    std::vector<std::optional<double>>& v = ref[cells[csv->columns.at("sc_policy")]];
+    for (const auto& [col, pct] : points) {
+      const std::string& cell = cells[csv->columns.at(col)];
+      char* end = nullptr;
+      const double x = std::strtod(cell.c_str(), &end);
+      v.push_back(cell.empty() || end != cell.c_str() + cell.size() ? std::nullopt : std::optional<double>(x));
+    }
+  }
+  if (ref.empty()) return Status::InvalidArgument(path + " has no rows for workload " + trace);
+  std::printf(
+      "\n| trace | policy | 90 %% ours / ref | 95 %% | 100 %% | 110 %% | 130 %% | largest gap | verdict |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|\n");
+  for (const std::string& p : policies) {
+    const bool ours = p == "tessera";
+    auto it = ReferenceNames().find(ours ? "fgd" : p);
+    if (it == ReferenceNames().end() || !ref.count(it->second)) continue;
+    const std::vector<std::optional<double>>& r = ref[it->second];
+    std::string row = "| " + trace + " | " + (ours ? "tessera vs FGD" : p) + " |";
+    double gap = 0;
+    bool ok = true;
+    for (size_t k = 0; k < points.size(); ++k) {
+      std::optional<double> mine = summaries[p].CurveMedian(points[k].second, &sim::CurvePoint::unallocated_pct);
+      row += " " + Num(mine) + " / " + Num(r[k]) + " |";
+      if (!mine || !r[k]) continue;
+      const double d = *mine - *r[k];
+      if (ours) {
+        ok = ok && d <= 0.1 && (points[k].second != 100 || *mine <= 0.9 * *r[k]);
+        gap = std::max(gap, d);
+      } else {
+        gap = std::max(gap, std::fabs(d));
+      }
+    }
+    const double tolerance = p == "fgd" ? 0.3 : 0.5;
+    if (!ours) ok = gap <= tolerance;
+    char tail[96];
+    std::snprintf(tail, sizeof(tail), " %+.2f | %s |", gap, ok ? "ok" : (ours ? "behind" : "off"));
+    std::printf("%s%s\n", row.c_str(), tail);
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -482,6 +549,13 @@ int main(int argc, char** argv) {
     std::printf("\n");
   }
 
+  if (!FLAGS_reference.empty()) {
+    const std::string trace = std::filesystem::path(FLAGS_pods).stem().string();
+    if (Status st = PrintReferenceTable(FLAGS_reference, trace, policies, summaries); !st.ok()) {
+      std::cerr << "tessera-sim: --reference: " << st.message() << "\n";
+      return 2;
+    }
+  }
   if (FLAGS_out.empty()) return 0;
   // ---- files: built in a staging directory and moved in at the end, so an error leaves nothing partial.
   namespace fs = std::filesystem;
