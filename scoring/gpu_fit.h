@@ -19,7 +19,8 @@ class GpuFit : public FilterPlugin {
   std::string_view Name() const override { return "GpuFit"; }
   bool Filter(NodeCycle& cycle, std::string* reason) const override;
   bool AppliesTo(const PodRequest& pod) const override { return pod.gpu.any(); }
-  bool UsesSharedState() const override { return true; }  // the GPU policies' memo and random choice
+  // A card choice drawn at random is not a function of the node and the pod.
+  bool UsesSharedState() const override { return !policy_->DependsOnlyOnNodeAndPod(); }
 
  private:
   const GpuPolicy* policy_;

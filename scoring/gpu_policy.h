@@ -114,6 +114,9 @@ class GpuPolicy {
   virtual ~GpuPolicy() = default;
   virtual std::string_view Name() const = 0;
   virtual double Score(const GpuScoreInput& in) const = 0;
+  // True when Score and ChooseCard are functions of the node's state and the pod alone (the context's memo and
+  // workload only speed them up), so a VerdictMemo may reuse them; false for a policy that draws at random.
+  virtual bool DependsOnlyOnNodeAndPod() const { return true; }
   // How raw scores become 0..100 (framework.h). Default: rescaled exactly. The paper's baselines return the
   // integer score their kube-scheduler plugin would, used as is (kNone) or min-max rescaled in integers.
   virtual Normalization ScoreNormalization() const { return Normalization::kMinMax; }

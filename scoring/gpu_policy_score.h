@@ -13,7 +13,7 @@ class GpuPolicyScore : public ScorePlugin {
  public:
   GpuPolicyScore(const GpuPolicy* policy, GpuContext* context) : policy_(policy), context_(context) {}
   std::string_view Name() const override { return "GpuPolicy"; }
-  bool UsesSharedState() const override { return true; }  // the GPU policies' memo and random choice
+  bool UsesSharedState() const override { return !policy_->DependsOnlyOnNodeAndPod(); }
   double Score(const NodeCycle& c) const override {
     GpuScoreInput in{c.cluster, c.node_index, c.node, c.pod, c.placement.gpu_mask, context_};
     return policy_->Score(in);

@@ -8,6 +8,7 @@ namespace {
 class RandomPolicy : public GpuPolicy {
  public:
   std::string_view Name() const override { return "random"; }
+  bool DependsOnlyOnNodeAndPod() const override { return false; }
   double Score(const GpuScoreInput& in) const override {
     return std::uniform_real_distribution<double>(0.0, 1.0)(in.ctx->rng);
   }

@@ -7,7 +7,8 @@
 //
 // The scheduler bypasses the memo where a verdict depends on more than the node and the shape: pods with NUMA
 // affinity terms (a required term nothing in the cluster matches yet is satisfied by the first pod of its group),
-// and whenever a plugin with state shared across nodes is active (the GPU policies' memo and random choice).
+// and whenever a plugin whose answer is not a function of the node and the pod is active (a GPU policy that draws
+// at random).
 #ifndef TESSERA_SCORING_VERDICT_MEMO_H_
 #define TESSERA_SCORING_VERDICT_MEMO_H_
 

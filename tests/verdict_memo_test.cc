@@ -7,6 +7,7 @@
 
 #include <random>
 
+#include "scoring/gpu_policy.h"
 #include "scoring/scheduler.h"
 #include "tests/scoring_test_util.h"
 
@@ -67,6 +68,54 @@ TEST(VerdictMemo, SameDecisionsAsWithoutItAcrossASeededRun) {
     }
   }
   EXPECT_GT(memo.hits(), memo.misses()) << "runs of one shape reuse most nodes";
+}
+
+// GPU policies are functions of the node and the pod, so the memo serves them too; the same decisions (cards
+// included) for each policy, and none for one that draws at random (it bypasses the memo).
+TEST(VerdictMemo, GpuPoliciesSameDecisionsAndRandomBypasses) {
+  for (const std::string policy : {"fgd", "tessera", "bestfit", "dotprod", "packing", "clustering", "random"}) {
+    ClusterState cluster;
+    for (int i = 0; i < 12; ++i) {
+      NodeState n = TwoSocketNode("g" + std::to_string(i), 2, 16, 64, {});
+      n.gpus.resize(static_cast<size_t>(2 + 2 * (i % 3)));
+      for (GpuState& g : n.gpus) g.model = i % 2 ? "T4" : "V100";
+      cluster.AddNode(n);
+    }
+    GpuContext ctx;
+    ctx.workload = TargetWorkload{{{2000, 500, 1, {}, 0.5}, {4000, 1000, 2, {}, 0.5}}};
+    SchedulerConfig config;
+    config.gpu_policy = policy;
+    config.gpu_context = &ctx;
+    Scheduler scheduler(config);
+    VerdictMemo memo;
+    std::vector<uint32_t> all(cluster.node_count());
+    for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
+    std::mt19937 rng(11);
+    SchedulingResult with, without;
+    for (int k = 0; k < 120; ++k) {
+      const int shape = static_cast<int>(rng() % 3);
+      PodRequest pod = Shared("p" + std::to_string(k), 1000 + 1000 * shape, 2);
+      pod.gpu.count = shape == 2 ? 2 : 1;
+      pod.gpu.milli_per_gpu = shape == 0 ? 300 : shape == 1 ? 500 : 1000;
+      const std::string key = "gpu-" + std::to_string(shape);
+      scheduler.ScheduleInto(cluster, pod, all, &with, &memo, key);
+      if (policy != "random") {
+        scheduler.ScheduleInto(cluster, pod, all, &without);
+        ExpectSame(with, without, policy + " pod " + std::to_string(k));
+        for (size_t i = 0; i < with.verdicts.size(); ++i) {
+          EXPECT_EQ(with.verdicts[i].placement.gpu_mask, without.verdicts[i].placement.gpu_mask) << policy;
+        }
+      }
+      if (const NodeVerdict* best = with.Best()) {
+        ASSERT_TRUE(cluster.Reserve(pod, best->placement).ok());
+      }
+    }
+    if (policy == "random") {
+      EXPECT_EQ(memo.hits(), 0u) << "a random choice is never reused";
+    } else {
+      EXPECT_GT(memo.hits(), 0u) << policy;
+    }
+  }
 }
 
 TEST(VerdictMemo, AffinityTermsBypassIt) {

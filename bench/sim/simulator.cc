@@ -6,12 +6,14 @@
 #include <cmath>
 #include <numeric>
 #include <random>
+#include <unordered_map>
 
 #include "bench/bench_stats.h"
 #include "scoring/gpu_policy.h"
 #include "scoring/numa_affinity.h"
 #include "scoring/scheduler.h"
 #include "scoring/topology_manager.h"
+#include "scoring/verdict_memo.h"
 
 namespace tessera::sim {
 
@@ -295,6 +297,9 @@ RunResult RunOnce(const Workload& workload, const RunConfig& config,
   result.curve.assign(static_cast<size_t>(points) + 1, std::nullopt);
 
   scoring::SchedulingResult reusable;
+  std::vector<uint32_t> all_nodes(cluster.node_count());
+  std::iota(all_nodes.begin(), all_nodes.end(), 0u);
+  std::unordered_map<std::string, scoring::VerdictMemo> memos;
   Tally tally;
   tally.node_frag.assign(cluster.node_count(), 0);
   for (uint32_t i = 0; i < cluster.node_count(); ++i) {
@@ -343,7 +348,16 @@ RunResult RunOnce(const Workload& workload, const RunConfig& config,
         }
       }
     } else {
-      scheduler.ScheduleInto(cluster, pod, &reusable);
+      if (workload.trace_mode) {
+        // Trace pods differ only in these: one verdict memo per shape, so a node unchanged since the shape was
+        // last scheduled is not evaluated again (the GPU policies are functions of the node and the pod).
+        std::string shape = std::to_string(pod.cpu_milli) + "," + std::to_string(pod.memory_bytes) + "," +
+                            std::to_string(pod.gpu.count) + "," + std::to_string(pod.gpu.milli_per_gpu);
+        for (const std::string& m : pod.gpu.models) shape += "," + m;
+        scheduler.ScheduleInto(cluster, pod, all_nodes, &reusable, &memos[shape], shape);
+      } else {
+        scheduler.ScheduleInto(cluster, pod, &reusable);
+      }
       scoring::SchedulingResult& r = reusable;
       if (config.follow != nullptr) Follow(r, (*config.follow)[k], &decision);
       if (const scoring::NodeVerdict* best = r.Best()) {
