@@ -13,17 +13,6 @@
 namespace tessera::scoring {
 namespace {
 
-// The score the reference plugin returns for a fragmentation change `before` -> `after` (truncated, as Go's
-// int64() conversion does).
-double FgdPluginScore(double before, double after) {
-  return std::trunc(100.0 / (1.0 + std::exp(-(before - after) / 1000.0)));
-}
-
-// Lower ranks first: the card with the highest plugin score.
-double FgdCardRank(double before, double after) {
-  return -FgdPluginScore(before, after);
-}
-
 class FgdPolicy : public GpuPolicy {
  public:
   std::string_view Name() const override { return "fgd"; }

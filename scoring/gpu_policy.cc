@@ -1,6 +1,7 @@
 #include "scoring/gpu_policy.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace tessera::scoring {
 
@@ -67,14 +68,6 @@ void GpuContext::PrepareShapes() {
   shape_cpus_.erase(std::unique(shape_cpus_.begin(), shape_cpus_.end()), shape_cpus_.end());
   prepared_shapes_ = workload.shapes.size();
   memo_.map.clear();
-  demand_memo_.map.clear();
-  demand_workload_ = workload;
-  double total = 0;
-  for (TaskShape& s : demand_workload_.shapes) {
-    s.weight *= std::max(1.0, static_cast<double>(s.gpu_count) * static_cast<double>(s.gpu_milli));
-    total += s.weight;
-  }
-  for (TaskShape& s : demand_workload_.shapes) s.weight /= total > 0 ? total : 1.0;
 }
 
 size_t GpuContext::KeyHash::operator()(const Key& k) const {
@@ -86,11 +79,6 @@ size_t GpuContext::KeyHash::operator()(const Key& k) const {
 double GpuContext::FragmentationOf(const GpuView& view, uint32_t /*node*/) {
   PrepareShapes();
   return Lookup(memo_, workload, view);
-}
-
-double GpuContext::DemandFragmentationOf(const GpuView& view, uint32_t /*node*/) {
-  PrepareShapes();
-  return Lookup(demand_memo_, demand_workload_, view);
 }
 
 double GpuContext::Lookup(Memo& memo, const TargetWorkload& w, const GpuView& view) {
@@ -124,6 +112,14 @@ GpuView ViewAfter(const GpuScoreInput& in) {
     if (in.gpu_mask >> i & 1) v.free_milli[i] -= in.pod->gpu.milli_per_gpu;
   }
   return v;
+}
+
+double FgdPluginScore(double before, double after) {
+  return std::trunc(100.0 / (1.0 + std::exp(-(before - after) / 1000.0)));
+}
+
+double FgdCardRank(double before, double after) {
+  return -FgdPluginScore(before, after);
 }
 
 int TightestCard(const NodeState& node, const std::vector<int>& candidates) {

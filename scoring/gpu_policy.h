@@ -38,19 +38,11 @@ class GpuContext {
   // per card, sorted; where the free CPU sits among the workload's CPU sizes) for the whole run. Workloads with
   // GPU-model constraints are computed directly (card order and models would have to enter the key).
   double FragmentationOf(const GpuView& view, uint32_t node);
-  // The same measure against the workload re-weighted by GPU demand (each shape's popularity times the milli-GPU
-  // it asks for): the tessera policy's view, in which a stranded slot matters in proportion to the GPUs the tasks
-  // that cannot use it would have taken.
-  double DemandFragmentationOf(const GpuView& view, uint32_t node);
   // Forgets memoised hypothetical states (not the per-node cache): benchmarks use it to time cold lookups.
-  void ClearMemo() {
-    memo_.map.clear();
-    demand_memo_.map.clear();
-  }
+  void ClearMemo() { memo_.map.clear(); }
   // Starts a scheduling cycle. The scheduler calls it once per pod; it bounds the memo's size.
   void BeginCycle() {
     if (memo_.map.size() > kMaxMemo) memo_.map.clear();
-    if (demand_memo_.map.size() > kMaxMemo) demand_memo_.map.clear();
     last_choice_node_ = UINT32_MAX;
   }
   // The fragmentation after the card a policy just chose on `node`, kept so scoring the same choice does not
@@ -82,7 +74,6 @@ class GpuContext {
     size_t operator()(const Key& k) const;
   };
   static constexpr size_t kMaxMemo = size_t{1} << 20;
-  TargetWorkload demand_workload_;
   uint32_t last_choice_node_ = UINT32_MAX;
   uint64_t last_choice_mask_ = 0;
   double last_choice_frag_ = 0;
@@ -90,7 +81,6 @@ class GpuContext {
     std::unordered_map<Key, double, KeyHash> map;
   };
   Memo memo_;
-  Memo demand_memo_;
   std::vector<int64_t> shape_cpus_;  // sorted distinct CPU sizes of the workload
   size_t prepared_shapes_ = static_cast<size_t>(-1);
   bool any_model_constraint_ = false;
@@ -128,6 +118,12 @@ class GpuPolicy {
 // InvalidArgument naming the known policies when `name` is unknown.
 Result<std::unique_ptr<GpuPolicy>> MakeGpuPolicy(const std::string& name);
 const std::vector<std::string>& GpuPolicyNames();
+
+// The FGD paper's plugin score for a node whose fragmentation goes from `before` to `after` (milli-GPU): the
+// integer int(100 * sigmoid((before - after) / 1000)), truncated as Go's int64() does. FgdCardRank orders cards
+// by it for LeastFragmentingCard (lower first).
+double FgdPluginScore(double before, double after);
+double FgdCardRank(double before, double after);
 
 // Tightest-fit card choice, shared by several policies.
 int TightestCard(const NodeState& node, const std::vector<int>& candidates);
