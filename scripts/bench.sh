@@ -18,3 +18,9 @@ for mode in names cold; do
 done
 # The paper's table, ours beside the authors' (bench/README.md, "The paper's table"): every policy, every trace.
 if [ -f ../shared/reference/fgd-expected/median_unallocated_gpu_pct.csv ]; then scripts/sweep.sh; else echo "skip sweep: ../shared absent"; fi
+# The synthetic topology workload table (bench/README.md, "Synthetic topology workload").
+t=../shared/topologies
+if [ -f "$t/sierra.xml" ]; then
+  build/bin/tessera-sim --quiet --topology-xml "$t/topo.jrc0386.xml,$t/corona.xml,$t/tuo.SPX.xml,$t/sierra.xml" \
+    --nodes-per-topology 10 --workload mix --synthetic-pods 1200 --repeat 3 --policy tessera,fgd,topology-blind
+fi
