@@ -131,7 +131,12 @@ wait_for 60 "numa-big to be bound" bound numa-big
 # NUMA-bound pods: 30 CPUs each fit one NUMA node of jrc0386 or corona, never across two.
 for i in 1 2 3 4 5 6; do pod "numa-$i" 30 8Gi "" "$DED"; done
 # GPU shares, a multi-GPU pod, GPU+RDMA pods (jrc0386: each A100 shares a PCIe switch with one ConnectX-6).
-for i in 1 2 3; do pod "share-$i" 2 4Gi ', nvidia.com/gpucores: "40", nvidia.com/gpumem: "8192"' '{}'; done
+# share-1 and share-2 ask for the V100 (esb01's only card), so the fault test below knows where they are whatever
+# node the GPU policy would prefer; share-3 may go anywhere.
+for i in 1 2; do
+  pod "share-$i" 2 4Gi ', nvidia.com/gpucores: "40", nvidia.com/gpumem: "8192"' '{"tessera.io/gpu-model": "V100-32GB"}'
+done
+pod share-3 2 4Gi ', nvidia.com/gpucores: "40", nvidia.com/gpumem: "8192"' '{}'
 pod multi-gpu 4 8Gi ', nvidia.com/gpu: "2"' '{}'
 pod gpu-rdma 4 8Gi ', nvidia.com/gpu: "1", tessera.io/rdma: "1"' '{"tessera.io/device-affinity": "required:pcie-switch"}'
 # Impossible: 80 CPUs in one NUMA node: FailedScheduling must carry the extender's per-node reasons.
