@@ -161,6 +161,18 @@ void ExtenderService::AttachMetrics(std::shared_ptr<prometheus::Registry> regist
                    .Register(*registry);
   memo_hits_ = &memo.Add({{"result", "hit"}});
   memo_misses_ = &memo.Add({{"result", "miss"}});
+  target_shapes_ = &prometheus::BuildGauge()
+                        .Name("tessera_extender_gpu_target_shapes")
+                        .Help(
+                            "Pod shapes in the GPU policies' target workload, learned from the bound pods (the "
+                            "most popular covering 95 % of them)")
+                        .Register(*registry)
+                        .Add({});
+  target_updates_ = &prometheus::BuildGauge()
+                         .Name("tessera_extender_gpu_target_workload_updates")
+                         .Help("Times the learned target workload moved and was replaced")
+                         .Register(*registry)
+                         .Add({});
   prometheus::BuildGauge()
       .Name("tessera_extender_build_info")
       .Help("Build of the running extender")
@@ -180,6 +192,8 @@ void ExtenderService::UpdateGauges() {
   rebuilds_gauge_->Set(static_cast<double>(nodes_generation_));
   memo_hits_->Set(static_cast<double>(memo_.hits()));
   memo_misses_->Set(static_cast<double>(memo_.misses()));
+  target_shapes_->Set(static_cast<double>(scheduler_->gpu_context()->workload.shapes.size()));
+  target_updates_->Set(static_cast<double>(target_workload_updates_));
   for (prometheus::Gauge* g : unusable_series_) unusable_->Remove(g);
   unusable_series_.clear();
   for (const auto& [name, rec] : nodes_) {
@@ -441,6 +455,7 @@ void ExtenderService::RebuildIfNeededLocked() {
     auto nrt = nrts_.find(name);
     if (nrt != nrts_.end()) ChargeNrtHeldLocked(name, rec, nrt->second);
   }
+  LearnTargetWorkloadLocked(bound);
   if (ledger_pods_ != nullptr) {
     for (const char* s :
          {"annotation", "annotation_corrected_by_cnr", "cnr", "guessed", "node_level", "nrt", "unaccounted"}) {
@@ -449,6 +464,24 @@ void ExtenderService::RebuildIfNeededLocked() {
   }
   dirty_ = false;
   last_rebuild_ = now;
+}
+
+void ExtenderService::LearnTargetWorkloadLocked(const std::vector<const PodRecord*>& bound) {
+  // FGD's target workload, as the paper builds it from its trace: the shapes of the pods the cluster runs (CPU,
+  // per-card GPU share, cards, models), most popular first until 95 % of them. Without it the fragmentation
+  // measure is empty and the GPU policies fall back to their tie-breaks. Replaced only when it moved (a shape
+  // came or went, or a weight by more than 0.02), since it invalidates every memoised score; every replica
+  // computes the same from the same objects.
+  if (cluster_.gpu_count() == 0) return;  // no GPU policy scores anything on a cluster without cards
+  std::vector<const scoring::PodRequest*> pods;
+  pods.reserve(bound.size());
+  for (const PodRecord* r : bound) pods.push_back(&r->request);
+  scoring::TargetWorkload learned = scoring::TargetWorkload::FromPods(pods, 0.95);
+  scoring::GpuContext* ctx = scheduler_->gpu_context();
+  if (learned.CloseTo(ctx->workload, 0.02)) return;
+  ctx->SetWorkload(std::move(learned));
+  memo_.Clear();
+  ++target_workload_updates_;
 }
 
 namespace {

@@ -141,6 +141,7 @@ class ExtenderService {
   void RememberEvaluationLocked(std::string pod_shape, std::shared_ptr<const Evaluation> evaluation);
   Status AddNodeLocked(const std::string& name, const TopologyEntry* cnr, const TopologyEntry* nrt);
   void RebuildIfNeededLocked();
+  void LearnTargetWorkloadLocked(const std::vector<const PodRecord*>& bound);
   // Where a bound pod is charged: Tessera's annotation, corrected by what the node's agent reports in the CNR;
   // for pods bound by someone else, the agent's report, else node level.
   scoring::Placement LedgerPlacementLocked(const PodRecord& rec, const NodeRecord& node, const TopologyEntry* cnr,
@@ -162,6 +163,9 @@ class ExtenderService {
   std::vector<prometheus::Gauge*> unusable_series_;  // removed and re-added by every UpdateGauges
   prometheus::Gauge* memo_hits_ = nullptr;
   prometheus::Gauge* memo_misses_ = nullptr;
+  prometheus::Gauge* target_shapes_ = nullptr;
+  prometheus::Gauge* target_updates_ = nullptr;
+  uint64_t target_workload_updates_ = 0;
   bool listed_[4] = {false, false, false, false};  // by Kind: a later Replace is a relist
   void CountBind(const char* outcome);
   bool dirty_ = true;

@@ -1,15 +1,36 @@
 #include "scoring/gpu_fragmentation.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <tuple>
 
 namespace tessera::scoring {
 
 TargetWorkload TargetWorkload::FromPods(const std::vector<PodRequest>& pods, double coverage) {
+  std::vector<const PodRequest*> view;
+  view.reserve(pods.size());
+  for (const PodRequest& p : pods) view.push_back(&p);
+  return FromPods(view, coverage);
+}
+
+bool TargetWorkload::CloseTo(const TargetWorkload& other, double tolerance) const {
+  if (shapes.size() != other.shapes.size()) return false;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const TaskShape& a = shapes[i];
+    const TaskShape& b = other.shapes[i];
+    if (a.cpu_milli != b.cpu_milli || a.gpu_milli != b.gpu_milli || a.gpu_count != b.gpu_count ||
+        a.models != b.models || std::abs(a.weight - b.weight) > tolerance) {
+      return false;
+    }
+  }
+  return true;
+}
+
+TargetWorkload TargetWorkload::FromPods(const std::vector<const PodRequest*>& pods, double coverage) {
   using Key = std::tuple<int64_t, int64_t, int, std::vector<std::string>>;
   std::map<Key, int64_t> counts;
-  for (const PodRequest& p : pods) counts[Key{p.cpu_milli, p.gpu.milli_per_gpu, p.gpu.count, p.gpu.models}]++;
+  for (const PodRequest* p : pods) counts[Key{p->cpu_milli, p->gpu.milli_per_gpu, p->gpu.count, p->gpu.models}]++;
   std::vector<std::pair<Key, int64_t>> sorted(counts.begin(), counts.end());
   // Most popular first; the key order breaks ties so the result does not depend on hash order.
   std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second > b.second; });

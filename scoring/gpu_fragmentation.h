@@ -28,6 +28,9 @@ struct TargetWorkload {
   // The most popular shapes of `pods` (by cpu, per-card GPU milli, card count, models) until they cover
   // `coverage` of the pods (the paper: 95 %), weights renormalised to 1.
   static TargetWorkload FromPods(const std::vector<PodRequest>& pods, double coverage = 0.95);
+  static TargetWorkload FromPods(const std::vector<const PodRequest*>& pods, double coverage = 0.95);
+  // Same shapes, and no weight further than `tolerance` from the other's.
+  bool CloseTo(const TargetWorkload& other, double tolerance) const;
 };
 
 // A node's GPU picture for the measure: free CPU and per-card free milli and models.

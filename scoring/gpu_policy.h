@@ -30,6 +30,14 @@ class GpuContext {
   int64_t max_node_cpu_milli = 128000;  // normalisers (the reference simulator's constants by default)
   int64_t max_node_gpu_milli = 8000;
 
+  // Replaces the target workload and forgets every fragmentation computed against the old one (a VerdictMemo
+  // holding GPU policy scores must be cleared too).
+  void SetWorkload(TargetWorkload w) {
+    workload = std::move(w);
+    frag_cache_.clear();
+    memo_.map.clear();
+    prepared_shapes_ = static_cast<size_t>(-1);
+  }
   // Largest node CPU and GPU capacity in the cluster.
   void Calibrate(const ClusterState& cluster);
   double NodeFragmentationCached(const ClusterState& cluster, uint32_t node);

@@ -43,6 +43,8 @@ class Scheduler {
   // status() says why.
   explicit Scheduler(SchedulerConfig config);
   const Status& status() const { return status_; }
+  // The GPU policies' shared state (the configured one, or the scheduler's own): where the target workload lives.
+  GpuContext* gpu_context() const { return config_.gpu_context; }
 
   SchedulingResult Schedule(const ClusterState& cluster, const PodRequest& pod) const;
   // Only the given nodes (the extender's candidate list), in that order.

@@ -217,8 +217,9 @@ TEST(NrtSchema, EncoderOutputFitsTheNrtCrd) {
   TESSERA_REQUIRE_SHARED("topologies/README.md");
   SchemaValidator validator(LoadSchema(std::string(TESSERA_SOURCE_DIR) + "/crd/noderesourcetopology.crd.yaml"));
   int checked = 0;
-  for (const char* file : {"32em64t-2n8c2t-pci-noio.xml", "corona.xml", "nvidiaDGX2.xml", "sierra.xml",
-                           "topo.dp-esb01.xml", "topo.dp-intelmax01-flat.xml", "topo.jrc0386.xml", "tuo.SPX.xml"}) {
+  for (const char* file :
+       {"32em64t-2n8c2t-pci-noio.xml", "corona.xml", "nvidiaDGX2.xml", "sierra.xml", "topo.dp-esb01.xml",
+        "topo.dp-intelmax01-flat.xml", "topo.jrc0386.xml", "tuo.SPX.xml"}) {
     topology::DiscoveryOptions d;
     d.xml_path = testing::SharedPath(std::string("topologies/") + file);
     auto t = topology::DiscoverTopology(d);
@@ -241,7 +242,8 @@ TEST(NrtSchema, EncoderOutputFitsTheNrtCrd) {
     "topologyPolicies":[],"zones":[{"name":"node-0","type":"Node","resources":[{"name":"cpu","capacity":"1",
     "allocatable":"1"}]}]})");
   bool caught = false;
-  for (const std::string& e : validator.Validate(bad)) caught |= e.find("missing required field available") != std::string::npos;
+  for (const std::string& e : validator.Validate(bad))
+    caught |= e.find("missing required field available") != std::string::npos;
   EXPECT_TRUE(caught);
 }
 

@@ -201,6 +201,11 @@ TEST(ExtenderDecisions, FilterBindAnnotateAndRebuildAfterRestart) {
   Server restarted(WriteSnapshot("restart", nodes, std::string("{\"items\": [") + b.GetString() + "]}", cnrs));
   EXPECT_EQ(restarted.service.placed_pods(), 1u);
   EXPECT_EQ(restarted.service.AllocationOf(uid), allocation);
+  // The GPU policies' target workload is learned from the bound pods: none at first, the one shape after.
+  EXPECT_NE(metrics.find("tessera_extender_gpu_target_shapes 0"), std::string::npos) << metrics.substr(0, 800);
+  const std::string after = restarted.client->Get("/metrics")->body;
+  EXPECT_NE(after.find("tessera_extender_gpu_target_shapes 1"), std::string::npos) << after.substr(0, 800);
+  EXPECT_NE(after.find("tessera_extender_gpu_target_workload_updates 1"), std::string::npos);
 }
 
 TEST(ExtenderHttp, MalformedOversizedAndUnknownRequests) {

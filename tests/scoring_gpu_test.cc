@@ -283,6 +283,30 @@ TEST(GpuPolicies, PaperBaselinesTiersAndFixedOrderTies) {
   }
 }
 
+// A target workload learned from pods, and replaced: SetWorkload forgets the fragmentation computed against the
+// old one (cached per node version), so the same node state is judged against the new shapes at once.
+TEST(GpuPolicies, TargetWorkloadLearnedFromPodsAndReplaced) {
+  std::vector<PodRequest> pods;
+  for (int i = 0; i < 6; ++i) pods.push_back(GpuPod("w" + std::to_string(i), 1, 1000));
+  for (int i = 0; i < 3; ++i) pods.push_back(GpuPod("s" + std::to_string(i), 1, 500));
+  pods.push_back(GpuPod("rare", 2, 1000));
+  const TargetWorkload w = TargetWorkload::FromPods(pods, 0.9);
+  ASSERT_EQ(w.shapes.size(), 2u) << "the two shapes covering 90 % of the pods; the rare one is cut";
+  EXPECT_EQ(w.shapes[0].gpu_milli, 1000);
+  EXPECT_NEAR(w.shapes[0].weight, 6.0 / 9.0, 1e-9);
+  EXPECT_TRUE(w.CloseTo(TargetWorkload::FromPods(pods, 0.9), 0.0));
+  EXPECT_FALSE(w.CloseTo(TargetWorkload::FromPods(pods, 1.0), 0.5)) << "a shape more";
+
+  ClusterState cluster;
+  cluster.AddNode(GpuNode("n"));
+  ASSERT_TRUE(cluster.Reserve(GpuPod("half", 1, 500), Placement{0, 0, false, false, false, 0b0001, 0}).ok());
+  GpuContext ctx;
+  ctx.SetWorkload(TargetWorkload{{{1000, 500, 1, {}, 1.0}}});  // half shares: the half card is usable
+  EXPECT_EQ(ctx.NodeFragmentationCached(cluster, 0), 0.0);
+  ctx.SetWorkload(TargetWorkload{{{1000, 1000, 1, {}, 1.0}}});  // whole cards: the half card is stranded
+  EXPECT_EQ(ctx.NodeFragmentationCached(cluster, 0), 500.0) << "same node version, new workload";
+}
+
 // Seeded property test over the shared GPU topologies: shares never pass a card's compute or memory, whole cards
 // are never shared, and whenever a free same-switch set exists for a GPU+RDMA pod it is the one chosen.
 TEST(GpuProperty, NoCardOverCommittedWholeCardsAloneSameSwitchWhenFree) {
