@@ -11,7 +11,7 @@
 
 #include "crd/cnr.h"
 #include "topology/node_topology.h"
-#include "topology/status.h"
+#include "base/status.h"
 
 namespace tessera::crd {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "crd/cnr.h"
-#include "topology/status.h"
+#include "base/status.h"
 
 namespace tessera::crd {
 

@@ -15,7 +15,7 @@
 
 #include "crd/cnr.h"
 #include "scoring/cluster_state.h"
-#include "topology/status.h"
+#include "base/status.h"
 
 namespace tessera::crd {
 

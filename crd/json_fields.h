@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "crd/quantity.h"
-#include "topology/status.h"
+#include "base/status.h"
 
 namespace tessera::crd {
 

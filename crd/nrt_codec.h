@@ -11,7 +11,7 @@
 
 #include "crd/cnr_node_state.h"
 #include "crd/nrt.h"
-#include "topology/status.h"
+#include "base/status.h"
 
 namespace tessera::crd {
 

@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "scoring/pod_request.h"
-#include "topology/status.h"
+#include "base/status.h"
 
 namespace tessera::crd {
 

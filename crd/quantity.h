@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "topology/status.h"
+#include "base/status.h"
 
 namespace tessera::crd {
 

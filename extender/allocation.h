@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "scoring/cluster_state.h"
-#include "topology/status.h"
+#include "base/status.h"
 
 namespace tessera::extender {
 

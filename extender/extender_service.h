@@ -28,7 +28,7 @@
 #include "kube/kube_client.h"
 #include "scoring/scheduler.h"
 #include "scoring/verdict_memo.h"
-#include "topology/status.h"
+#include "base/status.h"
 
 namespace tessera::extender {
 

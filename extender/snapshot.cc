@@ -9,7 +9,7 @@
 #include "crd/json_fields.h"
 #include "kube/api_json.h"
 #include "kube/time_format.h"
-#include "topology/file_text.h"
+#include "base/file_text.h"
 
 namespace tessera::extender {
 namespace {

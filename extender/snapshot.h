@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "topology/status.h"
+#include "base/status.h"
 
 namespace tessera::extender {
 

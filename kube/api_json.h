@@ -6,7 +6,7 @@
 
 #include <string_view>
 
-#include "topology/status.h"
+#include "base/status.h"
 
 namespace tessera::kube {
 

@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <string_view>
 
-#include "topology/file_text.h"
+#include "base/file_text.h"
 
 namespace tessera::kube {
 namespace {

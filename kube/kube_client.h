@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "topology/status.h"
+#include "base/status.h"
 
 namespace tessera::kube {
 

@@ -14,7 +14,7 @@
 
 #include "crd/cnr.h"
 #include "kube/kube_client.h"
-#include "topology/status.h"
+#include "base/status.h"
 
 namespace tessera::reporter {
 

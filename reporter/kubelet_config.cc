@@ -3,7 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "crd/quantity.h"
-#include "topology/file_text.h"
+#include "base/file_text.h"
 
 namespace tessera::reporter {
 namespace {

@@ -13,7 +13,7 @@
 
 #include "crd/cnr_builder.h"
 #include "kube/kube_client.h"
-#include "topology/status.h"
+#include "base/status.h"
 
 namespace tessera::reporter {
 

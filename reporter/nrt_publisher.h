@@ -9,7 +9,7 @@
 #include "crd/nrt.h"
 #include "kube/kube_client.h"
 #include "reporter/cnr_publisher.h"
-#include "topology/status.h"
+#include "base/status.h"
 
 namespace tessera::reporter {
 

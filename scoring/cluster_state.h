@@ -12,7 +12,7 @@
 
 #include "scoring/pod_request.h"
 #include "topology/node_topology.h"
-#include "topology/status.h"
+#include "base/status.h"
 
 namespace tessera::scoring {
 

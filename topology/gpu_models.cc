@@ -4,7 +4,7 @@
 #include <sstream>
 #include <string_view>
 
-#include "topology/file_text.h"
+#include "base/file_text.h"
 
 namespace tessera::topology {
 namespace {

@@ -8,7 +8,7 @@
 #include <map>
 #include <string>
 
-#include "topology/status.h"
+#include "base/status.h"
 
 namespace tessera::topology {
 

@@ -7,7 +7,7 @@
 
 #include "topology/gpu_models.h"
 #include "topology/node_topology.h"
-#include "topology/status.h"
+#include "base/status.h"
 
 namespace tessera::topology {
 

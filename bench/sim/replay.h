@@ -8,7 +8,7 @@
 
 #include "bench/sim/simulator.h"
 #include "bench/sim/trace.h"
-#include "topology/status.h"
+#include "base/status.h"
 
 namespace tessera::sim {
 

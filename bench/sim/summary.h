@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "bench/sim/simulator.h"
-#include "topology/status.h"
+#include "base/status.h"
 
 namespace tessera::sim {
 

@@ -9,7 +9,7 @@
 
 #include "scoring/cluster_state.h"
 #include "scoring/pod_request.h"
-#include "topology/status.h"
+#include "base/status.h"
 
 namespace tessera::sim {
 

@@ -1,4 +1,4 @@
-#include "topology/file_text.h"
+#include "base/file_text.h"
 
 #include <filesystem>
 #include <fstream>

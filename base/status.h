@@ -1,7 +1,7 @@
 // Errors as values, in the spirit of leveldb::Status. No exception crosses a module boundary: anything that can
 // fail returns a Status, or a Result<T> that holds either a value or the Status explaining why there is none.
-#ifndef TESSERA_TOPOLOGY_STATUS_H_
-#define TESSERA_TOPOLOGY_STATUS_H_
+#ifndef TESSERA_BASE_STATUS_H_
+#define TESSERA_BASE_STATUS_H_
 
 #include <cassert>
 #include <optional>
@@ -102,4 +102,4 @@ class Result {
 
 }  // namespace tessera
 
-#endif  // TESSERA_TOPOLOGY_STATUS_H_
+#endif  // TESSERA_BASE_STATUS_H_

@@ -1,12 +1,12 @@
 // Reading a whole file as text, for every layer (kubeconfig and service-account files, GPU alias files,
 // snapshots, kubelet configurations): one place for the open, the size bound and the error wording.
-#ifndef TESSERA_TOPOLOGY_FILE_TEXT_H_
-#define TESSERA_TOPOLOGY_FILE_TEXT_H_
+#ifndef TESSERA_BASE_FILE_TEXT_H_
+#define TESSERA_BASE_FILE_TEXT_H_
 
 #include <cstdint>
 #include <string>
 
-#include "topology/status.h"
+#include "base/status.h"
 
 namespace tessera {
 
@@ -16,4 +16,4 @@ Result<std::string> ReadFileText(const std::string& path, uint64_t max_bytes = u
 
 }  // namespace tessera
 
-#endif  // TESSERA_TOPOLOGY_FILE_TEXT_H_
+#endif  // TESSERA_BASE_FILE_TEXT_H_
