@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "crd/cnr.h"
 #include "topology/node_topology.h"
-#include "base/status.h"
 
 namespace tessera::crd {
 

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "crd/cnr.h"
 #include "base/status.h"
+#include "crd/cnr.h"
 
 namespace tessera::crd {
 

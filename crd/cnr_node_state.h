@@ -13,9 +13,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/status.h"
 #include "crd/cnr.h"
 #include "scoring/cluster_state.h"
-#include "base/status.h"
 
 namespace tessera::crd {
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <string_view>
 
-#include "crd/quantity.h"
 #include "base/status.h"
+#include "crd/quantity.h"
 
 namespace tessera::crd {
 

@@ -9,9 +9,9 @@
 #include <string_view>
 #include <vector>
 
+#include "base/status.h"
 #include "crd/cnr_node_state.h"
 #include "crd/nrt.h"
-#include "base/status.h"
 
 namespace tessera::crd {
 

@@ -9,8 +9,8 @@
 
 #include <string_view>
 
-#include "scoring/pod_request.h"
 #include "base/status.h"
+#include "scoring/pod_request.h"
 
 namespace tessera::crd {
 

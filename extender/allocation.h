@@ -10,8 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "scoring/cluster_state.h"
 #include "base/status.h"
+#include "scoring/cluster_state.h"
 
 namespace tessera::extender {
 

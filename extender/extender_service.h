@@ -22,13 +22,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/status.h"
 #include "crd/cnr_node_state.h"
 #include "crd/nrt_codec.h"
 #include "extender/topology_entry.h"
 #include "kube/kube_client.h"
 #include "scoring/scheduler.h"
 #include "scoring/verdict_memo.h"
-#include "base/status.h"
 
 namespace tessera::extender {
 

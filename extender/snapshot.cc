@@ -6,10 +6,10 @@
 
 #include <filesystem>
 
+#include "base/file_text.h"
 #include "crd/json_fields.h"
 #include "kube/api_json.h"
 #include "kube/time_format.h"
-#include "base/file_text.h"
 
 namespace tessera::extender {
 namespace {

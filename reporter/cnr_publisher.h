@@ -12,9 +12,9 @@
 #include <functional>
 #include <string>
 
+#include "base/status.h"
 #include "crd/cnr.h"
 #include "kube/kube_client.h"
-#include "base/status.h"
 
 namespace tessera::reporter {
 

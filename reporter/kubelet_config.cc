@@ -2,8 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "crd/quantity.h"
 #include "base/file_text.h"
+#include "crd/quantity.h"
 
 namespace tessera::reporter {
 namespace {

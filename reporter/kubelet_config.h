@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "crd/cnr_builder.h"
 #include "kube/kube_client.h"
-#include "base/status.h"
 
 namespace tessera::reporter {
 

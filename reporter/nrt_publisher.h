@@ -6,10 +6,10 @@
 #ifndef TESSERA_REPORTER_NRT_PUBLISHER_H_
 #define TESSERA_REPORTER_NRT_PUBLISHER_H_
 
+#include "base/status.h"
 #include "crd/nrt.h"
 #include "kube/kube_client.h"
 #include "reporter/cnr_publisher.h"
-#include "base/status.h"
 
 namespace tessera::reporter {
 

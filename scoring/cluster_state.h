@@ -10,9 +10,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/status.h"
 #include "scoring/pod_request.h"
 #include "topology/node_topology.h"
-#include "base/status.h"
 
 namespace tessera::scoring {
 

@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "topology/gpu_models.h"
 #include "topology/node_topology.h"
-#include "base/status.h"
 
 namespace tessera::topology {
 

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "bench/sim/simulator.h"
 #include "bench/sim/trace.h"
-#include "base/status.h"
 
 namespace tessera::sim {
 

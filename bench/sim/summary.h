@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "bench/sim/simulator.h"
 #include "base/status.h"
+#include "bench/sim/simulator.h"
 
 namespace tessera::sim {
 

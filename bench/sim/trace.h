@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "scoring/cluster_state.h"
 #include "scoring/pod_request.h"
-#include "base/status.h"
 
 namespace tessera::sim {
 
