@@ -811,8 +811,8 @@ ExtenderService::Evaluation ExtenderService::EvaluateLocked(const scoring::PodRe
     e.feasible[i] = v.feasible;
     if (!v.feasible) {
       e.reason[i] = "Tessera " + std::string(v.failed_plugin) + ": " + v.reason;
-      // Removing pods cannot fix an invalid pod.
-      e.unresolvable[i] = v.failed_plugin == "PodValidation";
+      // Removing pods cannot fix an invalid pod, nor a node the state does not hold.
+      e.unresolvable[i] = v.code != scoring::VerdictCode::kUnschedulable;
     } else {
       e.score[i] = std::clamp<int64_t>(static_cast<int64_t>(v.exact_score / 10.0 + 0.5), 0, 10);  // >= 0: rounds
     }

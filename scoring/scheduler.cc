@@ -49,11 +49,13 @@ bool Scheduler::RunFilters(NodeCycle& cycle, NodeVerdict* verdict,
   for (const FilterPlugin* f : filters) {
     if (!f->Filter(cycle, config_.explain_failures ? &verdict->reason : nullptr)) {
       verdict->feasible = false;
+      verdict->code = VerdictCode::kUnschedulable;
       verdict->failed_plugin = f->Name();
       return false;
     }
   }
   verdict->feasible = true;
+  verdict->code = VerdictCode::kFeasible;
   verdict->placement = cycle.placement;
   verdict->device_level = cycle.device_level;
   return true;
@@ -133,6 +135,7 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
     for (size_t i = 0; i < nodes.size(); ++i) {
       result.verdicts[i] = NodeVerdict{};
       result.verdicts[i].node = nodes[i];
+      result.verdicts[i].code = VerdictCode::kUnresolvable;
       result.verdicts[i].failed_plugin = "PodValidation";
       result.verdicts[i].reason = result.pod_error;
     }
@@ -167,6 +170,7 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
         ++memo->hits_;
         v.node = nodes[i];
         v.feasible = entry->verdict.feasible;
+        v.code = entry->verdict.code;
         v.failed_plugin = entry->verdict.failed_plugin;
         v.reason = entry->verdict.reason;
         v.score = 0;
@@ -190,6 +194,7 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
     }
     v.node = nodes[i];
     v.feasible = false;
+    v.code = VerdictCode::kUnschedulable;
     v.failed_plugin = {};
     v.reason.clear();
     v.score = 0;
@@ -197,6 +202,7 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
     v.placement = Placement{};
     v.device_level = -1;
     if (nodes[i] >= cluster.node_count()) {
+      v.code = VerdictCode::kError;
       v.failed_plugin = "NodeLookup";
       v.reason = "unknown node";
       continue;

@@ -17,10 +17,21 @@ namespace tessera::scoring {
 
 class VerdictMemo;
 
+// Why a node cannot take the pod, as kube-scheduler's framework codes it: callers decide on the code, never on
+// a plugin's name or a reason's text.
+enum class VerdictCode {
+  kFeasible,
+  kUnschedulable,  // a filter failed: the node's current state; removing pods (preemption) may help
+  kUnresolvable,   // the pod itself is invalid: nothing about the node can help
+  kError,          // the node could not be evaluated (not in the cluster state)
+};
+
 struct NodeVerdict {
   uint32_t node = 0;
   bool feasible = false;
-  std::string_view failed_plugin;  // "" when feasible
+  VerdictCode code = VerdictCode::kUnschedulable;
+  std::string_view failed_plugin;  // the rule that decided (a filter's name, "PodValidation", "NodeLookup"); ""
+                                   // when feasible
   std::string reason;
   int64_t score = 0;       // weighted total, 0..100 with three decimals: 0..100000
   double exact_score = 0;  // the same before rounding; the best node is chosen on this

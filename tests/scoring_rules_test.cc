@@ -56,6 +56,10 @@ TEST(NumaBinding, FitsInsideOneNumaNodeNotAcrossTwo) {
   SchedulingResult r = h.Run(Dedicated("big", 10, 8));
   EXPECT_NE(OnlyReason(r).find("NumaPlacement: no NUMA node has 10 free CPUs"), std::string::npos)
       << OnlyReason(r);
+  EXPECT_EQ(r.verdicts[0].code, VerdictCode::kUnschedulable) << "the node's state; preemption may help";
+  EXPECT_EQ(h.Run(Dedicated("fits", 2, 1)).verdicts[0].code, VerdictCode::kFeasible);
+  EXPECT_EQ(h.scheduler.Schedule(h.cluster, Dedicated("ghost", 2, 1), {7}).verdicts[0].code, VerdictCode::kError)
+      << "a node index the state does not hold";
   // Memory counts too.
   r = h.Run(Dedicated("fat", 1, 33));
   EXPECT_EQ(r.best, -1);
@@ -399,6 +403,7 @@ TEST(BadInput, InvalidPodsFailEveryNodeWithOneReasonAndLeaveTheLedger) {
     ASSERT_EQ(r.verdicts.size(), 2u);
     for (const NodeVerdict& v : r.verdicts) {
       EXPECT_EQ(v.failed_plugin, "PodValidation");
+      EXPECT_EQ(v.code, VerdictCode::kUnresolvable);
       EXPECT_NE(v.reason.find(expected), std::string::npos) << pod.name << ": " << v.reason;
       EXPECT_EQ(v.reason, r.verdicts[0].reason) << "one reason on every node";
     }
