@@ -20,6 +20,7 @@
 #include "extender/allocation.h"
 #include "extender/snapshot.h"
 #include "kube/time_format.h"
+#include "scoring/device_guess.h"
 #include "scoring/numa_placement.h"
 
 namespace tessera::extender {
@@ -491,21 +492,9 @@ namespace {
 void GuessDevices(const scoring::NodeState& node, const scoring::PodRequest& pod, scoring::Placement* placement,
                   const char** source) {
   if (!pod.gpu.any()) return;
-  int cards = 0, nics = 0;
-  for (size_t i = 0; i < node.gpus.size() && i < 64 && cards < pod.gpu.count; ++i) {
-    const scoring::GpuState& g = node.gpus[i];
-    const bool fits = pod.gpu.whole_cards() ? g.Untouched()
-                                            : g.free_milli >= pod.gpu.milli_per_gpu &&
-                                                  g.free_memory_mib >= pod.gpu.memory_mib_per_gpu;
-    if (!fits) continue;
-    placement->gpu_mask |= uint64_t{1} << i;
-    ++cards;
-  }
-  for (size_t i = 0; i < node.nics.size() && i < 64 && nics < pod.gpu.rdma_nics; ++i) {
-    if (!node.nics[i].rdma) continue;
-    placement->nic_mask |= uint64_t{1} << i;
-    ++nics;
-  }
+  const scoring::DeviceGuess guess = scoring::FirstFitDevices(node, pod);
+  placement->gpu_mask |= guess.gpu_mask;
+  placement->nic_mask |= guess.nic_mask;
   *source = "guessed";
 }
 

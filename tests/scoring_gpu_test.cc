@@ -5,6 +5,7 @@
 #include <bit>
 #include <random>
 
+#include "scoring/device_guess.h"
 #include "scoring/gpu_fragmentation.h"
 #include "scoring/gpu_policy.h"
 #include "scoring/scheduler.h"
@@ -305,6 +306,23 @@ TEST(GpuPolicies, TargetWorkloadLearnedFromPodsAndReplaced) {
   EXPECT_EQ(ctx.NodeFragmentationCached(cluster, 0), 0.0);
   ctx.SetWorkload(TargetWorkload{{{1000, 1000, 1, {}, 1.0}}});  // whole cards: the half card is stranded
   EXPECT_EQ(ctx.NodeFragmentationCached(cluster, 0), 500.0) << "same node version, new workload";
+}
+
+// What a device plugin hands a pod nobody placed: first cards that fit (whole cards only untouched ones, shares
+// by compute and memory), first RDMA NICs; incomplete when the node has too few.
+TEST(DeviceGuess, FirstFitCardsAndNics) {
+  NodeState n = GpuNode("n");
+  n.gpus[0].free_milli = 400;  // 60 % taken
+  n.gpus[1].free_memory_mib = 1024;
+  n.nics[0].rdma = false;
+  DeviceGuess share = FirstFitDevices(n, GpuPod("s", 1, 500, 2048));
+  EXPECT_EQ(share.gpu_mask, 0b0100u) << "card 0 lacks compute, card 1 memory";
+  EXPECT_TRUE(share.complete);
+  DeviceGuess whole = FirstFitDevices(n, GpuPod("w", 2, 1000, 0, 1));
+  EXPECT_EQ(whole.gpu_mask, 0b1100u) << "only untouched cards";
+  EXPECT_EQ(whole.nic_mask, 0b10u) << "the first RDMA NIC";
+  EXPECT_TRUE(whole.complete);
+  EXPECT_FALSE(FirstFitDevices(n, GpuPod("x", 3, 1000)).complete);
 }
 
 // Seeded property test over the shared GPU topologies: shares never pass a card's compute or memory, whole cards

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "bench/bench_stats.h"
+#include "scoring/device_guess.h"
 #include "scoring/gpu_policy.h"
 #include "scoring/numa_affinity.h"
 #include "scoring/scheduler.h"
@@ -175,29 +176,10 @@ std::optional<scoring::Placement> BlindPlacement(const ClusterState& cluster, co
     p.numa_mask = scoring::PredictKubeletNumaMask(node, pod, policy);
     if (pod.numa_exclusive) p.exclusive = true;
   }
-  // Devices: the first free cards and RDMA NICs in index order, blind to switches and NUMA.
-  if (pod.gpu.count > 0) {
-    uint64_t gm = 0;
-    int need = pod.gpu.count;
-    for (size_t i = 0; i < node.gpus.size() && need > 0; ++i) {
-      const scoring::GpuState& g = node.gpus[i];
-      const bool ok = pod.gpu.whole_cards() ? g.Untouched() : g.free_milli >= pod.gpu.milli_per_gpu;
-      if (ok && g.free_memory_mib >= pod.gpu.memory_mib_per_gpu) {
-        gm |= uint64_t{1} << i;
-        --need;
-      }
-    }
-    p.gpu_mask = gm;
-  }
-  uint64_t nm = 0;
-  int need_nics = pod.gpu.rdma_nics;
-  for (size_t i = 0; i < node.nics.size() && need_nics > 0; ++i) {
-    if (node.nics[i].rdma) {
-      nm |= uint64_t{1} << i;
-      --need_nics;
-    }
-  }
-  p.nic_mask = nm;
+  // Devices: what the device plugin hands out, blind to switches and NUMA.
+  const scoring::DeviceGuess devices = scoring::FirstFitDevices(node, pod);
+  p.gpu_mask = pod.gpu.count > 0 ? devices.gpu_mask : 0;
+  p.nic_mask = devices.nic_mask;
   return p;
 }
 
