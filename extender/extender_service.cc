@@ -377,9 +377,21 @@ void ExtenderService::ApplyLocked(Kind kind, bool deleted, const std::string& ob
   pods_[rec.request.uid] = std::move(rec);
 }
 
+void ExtenderService::ForgetUnboundFilteredPodsLocked() {
+  const auto now = options_.monotonic_now();
+  if (now - last_forget_ < std::chrono::seconds(1)) return;  // a sweep of pods_ at most once a second
+  last_forget_ = now;
+  for (auto it = pods_.begin(); it != pods_.end();) {
+    const PodRecord& r = it->second;
+    const bool stale = !r.from_api && r.node.empty() && now - r.filtered_at > options_.forget_unbound_after;
+    it = stale ? pods_.erase(it) : std::next(it);  // never bound: nothing in the ledger to release
+  }
+}
+
 void ExtenderService::RebuildIfNeededLocked() {
   // Heartbeats age without events: once a second, see whether any node's CNR turned stale (or fresh again).
   const auto now = std::chrono::steady_clock::now();
+  ForgetUnboundFilteredPodsLocked();
   if (!dirty_ && now - last_rebuild_ >= std::chrono::seconds(1)) {
     const auto wall = options_.now();
     for (const auto& [name, rec] : nodes_) {
@@ -595,6 +607,11 @@ scoring::ClusterState ExtenderService::ClusterWithTopology() {
 uint64_t ExtenderService::rebuilds() const {
   std::lock_guard<std::mutex> lock(mu_);
   return nodes_generation_;
+}
+
+size_t ExtenderService::known_pods() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pods_.size();
 }
 
 size_t ExtenderService::placed_pods() const {
@@ -886,8 +903,11 @@ Answer ExtenderService::Filter(std::string_view body) {
       invalid->reason.assign(args.names.size(), "Tessera: invalid pod: " + pod.status().message());
       evaluation = std::move(invalid);
     } else {
-      if (!pod->uid.empty() && pods_.count(pod->uid) == 0)
-        pods_[pod->uid].request = *pod;  // for the bind that follows
+      if (!pod->uid.empty()) {
+        auto [it, added] = pods_.try_emplace(pod->uid);
+        if (added) it->second.request = *pod;  // for the bind that follows
+        it->second.filtered_at = options_.monotonic_now();
+      }
       if (last_filter_.evaluation != nullptr && epoch_before == resolved_epoch_ &&
           last_filter_.resolved_epoch == resolved_epoch_ && last_filter_.state_version == state_version_ &&
           last_filter_.pod_shape == shape) {

@@ -46,6 +46,14 @@ struct ExtenderOptions {
   using TopologySource = extender::TopologySource;
   TopologySource topology_source = TopologySource::kAuto;
   std::function<std::chrono::system_clock::time_point()> now = [] { return std::chrono::system_clock::now(); };
+  // Elapsed time for the extender's own housekeeping (not frozen by --snapshot, unlike `now`); tests inject it.
+  std::function<std::chrono::steady_clock::time_point()> monotonic_now = [] {
+    return std::chrono::steady_clock::now();
+  };
+  // A pod known only from filter calls (never seen in a LIST or watch, never bound) is forgotten this long after
+  // its last filter: kube-scheduler filters again before any bind, and a pod deleted meanwhile would otherwise be
+  // remembered forever (offline, or when its delete fell in a watch gap).
+  std::chrono::seconds forget_unbound_after{600};
   // Failpoint for crash tests only (tessera-extender reads TESSERA_FAILPOINT_BIND_PAUSE_MS): wait this long
   // between writing the allocation annotation and posting the Binding, so a test can kill -9 the extender there.
   std::chrono::milliseconds failpoint_bind_pause{0};
@@ -88,6 +96,8 @@ class ExtenderService {
   // The current state (nodes, their CNR capacity, the ledger), e.g. as the simulator's starting point. Nodes
   // without a usable CNR are absent.
   scoring::ClusterState ClusterWithTopology();
+  // Pods the service keeps a record of (bound, pending from the API, or known from a filter call).
+  size_t known_pods() const;
   size_t placed_pods() const;
   // Full rebuilds of the cluster state so far (each event that can change a decision costs one, lazily).
   uint64_t rebuilds() const;
@@ -95,11 +105,12 @@ class ExtenderService {
  private:
   struct PodRecord {
     scoring::PodRequest request;
-    std::string node;        // "" while pending
-    std::string allocation;  // tessera.io/allocation
-    bool terminal = false;   // Succeeded or Failed: holds nothing
-    bool from_api = false;   // seen in a list or watch (not only in a filter call)
-    std::string content;     // what decisions depend on, as last seen from the API (see ApplyLocked)
+    std::string node;                                     // "" while pending
+    std::string allocation;                               // tessera.io/allocation
+    bool terminal = false;                                // Succeeded or Failed: holds nothing
+    bool from_api = false;                                // seen in a list or watch (not only in a filter call)
+    std::chrono::steady_clock::time_point filtered_at{};  // last filter call, for pods known only from those
+    std::string content;  // what decisions depend on, as last seen from the API (see ApplyLocked)
   };
   struct NodeRecord {
     uint32_t index = 0;
@@ -141,6 +152,7 @@ class ExtenderService {
   void RememberEvaluationLocked(std::string pod_shape, std::shared_ptr<const Evaluation> evaluation);
   Status AddNodeLocked(const std::string& name, const TopologyEntry* cnr, const TopologyEntry* nrt);
   void RebuildIfNeededLocked();
+  void ForgetUnboundFilteredPodsLocked();
   void LearnTargetWorkloadLocked(const std::vector<const PodRecord*>& bound);
   // Where a bound pod is charged: Tessera's annotation, corrected by what the node's agent reports in the CNR;
   // for pods bound by someone else, the agent's report, else node level.
@@ -166,6 +178,7 @@ class ExtenderService {
   prometheus::Gauge* target_shapes_ = nullptr;
   prometheus::Gauge* target_updates_ = nullptr;
   uint64_t target_workload_updates_ = 0;
+  std::chrono::steady_clock::time_point last_forget_{};
   bool listed_[4] = {false, false, false, false};  // by Kind: a later Replace is a relist
   void CountBind(const char* outcome);
   bool dirty_ = true;

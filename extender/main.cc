@@ -44,6 +44,9 @@ DEFINE_int32(threads, 2, "HTTP worker threads");
 DEFINE_uint64(max_body_bytes, 16u << 20, "Largest request body accepted (413 beyond)");
 DEFINE_string(cnr_stale_after, "300",
               "How old a CNR's AgentReady heartbeat may be before the CNR is stale (e.g. 5m, or seconds)");
+DEFINE_string(forget_unbound_after, "10m",
+              "Forget a pod known only from filter calls (never bound, never seen from the API server) this long "
+              "after its last filter (e.g. 10m, or seconds)");
 DEFINE_string(topology_source, "auto",
               "Where node topology comes from: cnr (CustomNodeResource), nrt (NodeResourceTopology, "
               "topology.node.k8s.io/v1alpha2, as NFD's topology-updater, the resource-topology-exporter or "
@@ -97,6 +100,11 @@ int main(int argc, char** argv) {
   Result<std::chrono::milliseconds> stale_after = kube::ParseDuration(FLAGS_cnr_stale_after);
   if (!stale_after.ok()) return BadInput("--cnr-stale-after: " + stale_after.status().message());
   options.cnr_stale_after = std::chrono::duration_cast<std::chrono::seconds>(*stale_after);
+  Result<std::chrono::milliseconds> forget_after = kube::ParseDuration(FLAGS_forget_unbound_after);
+  if (!forget_after.ok() || forget_after->count() <= 0)
+    return BadInput("--forget-unbound-after: " +
+                    (forget_after.ok() ? std::string("must be positive") : forget_after.status().message()));
+  options.forget_unbound_after = std::chrono::duration_cast<std::chrono::seconds>(*forget_after);
   Result<std::chrono::milliseconds> resync_period = kube::ParseDuration(FLAGS_resync_period);
   if (!resync_period.ok()) return BadInput("--resync-period: " + resync_period.status().message());
   if (FLAGS_topology_source == "nrt") {
