@@ -25,7 +25,7 @@ class FgdPolicy : public GpuPolicy {
   }
   Normalization ScoreNormalization() const override { return Normalization::kNone; }
   int ChooseCard(const GpuScoreInput& in, const std::vector<int>& candidates) const override {
-    return LeastFragmentingCard(in, candidates, &GpuContext::FragmentationOf, &FgdCardRank);
+    return FgdCard(in, candidates);
   }
 };
 

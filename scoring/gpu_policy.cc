@@ -118,10 +118,6 @@ double FgdPluginScore(double before, double after) {
   return std::trunc(100.0 / (1.0 + std::exp(-(before - after) / 1000.0)));
 }
 
-double FgdCardRank(double before, double after) {
-  return -FgdPluginScore(before, after);
-}
-
 int TightestCard(const NodeState& node, const std::vector<int>& candidates) {
   int best = candidates.front();
   for (int c : candidates) {
@@ -130,13 +126,11 @@ int TightestCard(const NodeState& node, const std::vector<int>& candidates) {
   return best;
 }
 
-int LeastFragmentingCard(const GpuScoreInput& in, const std::vector<int>& candidates,
-                         double (GpuContext::*fragmentation_of)(const GpuView&, uint32_t),
-                         double (*rank)(double before, double after)) {
+int FgdCard(const GpuScoreInput& in, const std::vector<int>& candidates) {
+  const double before = in.ctx->NodeFragmentationCached(*in.cluster, in.node_index);
   int best = candidates.front();
   double best_frag = 0;
-  double best_rank = 0;
-  const double before = rank != nullptr ? (in.ctx->*fragmentation_of)(MakeGpuView(*in.node), in.node_index) : 0.0;
+  double best_score = 0;
   int64_t seen_free[64];
   int seen = 0;
   for (int c : candidates) {
@@ -148,12 +142,12 @@ int LeastFragmentingCard(const GpuScoreInput& in, const std::vector<int>& candid
     seen_free[seen++] = free;
     GpuScoreInput trial = in;
     trial.gpu_mask = uint64_t{1} << c;
-    const double f = (in.ctx->*fragmentation_of)(ViewAfter(trial), in.node_index);
-    const double r = rank != nullptr ? rank(before, f) : f;
-    if (c == candidates.front() || r < best_rank) {
+    const double f = in.ctx->FragmentationOf(ViewAfter(trial), in.node_index);
+    const double score = FgdPluginScore(before, f);
+    if (c == candidates.front() || score > best_score) {
       best = c;
       best_frag = f;
-      best_rank = r;
+      best_score = score;
     }
   }
   in.ctx->RememberChoice(in.node_index, uint64_t{1} << best, best_frag);

@@ -128,21 +128,16 @@ Result<std::unique_ptr<GpuPolicy>> MakeGpuPolicy(const std::string& name);
 const std::vector<std::string>& GpuPolicyNames();
 
 // The FGD paper's plugin score for a node whose fragmentation goes from `before` to `after` (milli-GPU): the
-// integer int(100 * sigmoid((before - after) / 1000)), truncated as Go's int64() does. FgdCardRank orders cards
-// by it for LeastFragmentingCard (lower first).
+// integer int(100 * sigmoid((before - after) / 1000)), truncated as Go's int64() does.
 double FgdPluginScore(double before, double after);
-double FgdCardRank(double before, double after);
 
 // Tightest-fit card choice, shared by several policies.
 int TightestCard(const NodeState& node, const std::vector<int>& candidates);
 
-// The card whose share leaves the node least fragmented by `fragmentation_of` (first on ties), evaluating each
-// distinct free-compute value once; remembered in the context so scoring the choice does not recompute it.
-// With `rank` set, cards compare by rank(fragmentation before, after) instead, lower first: FGD compares the
-// integer scores its plugin would give, so cards a point apart in fragmentation but not in score tie.
-int LeastFragmentingCard(const GpuScoreInput& in, const std::vector<int>& candidates,
-                         double (GpuContext::*fragmentation_of)(const GpuView&, uint32_t),
-                         double (*rank)(double before, double after) = nullptr);
+// The card whose share gets the highest FGD plugin score (FgdPluginScore), first on ties, evaluating each distinct
+// free-compute value once: the integer score, so cards a point apart in fragmentation but not in score tie. The
+// fragmentation after the choice is remembered in the context so scoring it does not recompute it.
+int FgdCard(const GpuScoreInput& in, const std::vector<int>& candidates);
 
 }  // namespace tessera::scoring
 

@@ -54,7 +54,7 @@ class TesseraPolicy : public GpuPolicy {
     return gradient + 0.5 * (InUse(*in.node) ? 1.0 : 0.0) + 0.4 * StableOrder(in.node->name);
   }
   int ChooseCard(const GpuScoreInput& in, const std::vector<int>& candidates) const override {
-    return LeastFragmentingCard(in, candidates, &GpuContext::FragmentationOf, &FgdCardRank);
+    return FgdCard(in, candidates);
   }
 
  private:
