@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
   auto samples = tessera::bench::TimeRuns(300, [&] {
     auto r = scheduler.Schedule(cluster, pod);
     feasible = 0;
-    for (const auto& v : r.verdicts) feasible += v.feasible;
+    for (const auto& v : r.verdicts) feasible += v.feasible();
   });
   std::printf("\n5,000 nodes x 8 NUMA nodes, %zu pods held (~50%% of CPU), %d nodes feasible\n",
               cluster.pod_count(), feasible);

@@ -814,8 +814,8 @@ ExtenderService::Evaluation ExtenderService::EvaluateLocked(const scoring::PodRe
   for (size_t k = 0; k < candidates.size(); ++k) {
     const scoring::NodeVerdict& v = r.verdicts[k];
     const size_t i = slot[k];
-    e.feasible[i] = v.feasible;
-    if (!v.feasible) {
+    e.feasible[i] = v.feasible();
+    if (!v.feasible()) {
       e.reason[i] = "Tessera " + std::string(v.failed_plugin) + ": " + v.reason;
       // Removing pods cannot fix an invalid pod, nor a node the state does not hold.
       e.unresolvable[i] = v.code != scoring::VerdictCode::kUnschedulable;

@@ -48,13 +48,11 @@ bool Scheduler::RunFilters(NodeCycle& cycle, NodeVerdict* verdict,
                            const std::vector<const FilterPlugin*>& filters) const {
   for (const FilterPlugin* f : filters) {
     if (!f->Filter(cycle, config_.explain_failures ? &verdict->reason : nullptr)) {
-      verdict->feasible = false;
       verdict->code = VerdictCode::kUnschedulable;
       verdict->failed_plugin = f->Name();
       return false;
     }
   }
-  verdict->feasible = true;
   verdict->code = VerdictCode::kFeasible;
   verdict->placement = cycle.placement;
   verdict->device_level = cycle.device_level;
@@ -169,7 +167,6 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
       if (entry->generation == memo->generation_ && entry->node_version == cluster.node(nodes[i]).version) {
         ++memo->hits_;
         v.node = nodes[i];
-        v.feasible = entry->verdict.feasible;
         v.code = entry->verdict.code;
         v.failed_plugin = entry->verdict.failed_plugin;
         v.reason = entry->verdict.reason;
@@ -178,7 +175,7 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
         v.placement = entry->verdict.placement;
         v.placement.node = nodes[i];
         v.device_level = entry->verdict.device_level;
-        if (v.feasible) {
+        if (v.feasible()) {
           const double* cached = entry->raw.data();
           double* row = raw.data() + i * plugins;
           for (size_t p = 0; p < plugins; ++p) {
@@ -193,7 +190,6 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
       ++memo->misses_;
     }
     v.node = nodes[i];
-    v.feasible = false;
     v.code = VerdictCode::kUnschedulable;
     v.failed_plugin = {};
     v.reason.clear();
@@ -247,7 +243,7 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
   }
   for (size_t i = 0; i < nodes.size(); ++i) {
     NodeVerdict& v = result.verdicts[i];
-    if (!v.feasible) continue;
+    if (!v.feasible()) continue;
     double total = 0;
     for (size_t p = 0; p < plugins; ++p) {
       if (!active[p]) continue;

@@ -28,8 +28,8 @@ enum class VerdictCode {
 
 struct NodeVerdict {
   uint32_t node = 0;
-  bool feasible = false;
   VerdictCode code = VerdictCode::kUnschedulable;
+  bool feasible() const { return code == VerdictCode::kFeasible; }
   std::string_view failed_plugin;  // the rule that decided (a filter's name, "PodValidation", "NodeLookup"); ""
                                    // when feasible
   std::string reason;

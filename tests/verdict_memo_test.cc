@@ -32,7 +32,7 @@ void ExpectSame(const SchedulingResult& a, const SchedulingResult& b, const std:
   for (size_t i = 0; i < a.verdicts.size(); ++i) {
     const NodeVerdict& x = a.verdicts[i];
     const NodeVerdict& y = b.verdicts[i];
-    EXPECT_EQ(x.feasible, y.feasible) << what << " node " << i;
+    EXPECT_EQ(x.feasible(), y.feasible()) << what << " node " << i;
     EXPECT_EQ(x.failed_plugin, y.failed_plugin) << what << " node " << i;
     EXPECT_EQ(x.reason, y.reason) << what << " node " << i;
     EXPECT_EQ(x.score, y.score) << what << " node " << i;

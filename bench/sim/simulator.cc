@@ -178,7 +178,7 @@ std::optional<scoring::Placement> BlindPlacement(const ClusterState& cluster, co
   }
   // Devices: what the device plugin hands out, blind to switches and NUMA.
   const scoring::DeviceGuess devices = scoring::FirstFitDevices(node, pod);
-  p.gpu_mask = pod.gpu.count > 0 ? devices.gpu_mask : 0;
+  p.gpu_mask = devices.gpu_mask;
   p.nic_mask = devices.nic_mask;
   return p;
 }
@@ -188,9 +188,9 @@ std::optional<scoring::Placement> BlindPlacement(const ClusterState& cluster, co
 // leaves the pod unplaced: the states then differ, and the decision says so (followed_in_top 0).
 void Follow(scoring::SchedulingResult& r, int node, Decision* decision) {
   const scoring::NodeVerdict* best = r.Best();
-  double top = best != nullptr ? best->exact_score : 0;
+  const double top = best != nullptr ? best->exact_score : 0;
   decision->top_nodes = 0;
-  for (const scoring::NodeVerdict& v : r.verdicts) decision->top_nodes += v.feasible && v.exact_score == top;
+  for (const scoring::NodeVerdict& v : r.verdicts) decision->top_nodes += v.feasible() && v.exact_score == top;
   if (node < 0) {
     decision->followed_in_top = best == nullptr ? 1 : 0;
     r.best = -1;
@@ -199,7 +199,7 @@ void Follow(scoring::SchedulingResult& r, int node, Decision* decision) {
   decision->followed_in_top = 0;
   int64_t at = -1;
   for (size_t i = 0; i < r.verdicts.size(); ++i) {
-    if (static_cast<int>(r.verdicts[i].node) == node && r.verdicts[i].feasible) at = static_cast<int64_t>(i);
+    if (static_cast<int>(r.verdicts[i].node) == node && r.verdicts[i].feasible()) at = static_cast<int64_t>(i);
   }
   if (at >= 0) decision->followed_in_top = r.verdicts[static_cast<size_t>(at)].exact_score == top;
   r.best = at;
@@ -276,7 +276,6 @@ RunResult RunOnce(const Workload& workload, const RunConfig& config,
       config.pod_order != nullptr ? *config.pod_order : TunedOrder(workload, config.seed, config.max_load_pct);
   result.pods_total = static_cast<int>(order.size());
   const int points = static_cast<int>(config.max_load_pct);
-  result.curve.assign(static_cast<size_t>(points) + 1, std::nullopt);
 
   scoring::SchedulingResult reusable;
   std::vector<uint32_t> all_nodes(cluster.node_count());
