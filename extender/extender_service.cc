@@ -379,12 +379,18 @@ void ExtenderService::ApplyLocked(Kind kind, bool deleted, const std::string& ob
 
 void ExtenderService::ForgetUnboundFilteredPodsLocked() {
   const auto now = options_.monotonic_now();
-  if (now - last_forget_ < std::chrono::seconds(1)) return;  // a sweep of pods_ at most once a second
+  if (now - last_forget_ < std::chrono::seconds(1)) return;  // a sweep at most once a second
   last_forget_ = now;
-  for (auto it = pods_.begin(); it != pods_.end();) {
-    const PodRecord& r = it->second;
-    const bool stale = !r.from_api && r.node.empty() && now - r.filtered_at > options_.forget_unbound_after;
-    it = stale ? pods_.erase(it) : std::next(it);  // never bound: nothing in the ledger to release
+  for (auto it = filtered_only_.begin(); it != filtered_only_.end();) {
+    auto pod = pods_.find(it->first);
+    if (pod == pods_.end() || pod->second.from_api || !pod->second.node.empty()) {
+      it = filtered_only_.erase(it);  // gone, or now known from the API server or bound: kept by those rules
+    } else if (now - it->second > options_.forget_unbound_after) {
+      pods_.erase(pod);  // never bound: nothing in the ledger to release
+      it = filtered_only_.erase(it);
+    } else {
+      ++it;
+    }
   }
 }
 
@@ -906,7 +912,7 @@ Answer ExtenderService::Filter(std::string_view body) {
       if (!pod->uid.empty()) {
         auto [it, added] = pods_.try_emplace(pod->uid);
         if (added) it->second.request = *pod;  // for the bind that follows
-        it->second.filtered_at = options_.monotonic_now();
+        if (!it->second.from_api && it->second.node.empty()) filtered_only_[pod->uid] = options_.monotonic_now();
       }
       if (last_filter_.evaluation != nullptr && epoch_before == resolved_epoch_ &&
           last_filter_.resolved_epoch == resolved_epoch_ && last_filter_.state_version == state_version_ &&

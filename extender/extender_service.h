@@ -105,12 +105,11 @@ class ExtenderService {
  private:
   struct PodRecord {
     scoring::PodRequest request;
-    std::string node;                                     // "" while pending
-    std::string allocation;                               // tessera.io/allocation
-    bool terminal = false;                                // Succeeded or Failed: holds nothing
-    bool from_api = false;                                // seen in a list or watch (not only in a filter call)
-    std::chrono::steady_clock::time_point filtered_at{};  // last filter call, for pods known only from those
-    std::string content;  // what decisions depend on, as last seen from the API (see ApplyLocked)
+    std::string node;        // "" while pending
+    std::string allocation;  // tessera.io/allocation
+    bool terminal = false;   // Succeeded or Failed: holds nothing
+    bool from_api = false;   // seen in a list or watch (not only in a filter call)
+    std::string content;     // what decisions depend on, as last seen from the API (see ApplyLocked)
   };
   struct NodeRecord {
     uint32_t index = 0;
@@ -179,6 +178,9 @@ class ExtenderService {
   prometheus::Gauge* target_updates_ = nullptr;
   uint64_t target_workload_updates_ = 0;
   std::chrono::steady_clock::time_point last_forget_{};
+  // Pods known only from filter calls, by UID, with their last filter: the sweep that forgets them walks these,
+  // not every pod of the cluster.
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> filtered_only_;
   bool listed_[4] = {false, false, false, false};  // by Kind: a later Replace is a relist
   void CountBind(const char* outcome);
   bool dirty_ = true;
