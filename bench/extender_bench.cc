@@ -206,7 +206,7 @@ int main(int argc, char** argv) {
     if (only_nodes != 0 && nodes != only_nodes) continue;
     tessera::extender::ExtenderOptions options;
     options.topology_source =
-        source == "nrt" ? tessera::extender::TopologySource::kNrt : tessera::extender::TopologySource::kCnr;
+        source == "nrt" ? tessera::state::TopologySource::kNrt : tessera::state::TopologySource::kCnr;
     ExtenderService service{options};
     std::vector<std::string> node_items, topology_items;
     for (int i = 0; i < nodes; ++i) {

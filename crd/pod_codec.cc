@@ -1,5 +1,8 @@
 #include "crd/pod_codec.h"
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -393,6 +396,33 @@ Result<PodRequest> DecodePodRequest(std::string_view json) {
   rapidjson::Document doc;
   if (Status s = ParseJson(json, &doc); !s.ok()) return s;
   return DecodePodRequest(static_cast<const rapidjson::Value&>(doc));
+}
+
+std::string PodShape(const rapidjson::Value& pod) {
+  static constexpr std::string_view kIdentity[] = {"name", "uid", "resourceVersion", "creationTimestamp",
+                                                   "managedFields"};
+  rapidjson::StringBuffer b;
+  rapidjson::Writer<rapidjson::StringBuffer> w(b);
+  w.StartObject();
+  for (auto it = pod.MemberBegin(); it != pod.MemberEnd(); ++it) {
+    const std::string_view key(it->name.GetString(), it->name.GetStringLength());
+    if (key == "status") continue;
+    w.Key(it->name.GetString(), it->name.GetStringLength());
+    if (key != "metadata" || !it->value.IsObject()) {
+      it->value.Accept(w);
+      continue;
+    }
+    w.StartObject();
+    for (auto m = it->value.MemberBegin(); m != it->value.MemberEnd(); ++m) {
+      const std::string_view field(m->name.GetString(), m->name.GetStringLength());
+      if (std::find(std::begin(kIdentity), std::end(kIdentity), field) != std::end(kIdentity)) continue;
+      w.Key(m->name.GetString(), m->name.GetStringLength());
+      m->value.Accept(w);
+    }
+    w.EndObject();
+  }
+  w.EndObject();
+  return std::string(b.GetString(), b.GetSize());
 }
 
 }  // namespace tessera::crd

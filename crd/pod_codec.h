@@ -7,6 +7,7 @@
 
 #include <rapidjson/document.h>
 
+#include <string>
 #include <string_view>
 
 #include "base/status.h"
@@ -33,6 +34,12 @@ Result<scoring::PodRequest> DecodePodRequest(std::string_view json);
 
 // The value of one microtopology (anti-)affinity annotation: {"required": [...], "preferred": [...]}.
 Result<scoring::NumaAffinity> DecodeNumaAffinity(std::string_view json, const std::string& annotation);
+
+// The pod as JSON, minus what tells one replica of a workload from another and never enters a decision (metadata
+// name, uid, resourceVersion, creationTimestamp, managedFields; status): pods with the same shape get the same
+// verdicts on the same node state (the verdict memo), and a pod event whose shape and phase did not change
+// changes nothing the ledger holds.
+std::string PodShape(const rapidjson::Value& pod);
 
 }  // namespace tessera::crd
 

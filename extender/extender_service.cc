@@ -17,11 +17,10 @@
 #include "crd/cnr_node_state.h"
 #include "crd/json_fields.h"
 #include "crd/pod_codec.h"
-#include "extender/allocation.h"
-#include "extender/snapshot.h"
 #include "kube/time_format.h"
 #include "scoring/device_guess.h"
 #include "scoring/numa_placement.h"
+#include "state/allocation.h"
 
 namespace tessera::extender {
 
@@ -42,43 +41,6 @@ const Value* MemberCi(const Value& obj, const char* key) {
   return nullptr;
 }
 
-// The pod as the request carries it, minus what tells one replica of a workload from another and never enters a
-// decision (metadata name, uid, resourceVersion, creationTimestamp, managedFields; status): pods with the same
-// shape get the same verdicts on the same node state (VerdictMemo), and a prioritize call recognises the filter
-// call of its cycle.
-std::string PodShape(const Value& pod) {
-  static constexpr std::string_view kIdentity[] = {"name", "uid", "resourceVersion", "creationTimestamp",
-                                                   "managedFields"};
-  rapidjson::StringBuffer b;
-  rapidjson::Writer<rapidjson::StringBuffer> w(b);
-  w.StartObject();
-  for (auto it = pod.MemberBegin(); it != pod.MemberEnd(); ++it) {
-    const std::string_view key(it->name.GetString(), it->name.GetStringLength());
-    if (key == "status") continue;
-    w.Key(it->name.GetString(), it->name.GetStringLength());
-    if (key != "metadata" || !it->value.IsObject()) {
-      it->value.Accept(w);
-      continue;
-    }
-    w.StartObject();
-    for (auto m = it->value.MemberBegin(); m != it->value.MemberEnd(); ++m) {
-      const std::string_view field(m->name.GetString(), m->name.GetStringLength());
-      if (std::find(std::begin(kIdentity), std::end(kIdentity), field) != std::end(kIdentity)) continue;
-      w.Key(m->name.GetString(), m->name.GetStringLength());
-      m->value.Accept(w);
-    }
-    w.EndObject();
-  }
-  w.EndObject();
-  return std::string(b.GetString(), b.GetSize());
-}
-
-// Whether the kubelet pins `pod`'s CPUs on `node` (static CPU manager, Guaranteed whole CPUs): NRT producers
-// count such pods in each NUMA node's available amount.
-bool PinnedByKubelet(const scoring::NodeState& node, const scoring::PodRequest& pod) {
-  return node.cpu_manager_static && scoring::IsNumaBound(pod, scoring::ResourcePolicy::kNative);
-}
-
 Answer BadRequest(const std::string& msg) {
   return Answer{400, "{\"Error\":\"" + msg + "\"}"};
 }
@@ -96,9 +58,26 @@ Answer BadRequestStatus(const Status& s) {
 
 }  // namespace
 
-ExtenderService::ExtenderService(ExtenderOptions options) : options_(std::move(options)) {
-  scheduler_ = std::make_unique<scoring::Scheduler>(options_.scheduler);
+namespace {
+
+state::StoreOptions StoreOptionsOf(const ExtenderOptions& o) {
+  state::StoreOptions s;
+  s.resource_policy = o.scheduler.resource_policy;
+  s.cnr_stale_after = o.cnr_stale_after;
+  s.cnr_read = o.cnr_read;
+  s.topology_source = o.topology_source;
+  s.now = o.now;
+  s.monotonic_now = o.monotonic_now;
+  s.forget_unbound_after = o.forget_unbound_after;
+  return s;
 }
+
+}  // namespace
+
+ExtenderService::ExtenderService(ExtenderOptions options)
+    : options_(std::move(options)),
+      store_(StoreOptionsOf(options_)),
+      scheduler_(std::make_unique<scoring::Scheduler>(options_.scheduler)) {}
 
 bool ExtenderService::ready() const {
   std::function<bool()> probe;
@@ -189,24 +168,24 @@ void ExtenderService::CountBind(const char* outcome) {
 void ExtenderService::UpdateGauges() {
   std::lock_guard<std::mutex> lock(mu_);
   if (utilisation_ == nullptr) return;
-  RebuildIfNeededLocked();
-  rebuilds_gauge_->Set(static_cast<double>(nodes_generation_));
+  RefreshLocked();
+  rebuilds_gauge_->Set(static_cast<double>(store_.full_rebuilds()));
   memo_hits_->Set(static_cast<double>(memo_.hits()));
   memo_misses_->Set(static_cast<double>(memo_.misses()));
   target_shapes_->Set(static_cast<double>(scheduler_->gpu_context()->workload.shapes.size()));
   target_updates_->Set(static_cast<double>(target_workload_updates_));
   for (prometheus::Gauge* g : unusable_series_) unusable_->Remove(g);
   unusable_series_.clear();
-  for (const auto& [name, rec] : nodes_) {
+  for (const auto& [name, rec] : store_.nodes()) {
     if (*rec.unusable == '\0') continue;
     prometheus::Gauge& g =
         unusable_->Add({{"node", name}, {"source", rec.from_nrt ? "nrt" : "cnr"}, {"reason", rec.unusable}});
     g.Set(1);
     unusable_series_.push_back(&g);
   }
-  for (const auto& [name, rec] : nodes_) {
+  for (const auto& [name, rec] : store_.nodes()) {
     if (!rec.has_topology) continue;
-    const scoring::NodeState& n = cluster_.node(rec.index);
+    const scoring::NodeState& n = store_.cluster().node(rec.index);
     int64_t gpu_units = 0, gpu_free = 0, mem = 0, mem_free = 0;
     for (const scoring::GpuState& g : n.gpus) {
       gpu_units += 1000;
@@ -231,271 +210,44 @@ void ExtenderService::AttachApi(kube::KubeClient* client) {
   api_ = client;
 }
 
-namespace {
-
-std::string NameOf(const rapidjson::Value& obj) {
-  std::string name;
-  if (const Value* meta = crd::Member(obj, "metadata")) (void)crd::ReadString(*meta, "name", "metadata", &name);
-  return name;
-}
-
-}  // namespace
-
 void ExtenderService::Replace(Kind kind, const std::vector<std::string>& items) {
   std::lock_guard<std::mutex> lock(mu_);
-  // What the cache held, by object, as far as decisions depend on it: a relist that finds it different corrects
-  // drift (an event lost between etcd and us, or one that arrived after the watch ended).
-  std::map<std::string, std::string> before, after;
-  auto fingerprint = [&](std::map<std::string, std::string>* out) {
-    out->clear();
-    if (kind == Kind::kNode) {
-      for (const std::string& name : node_names_) (*out)[name] = "";
-    } else if (kind == Kind::kCnr || kind == Kind::kNrt) {
-      for (const auto& [name, e] : kind == Kind::kCnr ? cnrs_ : nrts_) (*out)[name] = e.resource_version;
-    } else {
-      for (const auto& [uid, rec] : pods_) {
-        if (rec.from_api) (*out)[uid] = rec.node + '\n' + rec.allocation + (rec.terminal ? "\nterminal" : "");
-      }
-    }
-  };
-  fingerprint(&before);
-  if (kind == Kind::kNode) node_names_.clear();
-  if (kind == Kind::kCnr) cnrs_.clear();
-  if (kind == Kind::kNrt) nrts_.clear();
-  if (kind == Kind::kPod) {
-    // Pods only seen in filter calls (pending, not yet listed) survive; listed ones are replaced.
-    for (auto it = pods_.begin(); it != pods_.end();) it = it->second.from_api ? pods_.erase(it) : std::next(it);
-  }
-  for (const std::string& item : items) ApplyLocked(kind, false, item);
-  dirty_ = true;
-  const int k = static_cast<int>(kind);
-  if (!listed_[k]) {  // the first list fills an empty cache: nothing to correct
-    listed_[k] = true;
-    return;
-  }
-  fingerprint(&after);
-  int added = 0, removed = 0, changed = 0;
-  for (const auto& [key, value] : before) {
-    auto it = after.find(key);
-    if (it == after.end())
-      ++removed;
-    else if (it->second != value)
-      ++changed;
-  }
-  for (const auto& [key, value] : after) added += before.count(key) == 0 ? 1 : 0;
-  if (corrections_ != nullptr) {
-    static const char* const kKinds[] = {"node", "pod", "cnr", "nrt"};
-    const char* name = kKinds[k];
-    corrections_->Add({{"kind", name}, {"change", "added"}}).Increment(added);
-    corrections_->Add({{"kind", name}, {"change", "removed"}}).Increment(removed);
-    corrections_->Add({{"kind", name}, {"change", "changed"}}).Increment(changed);
-  }
+  const state::Corrections c = store_.Replace(kind, items);
+  if (corrections_ == nullptr || c.first_list) return;
+  static const char* const kKinds[] = {"node", "pod", "cnr", "nrt"};
+  const char* name = kKinds[static_cast<int>(kind)];
+  corrections_->Add({{"kind", name}, {"change", "added"}}).Increment(c.added);
+  corrections_->Add({{"kind", name}, {"change", "removed"}}).Increment(c.removed);
+  corrections_->Add({{"kind", name}, {"change", "changed"}}).Increment(c.changed);
 }
 
 void ExtenderService::Apply(Kind kind, bool deleted, const std::string& object) {
   std::lock_guard<std::mutex> lock(mu_);
-  ApplyLocked(kind, deleted, object);
+  store_.Apply(kind, deleted, object);
 }
 
-void ExtenderService::ApplyLocked(Kind kind, bool deleted, const std::string& object) {
-  rapidjson::Document doc;
-  if (!crd::ParseJson(object, &doc).ok() || !doc.IsObject()) return;
-  // Only changes that can alter a decision mark the state dirty: the next decision then rebuilds it whole. Status
-  // updates of Nodes and Pods and CNR heartbeats, most of the event stream, do not.
-  if (kind == Kind::kNode) {
-    const std::string name = NameOf(doc);
-    if (name.empty()) return;
-    const bool changed = deleted ? node_names_.erase(name) > 0 : node_names_.insert(name).second;
-    if (changed) dirty_ = true;
-    return;
+void ExtenderService::RefreshLocked() {
+  store_.Refresh();
+  if (store_.full_rebuilds() != memo_full_rebuilds_) {
+    memo_.Clear();  // node indexes and versions restart with a whole rebuild
+    memo_full_rebuilds_ = store_.full_rebuilds();
   }
-  if (kind == Kind::kNrt) {
-    const std::string name = NameOf(doc);
-    if (name.empty()) return;
-    if (deleted) {
-      if (nrts_.erase(name) > 0) dirty_ = true;
-      return;
-    }
-    TopologyEntry e = DecodeNrtEntry(doc, name, options_.cnr_read);
-    if (auto old = nrts_.find(name); old != nrts_.end() && old->second.content == e.content) {
-      old->second.resource_version = e.resource_version;
-      return;
-    }
-    dirty_ = true;
-    nrts_[name] = std::move(e);
-    return;
-  }
-  if (kind == Kind::kCnr) {
-    const std::string name = NameOf(doc);
-    if (name.empty()) return;
-    if (deleted) {
-      if (cnrs_.erase(name) > 0) dirty_ = true;
-      return;
-    }
-    if (auto old = cnrs_.find(name); old != cnrs_.end() && old->second.content == TopologyContent(doc)) {
-      // A heartbeat: the time moves on, nothing else. Staleness is re-checked once a second without events.
-      RefreshHeartbeat(doc, &old->second);
-      return;
-    }
-    dirty_ = true;
-    TopologyEntry e = DecodeCnrEntry(doc, name, options_.cnr_read);
-    cnrs_[name] = std::move(e);
-    return;
-  }
-  Result<scoring::PodRequest> req = crd::DecodePodRequest(static_cast<const Value&>(doc));
-  if (!req.ok() || req->uid.empty()) return;
-  if (deleted) {
-    if (pods_.erase(req->uid) > 0) dirty_ = true;  // whatever it held is released at the next rebuild
-    return;
-  }
-  std::string phase_now;
-  if (const Value* status = crd::Member(doc, "status"))
-    (void)crd::ReadString(*status, "phase", "status", &phase_now);
-  std::string content = PodShape(doc) + '\n' + phase_now;
-  if (auto old = pods_.find(req->uid);
-      old != pods_.end() && old->second.from_api && old->second.content == content)
-    return;
-  dirty_ = true;
-  PodRecord rec;
-  rec.content = std::move(content);
-  rec.request = *req;
-  rec.from_api = true;
-  if (const Value* spec = crd::Member(doc, "spec")) (void)crd::ReadString(*spec, "nodeName", "spec", &rec.node);
-  std::string phase;
-  if (const Value* status = crd::Member(doc, "status")) (void)crd::ReadString(*status, "phase", "status", &phase);
-  rec.terminal = phase == "Succeeded" || phase == "Failed";
-  std::map<std::string, std::string> annotations;
-  if (const Value* meta = crd::Member(doc, "metadata"))
-    (void)crd::ReadStringMap(*meta, "annotations", "metadata", &annotations);
-  if (auto a = annotations.find(kAllocationAnnotation); a != annotations.end()) rec.allocation = a->second;
-  auto existing = pods_.find(rec.request.uid);
-  // A bind this process made may be newer than the event (annotation written, Binding not yet seen).
-  if (existing != pods_.end() && rec.node.empty() && !existing->second.node.empty()) {
-    rec.node = existing->second.node;
-    if (rec.allocation.empty()) rec.allocation = existing->second.allocation;
-  }
-  pods_[rec.request.uid] = std::move(rec);
-}
-
-void ExtenderService::ForgetUnboundFilteredPodsLocked() {
-  const auto now = options_.monotonic_now();
-  if (now - last_forget_ < std::chrono::seconds(1)) return;  // a sweep at most once a second
-  last_forget_ = now;
-  for (auto it = filtered_only_.begin(); it != filtered_only_.end();) {
-    auto pod = pods_.find(it->first);
-    if (pod == pods_.end() || pod->second.from_api || !pod->second.node.empty()) {
-      it = filtered_only_.erase(it);  // gone, or now known from the API server or bound: kept by those rules
-    } else if (now - it->second > options_.forget_unbound_after) {
-      pods_.erase(pod);  // never bound: nothing in the ledger to release
-      it = filtered_only_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-}
-
-void ExtenderService::RebuildIfNeededLocked() {
-  // Heartbeats age without events: once a second, see whether any node's CNR turned stale (or fresh again).
-  const auto now = std::chrono::steady_clock::now();
-  ForgetUnboundFilteredPodsLocked();
-  if (!dirty_ && now - last_rebuild_ >= std::chrono::seconds(1)) {
-    const auto wall = options_.now();
-    for (const auto& [name, rec] : nodes_) {
-      if (rec.from_nrt) continue;  // NRTs carry no heartbeat to age
-      auto cnr = cnrs_.find(name);
-      const bool fresh =
-          cnr != cnrs_.end() &&
-          ChooseTopology(TopologySource::kCnr, &cnr->second, nullptr, wall, options_.cnr_stale_after).entry !=
-              nullptr;
-      if (fresh != rec.has_topology) {
-        dirty_ = true;
-        break;
-      }
-    }
-    last_rebuild_ = now;
-  }
-  if (!dirty_) return;
-  cluster_ = scoring::ClusterState();
-  nodes_.clear();
-  memo_.Clear();
-  ++nodes_generation_;
-  ++state_version_;
-  for (const std::string& name : node_names_) {
-    auto cnr = cnrs_.find(name);
-    auto nrt = nrts_.find(name);
-    (void)AddNodeLocked(name, cnr == cnrs_.end() ? nullptr : &cnr->second,
-                        nrt == nrts_.end() ? nullptr : &nrt->second);
-  }
-  // The ledger: one entry per bound pod, never two (see LedgerPlacementLocked).
-  std::map<std::string, int> by_source;
-  // Pods whose devices are known go first, so that a guess for a foreign pod never takes a card a known pod holds.
-  std::vector<const PodRecord*> bound;
-  for (const auto& [uid, rec] : pods_) {
-    if (!rec.node.empty() && !rec.terminal) bound.push_back(&rec);
-  }
-  auto known = [this](const PodRecord* r) {
-    if (!r->allocation.empty() || !r->request.gpu.any()) return true;
-    auto cnr = cnrs_.find(r->node);
-    return cnr != cnrs_.end() && cnr->second.reported.count(r->request.Key()) != 0;
-  };
-  // By UID after that, so that every replica rebuilds the same ledger from the same objects.
-  std::sort(bound.begin(), bound.end(), [&](const PodRecord* a, const PodRecord* b) {
-    const bool ka = known(a), kb = known(b);
-    return ka != kb ? ka : a->request.uid < b->request.uid;
-  });
-  for (const PodRecord* rp : bound) {
-    const PodRecord& rec = *rp;
-    auto node = nodes_.find(rec.node);
-    if (node == nodes_.end() || !node->second.has_topology) continue;
-    if (node->second.from_nrt && rec.allocation.empty() &&
-        PinnedByKubelet(cluster_.node(node->second.index), rec.request)) {
-      ++by_source["nrt"];  // the NRT's producer counts what the kubelet pinned for it (ChargeNrtHeldLocked)
-      continue;
-    }
-    auto cnr = cnrs_.find(rec.node);
-    const char* source = "node_level";
-    scoring::Placement placement =
-        LedgerPlacementLocked(rec, node->second, cnr == cnrs_.end() ? nullptr : &cnr->second, &source);
-    if (Status st = cluster_.Reserve(rec.request, placement); !st.ok()) {
-      // The report or annotation contradicts the rest of the ledger (e.g. an agent's stale view): keep the pod
-      // at node level rather than lose it, and say so.
-      scoring::Placement fallback;
-      fallback.node = node->second.index;
-      if (rec.request.gpu.any() || !cluster_.Reserve(rec.request, fallback).ok()) {
-        source = "unaccounted";
-      } else {
-        source = "node_level";
-      }
-    }
-    ++by_source[source];
-  }
-  for (const auto& [name, rec] : nodes_) {
-    if (!rec.from_nrt || !rec.has_topology) continue;
-    auto nrt = nrts_.find(name);
-    if (nrt != nrts_.end()) ChargeNrtHeldLocked(name, rec, nrt->second);
-  }
-  LearnTargetWorkloadLocked(bound);
+  if (store_.holding_version() != learned_holding_version_) LearnTargetWorkloadLocked();
   if (ledger_pods_ != nullptr) {
-    for (const char* s :
-         {"annotation", "annotation_corrected_by_cnr", "cnr", "guessed", "node_level", "nrt", "unaccounted"}) {
-      ledger_pods_->Add({{"source", s}}).Set(by_source[s]);
-    }
+    for (const char* s : state::kLedgerSources) ledger_pods_->Add({{"source", s}}).Set(store_.ledger_pods(s));
   }
-  dirty_ = false;
-  last_rebuild_ = now;
 }
 
-void ExtenderService::LearnTargetWorkloadLocked(const std::vector<const PodRecord*>& bound) {
+void ExtenderService::LearnTargetWorkloadLocked() {
   // FGD's target workload, as the paper builds it from its trace: the shapes of the pods the cluster runs (CPU,
   // per-card GPU share, cards, models), most popular first until 95 % of them. Without it the fragmentation
   // measure is empty and the GPU policies fall back to their tie-breaks. Replaced only when it moved (a shape
   // came or went, or a weight by more than 0.02), since it invalidates every memoised score; every replica
-  // computes the same from the same objects.
-  if (cluster_.gpu_count() == 0) return;  // no GPU policy scores anything on a cluster without cards
-  std::vector<const scoring::PodRequest*> pods;
-  pods.reserve(bound.size());
-  for (const PodRecord* r : bound) pods.push_back(&r->request);
-  scoring::TargetWorkload learned = scoring::TargetWorkload::FromPods(pods, 0.95);
+  // computes the same from the same objects. The store keeps the counts by shape, so this costs the number of
+  // shapes, not of pods.
+  learned_holding_version_ = store_.holding_version();
+  if (store_.cluster().gpu_count() == 0) return;  // no GPU policy scores anything on a cluster without cards
+  scoring::TargetWorkload learned = scoring::TargetWorkload::FromShapeCounts(store_.holding_shapes(), 0.95);
   scoring::GpuContext* ctx = scheduler_->gpu_context();
   if (learned.CloseTo(ctx->workload, 0.02)) return;
   ctx->SetWorkload(std::move(learned));
@@ -503,132 +255,36 @@ void ExtenderService::LearnTargetWorkloadLocked(const std::vector<const PodRecor
   ++target_workload_updates_;
 }
 
-namespace {
-
-// A pod bound by someone else holds cards and NICs nobody told us about: charge the first that can hold it (a
-// device plugin's usual choice), so the node's totals stay right even where the card is a guess.
-void GuessDevices(const scoring::NodeState& node, const scoring::PodRequest& pod, scoring::Placement* placement,
-                  const char** source) {
-  if (!pod.gpu.any()) return;
-  const scoring::DeviceGuess guess = scoring::FirstFitDevices(node, pod);
-  placement->gpu_mask |= guess.gpu_mask;
-  placement->nic_mask |= guess.nic_mask;
-  *source = "guessed";
-}
-
-}  // namespace
-
-scoring::Placement ExtenderService::LedgerPlacementLocked(const PodRecord& rec, const NodeRecord& node,
-                                                          const TopologyEntry* cnr, const char** source) const {
-  const scoring::NodeState& state = cluster_.node(node.index);
-  const scoring::PodRequest& pod = rec.request;
-  scoring::Placement placement;
-  placement.node = node.index;
-  *source = "node_level";
-  bool annotated = false;
-  if (!rec.allocation.empty()) {
-    if (Result<scoring::Placement> decoded = DecodeAllocation(rec.allocation, state, node.index); decoded.ok()) {
-      placement = *decoded;
-      annotated = true;
-      *source = "annotation";
-    }
-  }
-  // The node agent's report (contract section 3.2) says where the pod really is. It is matched by namespace/name
-  // as Katalyst does; a report carrying another UID belongs to an earlier pod of that name and is ignored.
-  const crd::ReportedPlacement* reported = nullptr;
-  if (cnr != nullptr) {
-    auto it = cnr->reported.find(pod.Key());
-    if (it != cnr->reported.end() && (it->second.uid.empty() || it->second.uid == pod.uid)) reported = &it->second;
-  }
-  if (reported == nullptr) {
-    if (!annotated) GuessDevices(state, pod, &placement, source);
-    return placement;
-  }
-  const scoring::ResourcePolicy policy = options_.scheduler.resource_policy;
-  bool corrected = false;
-  // Only NUMA-bound pods are charged per NUMA node; others float in the shared pool whatever a report says.
-  if (reported->numa_mask != 0 && scoring::IsNumaBound(pod, policy) &&
-      reported->numa_mask != placement.numa_mask) {
-    const scoring::Placement pinned =
-        scoring::PinnedPlacement(state, node.index, pod, policy, reported->numa_mask);
-    placement.numa_mask = reported->numa_mask;
-    placement.cpu_pinned = pinned.cpu_pinned;
-    placement.memory_pinned = pinned.memory_pinned;
-    placement.exclusive = pinned.exclusive;
-    corrected = true;
-  }
-  if (pod.gpu.count > 0 && std::popcount(reported->gpu_mask) == pod.gpu.count &&
-      reported->gpu_mask != placement.gpu_mask) {
-    placement.gpu_mask = reported->gpu_mask;
-    corrected = true;
-  }
-  if (pod.gpu.rdma_nics > 0 && std::popcount(reported->nic_mask) == pod.gpu.rdma_nics &&
-      reported->nic_mask != placement.nic_mask) {
-    placement.nic_mask = reported->nic_mask;
-    corrected = true;
-  }
-  if (corrected) *source = annotated ? "annotation_corrected_by_cnr" : "cnr";
-  if (!annotated && !corrected) GuessDevices(state, pod, &placement, source);
-  return placement;
-}
-
 scoring::ClusterState ExtenderService::ClusterWithTopology() {
   std::lock_guard<std::mutex> lock(mu_);
-  RebuildIfNeededLocked();
-  scoring::ClusterState out;
-  std::vector<std::string> names;
-  for (const auto& [name, rec] : nodes_) {
-    if (rec.has_topology) names.push_back(name);
-  }
-  std::sort(names.begin(), names.end());
-  std::unordered_map<uint32_t, uint32_t> index;  // old -> new
-  for (const std::string& name : names) {
-    scoring::NodeState n = cluster_.node(nodes_[name].index);
-    // Usage is re-applied below through Reserve, from the ledger.
-    n.pinned_cpu_milli = n.pinned_memory = n.shared_cpu_used_milli = n.shared_memory_used = 0;
-    n.reclaimed_cpu_used_milli = n.reclaimed_memory_used = 0;
-    n.pods_with_required_anti_affinity = 0;
-    for (scoring::NumaState& s : n.numas) s.pinned_cpu_milli = s.pinned_memory = s.exclusive_holders = 0;
-    for (scoring::NumaDetail& d : n.numa_detail) {
-      d.reclaimed_cpu_used_milli = d.reclaimed_memory_used = 0;
-      d.pinned_pods.clear();
-    }
-    for (scoring::GpuState& g : n.gpus) {
-      g.free_milli = 1000;
-      g.free_memory_mib = g.memory_mib;
-    }
-    for (scoring::NicState& c : n.nics) c.users = 0;
-    index[nodes_[name].index] = out.AddNode(std::move(n));
-  }
-  for (const auto& [uid, rec] : pods_) {
-    const scoring::LedgerEntry* e = cluster_.FindPod(uid);
-    if (e == nullptr || index.count(e->placement.node) == 0) continue;
-    scoring::Placement p = e->placement;
-    p.node = index[e->placement.node];
-    (void)out.Reserve(e->pod, p);
-  }
-  return out;
+  RefreshLocked();
+  return store_.ClusterWithTopology();
 }
 
 uint64_t ExtenderService::rebuilds() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return nodes_generation_;
+  return store_.full_rebuilds();
+}
+
+uint64_t ExtenderService::node_rebuilds() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return store_.node_rebuilds();
 }
 
 size_t ExtenderService::known_pods() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return pods_.size();
+  return store_.known_pods();
 }
 
 size_t ExtenderService::placed_pods() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return cluster_.pod_count();
+  return store_.placed_pods();
 }
 
 std::string ExtenderService::AllocationOf(const std::string& pod_uid) const {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = pods_.find(pod_uid);
-  return it == pods_.end() ? "" : it->second.allocation;
+  const PodRecord* pod = store_.FindPod(pod_uid);
+  return pod == nullptr ? "" : pod->allocation;
 }
 
 bool ExtenderService::NeedsTopology(const scoring::PodRequest& pod) const {
@@ -636,65 +292,11 @@ bool ExtenderService::NeedsTopology(const scoring::PodRequest& pod) const {
   return scoring::IsNumaBound(pod, options_.scheduler.resource_policy) || pod.gpu.any() || pod.asks_reclaimed();
 }
 
-Status ExtenderService::AddNodeLocked(const std::string& name, const TopologyEntry* cnr,
-                                      const TopologyEntry* nrt) {
-  const TopologyChoice choice =
-      ChooseTopology(options_.topology_source, cnr, nrt, options_.now(), options_.cnr_stale_after);
-  NodeRecord rec;
-  rec.from_nrt = choice.from_nrt;
-  rec.topology_reason = choice.reason;
-  rec.unusable = choice.unusable;
-  rec.has_topology = choice.entry != nullptr;
-  scoring::NodeState state;
-  state.name = name;
-  if (choice.entry != nullptr) state = choice.entry->state;
-  rec.index = cluster_.AddNode(std::move(state));
-  nodes_[name] = rec;
-  return Status::Ok();
-}
-
-void ExtenderService::ChargeNrtHeldLocked(const std::string& node_name, const NodeRecord& node,
-                                          const TopologyEntry& nrt) {
-  // The NRT's producer counts what the kubelet holds exclusively on each NUMA node (allocatable - available),
-  // Tessera's own pods included once admitted. What it counts beyond what Tessera's ledger pins there (pods
-  // Tessera did not place, or admitted on another NUMA node than the ledger says) is charged as one synthetic
-  // pinned holder per NUMA node. Pods Tessera placed but the kubelet has not admitted yet stay charged by the
-  // ledger, so a lagging NRT never frees what is promised.
-  for (const crd::NrtHeld& h : nrt.held) {
-    const scoring::NodeState& state = cluster_.node(node.index);
-    const int index = state.NumaIndex(h.numa_id);
-    if (index < 0) continue;
-    const scoring::NumaState& numa = state.numas[static_cast<size_t>(index)];
-    scoring::PodRequest held;
-    held.namespace_name = "nrt-held";
-    held.name = node_name + "-numa-" + std::to_string(h.numa_id);
-    held.uid = "nrt-held/" + node_name + "/" + std::to_string(h.numa_id);
-    held.cpu_milli = std::max<int64_t>(0, h.cpu_milli - numa.pinned_cpu_milli);
-    held.memory_bytes = std::max<int64_t>(0, h.memory_bytes - numa.pinned_memory);
-    if (held.cpu_milli == 0 && held.memory_bytes == 0) continue;
-    scoring::Placement p;
-    p.node = node.index;
-    p.numa_mask = uint64_t{1} << index;
-    p.cpu_pinned = held.cpu_milli > 0;
-    p.memory_pinned = held.memory_bytes > 0;
-    (void)cluster_.Reserve(held, p);  // refused only where the ledger already holds more than the NRT says
-  }
-}
-
 Status ExtenderService::LoadSnapshot(const std::string& path,
                                      std::optional<std::chrono::system_clock::time_point> now) {
-  Result<SnapshotObjects> objects = ReadSnapshot(path);
-  if (!objects.ok()) return objects.status();
-  if (const auto at = now ? now : objects->newest; at.has_value()) {
-    std::lock_guard<std::mutex> lock(mu_);
-    options_.now = [t = *at] { return t; };
-  }
-  Replace(Kind::kNode, objects->nodes);
-  Replace(Kind::kCnr, objects->cnrs);
-  Replace(Kind::kNrt, objects->nrts);
-  Replace(Kind::kPod, objects->pods);
   std::lock_guard<std::mutex> lock(mu_);
-  RebuildIfNeededLocked();
+  if (Status s = store_.LoadSnapshot(path, now); !s.ok()) return s;
+  RefreshLocked();
   ready_ = true;
   return Status::Ok();
 }
@@ -724,20 +326,19 @@ void AppendJsonString(std::string* out, std::string_view s) {
 
 const std::vector<const ExtenderService::NodeRecord*>& ExtenderService::ResolveLocked(
     const std::vector<std::string_view>& names) {
-  if (resolved_generation_ == nodes_generation_ &&
+  if (resolved_membership_ == store_.membership_version() &&
       std::equal(resolved_names_.begin(), resolved_names_.end(), names.begin(), names.end())) {
     return resolved_;
   }
   resolved_names_.assign(names.begin(), names.end());
   ++resolved_epoch_;
-  resolved_generation_ = nodes_generation_;
+  resolved_membership_ = store_.membership_version();
   resolved_.resize(names.size());
   auto quoted = std::make_shared<QuotedNames>();
   quoted->text.reserve(names.size() * 16);
   quoted->end.reserve(names.size());
   for (size_t i = 0; i < names.size(); ++i) {
-    auto it = nodes_.find(std::string(names[i]));
-    resolved_[i] = it == nodes_.end() ? nullptr : &it->second;
+    resolved_[i] = store_.FindNode(std::string(names[i]));
     if (i > 0) quoted->text += ',';
     AppendJsonString(&quoted->text, names[i]);
     quoted->end.push_back(quoted->text.size());
@@ -749,7 +350,7 @@ const std::vector<const ExtenderService::NodeRecord*>& ExtenderService::ResolveL
 void ExtenderService::RememberEvaluationLocked(std::string pod_shape,
                                                std::shared_ptr<const Evaluation> evaluation) {
   last_filter_.pod_shape = std::move(pod_shape);
-  last_filter_.state_version = state_version_;
+  last_filter_.state_version = store_.version();
   last_filter_.resolved_epoch = resolved_epoch_;
   last_filter_.evaluation = std::move(evaluation);
   last_filter_.answer = nullptr;
@@ -759,8 +360,8 @@ void ExtenderService::RememberEvaluationLocked(std::string pod_shape,
 bool ExtenderService::CachedScoresLocked(const std::string& pod_shape, const std::vector<std::string_view>& names,
                                          std::vector<int64_t>* scores, bool* whole_list) const {
   *whole_list = false;
-  if (last_filter_.evaluation == nullptr || last_filter_.state_version != state_version_ ||
-      last_filter_.resolved_epoch != resolved_epoch_ || resolved_generation_ != nodes_generation_ ||
+  if (last_filter_.evaluation == nullptr || last_filter_.state_version != store_.version() ||
+      last_filter_.resolved_epoch != resolved_epoch_ || resolved_membership_ != store_.membership_version() ||
       last_filter_.pod_shape != pod_shape) {
     return false;
   }
@@ -814,7 +415,7 @@ ExtenderService::Evaluation ExtenderService::EvaluateLocked(const scoring::PodRe
       slot.push_back(i);
     }
   }
-  scheduler_->ScheduleInto(cluster_, pod, candidates, &scratch_, &memo_, shape);
+  scheduler_->ScheduleInto(store_.cluster(), pod, candidates, &scratch_, &memo_, shape);
   const scoring::SchedulingResult& r = scratch_;
   e.pod_error = r.pod_error;
   for (size_t k = 0; k < candidates.size(); ++k) {
@@ -891,13 +492,13 @@ Answer ExtenderService::Filter(std::string_view body) {
   ExtenderArgs args;
   if (Status s = ParseRequest(&text, &doc, &args); !s.ok()) return BadRequestStatus(s);
   Result<scoring::PodRequest> pod = crd::DecodePodRequest(*args.pod);
-  std::string shape = PodShape(*args.pod);
+  std::string shape = crd::PodShape(*args.pod);
   std::shared_ptr<const Evaluation> evaluation;
   std::shared_ptr<const std::string> reused_answer;
   std::shared_ptr<const QuotedNames> quoted;  // args.names as JSON strings
   {
     std::lock_guard<std::mutex> lock(mu_);
-    RebuildIfNeededLocked();
+    RefreshLocked();
     const uint64_t epoch_before = resolved_epoch_;
     (void)ResolveLocked(args.names);
     quoted = resolved_quoted_;
@@ -909,13 +510,9 @@ Answer ExtenderService::Filter(std::string_view body) {
       invalid->reason.assign(args.names.size(), "Tessera: invalid pod: " + pod.status().message());
       evaluation = std::move(invalid);
     } else {
-      if (!pod->uid.empty()) {
-        auto [it, added] = pods_.try_emplace(pod->uid);
-        if (added) it->second.request = *pod;  // for the bind that follows
-        if (!it->second.from_api && it->second.node.empty()) filtered_only_[pod->uid] = options_.monotonic_now();
-      }
+      store_.NoteFilteredPod(*pod);  // for the bind that follows
       if (last_filter_.evaluation != nullptr && epoch_before == resolved_epoch_ &&
-          last_filter_.resolved_epoch == resolved_epoch_ && last_filter_.state_version == state_version_ &&
+          last_filter_.resolved_epoch == resolved_epoch_ && last_filter_.state_version == store_.version() &&
           last_filter_.pod_shape == shape) {
         // Same shape, same node list, nothing changed since: the same answer (reasons never name the pod).
         evaluation = last_filter_.evaluation;
@@ -1008,9 +605,9 @@ Answer ExtenderService::Prioritize(std::string_view body) {
   std::vector<int64_t> scores(args.names.size(), 0);
   std::shared_ptr<const Evaluation> kept;  // set when the answer may be kept for the next identical call
   if (pod.ok()) {
-    const std::string shape = PodShape(*args.pod);
+    const std::string shape = crd::PodShape(*args.pod);
     std::lock_guard<std::mutex> lock(mu_);
-    RebuildIfNeededLocked();
+    RefreshLocked();
     bool whole_list = false;
     if (!CachedScoresLocked(shape, args.names, &scores, &whole_list)) {
       // Not after a filter call for this pod (or the state changed since): evaluate, and keep it for the next
@@ -1053,81 +650,100 @@ Answer ExtenderService::Bind(std::string_view body) {
   const std::string uid = str("PodUID"), node_name = str("Node"), name = str("PodName"), ns = str("PodNamespace");
   if (uid.empty() || node_name.empty()) return BadRequest("PodUID and Node are required");
   auto error = [this](const std::string& msg) {
-    CountBind("error");
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      CountBind("error");
+    }
     return Answer{200, "{\"Error\":\"" + Escape(msg) + "\"}"};
   };
-  std::lock_guard<std::mutex> lock(mu_);
-  RebuildIfNeededLocked();
-  auto pod = pods_.find(uid);
-  if (pod == pods_.end())
-    return error("Tessera: pod " + ns + "/" + name + " (" + uid + ") was never filtered here");
-  auto node = nodes_.find(node_name);
-  if (node == nodes_.end()) return error("Tessera: node " + node_name + " is unknown");
-  if (!pod->second.node.empty()) {
-    // A retried bind is idempotent: same node, nothing more to do.
-    if (pod->second.node == node_name) {
-      CountBind("repeated");
-      return Answer{200, "{\"Error\":\"\"}"};
-    }
-    return error("Tessera: pod " + uid + " is already bound to " + pod->second.node);
-  }
-  const scoring::PodRequest request = pod->second.request;
-  scoring::Placement placement;
-  placement.node = node->second.index;
   std::string allocation;
-  if (node->second.has_topology) {
-    scoring::SchedulingResult r = scheduler_->Schedule(cluster_, request, {node->second.index});
-    if (r.Best() == nullptr) {
-      const std::string why = !r.pod_error.empty()
-                                  ? r.pod_error
-                                  : std::string(r.verdicts[0].failed_plugin) + ": " + r.verdicts[0].reason;
-      return error("Tessera: " + node_name + " no longer fits: " + why);
-    }
-    placement = r.Best()->placement;
-    if (Status st = cluster_.Reserve(request, placement); !st.ok()) return error("Tessera: " + st.message());
-    ++state_version_;
-    allocation = EncodeAllocation(cluster_.node(placement.node), request, placement);
-  } else if (NeedsTopology(request)) {
-    return error("Tessera: " + node_name + ": " + node->second.topology_reason);
-  }
-  if (api_ != nullptr) {
-    // One patch writes the whole allocation; then the Binding. Any failure undoes the reservation (and the
-    // annotation), so nothing is left half allocated.
-    const std::string pod_path = "/api/v1/namespaces/" + ns + "/pods/" + name;
-    auto undo = [&](const std::string& why) {
-      if (node->second.has_topology) (void)cluster_.Unreserve(uid);
-      ++state_version_;
-      return error("Tessera: bind " + ns + "/" + name + " to " + node_name + ": " + why);
-    };
-    if (!allocation.empty()) {
-      const std::string patch = "{\"metadata\":{\"annotations\":{\"" + std::string(kAllocationAnnotation) +
-                                "\":\"" + Escape(allocation) + "\"}}}";
-      Result<kube::HttpResponse> pr = api_->MergePatch(pod_path, patch);
-      if (!pr.ok()) return undo(pr.status().message());
-      if (pr->status != 200)
-        return undo("annotation patch: HTTP " + std::to_string(pr->status) + " " + pr->body.substr(0, 200));
-    }
-    if (options_.failpoint_bind_pause.count() > 0) std::this_thread::sleep_for(options_.failpoint_bind_pause);
-    const std::string binding = "{\"apiVersion\":\"v1\",\"kind\":\"Binding\",\"metadata\":{\"name\":\"" +
-                                Escape(name) + "\",\"namespace\":\"" + Escape(ns) + "\",\"uid\":\"" + Escape(uid) +
-                                "\"},\"target\":{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"name\":\"" +
-                                Escape(node_name) + "\"}}";
-    Result<kube::HttpResponse> br = api_->Post(pod_path + "/binding", binding);
-    if (!br.ok() || (br->status != 200 && br->status != 201)) {
-      if (!allocation.empty()) {
-        (void)api_->MergePatch(
-            pod_path, "{\"metadata\":{\"annotations\":{\"" + std::string(kAllocationAnnotation) + "\":null}}}");
+  kube::KubeClient* api = nullptr;
+  {
+    // Decide and reserve under the lock; the API calls happen outside it.
+    std::unique_lock<std::mutex> lock(mu_);
+    RefreshLocked();
+    const PodRecord* pod = store_.FindPod(uid);
+    const NodeRecord* node = store_.FindNode(node_name);
+    std::string refusal;
+    if (pod == nullptr) {
+      refusal = "Tessera: pod " + ns + "/" + name + " (" + uid + ") was never filtered here";
+    } else if (node == nullptr) {
+      refusal = "Tessera: node " + node_name + " is unknown";
+    } else if (!pod->node.empty()) {
+      // A retried bind is idempotent: same node, nothing more to do (once the first one has finished).
+      if (pod->node == node_name && !pod->binding) {
+        CountBind("repeated");
+        return Answer{200, "{\"Error\":\"\"}"};
       }
-      return undo(br.ok() ? "binding: HTTP " + std::to_string(br->status) + " " + br->body.substr(0, 200)
-                          : br.status().message());
+      refusal = pod->node == node_name ? "Tessera: a bind of pod " + uid + " to " + node_name + " is in flight"
+                                       : "Tessera: pod " + uid + " is already bound to " + pod->node;
+    } else if (node->has_topology) {
+      const scoring::PodRequest& request = pod->request;
+      scoring::SchedulingResult r = scheduler_->Schedule(store_.cluster(), request, {node->index});
+      if (r.Best() == nullptr) {
+        const std::string why = !r.pod_error.empty()
+                                    ? r.pod_error
+                                    : std::string(r.verdicts[0].failed_plugin) + ": " + r.verdicts[0].reason;
+        refusal = "Tessera: " + node_name + " no longer fits: " + why;
+      } else {
+        const scoring::Placement placement = r.Best()->placement;
+        allocation = state::EncodeAllocation(store_.cluster().node(placement.node), request, placement);
+        if (Status st = store_.BeginBind(uid, node_name, &placement, allocation); !st.ok())
+          refusal = "Tessera: " + st.message();
+      }
+    } else if (NeedsTopology(pod->request)) {
+      refusal = "Tessera: " + node_name + ": " + node->topology_reason;
+    } else if (Status st = store_.BeginBind(uid, node_name, nullptr, ""); !st.ok()) {
+      refusal = "Tessera: " + st.message();
     }
+    if (!refusal.empty()) {
+      lock.unlock();
+      return error(refusal);
+    }
+    api = api_;
   }
-  pod->second.node = node_name;
-  pod->second.allocation = allocation;
-  if (ledger_pods_ != nullptr && node->second.has_topology)
-    ledger_pods_->Add({{"source", "annotation"}}).Increment();
-  CountBind("bound");
+  std::string failure;
+  if (api != nullptr) failure = WriteBinding(api, ns, name, uid, node_name, allocation);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    store_.EndBind(uid, failure.empty());  // a failure returns the reservation
+    if (failure.empty()) CountBind("bound");
+  }
+  if (!failure.empty()) {
+    failure = "Tessera: bind " + ns + "/" + name + " (" + uid + ") to " + node_name + ": " + failure;
+    if (options_.log_warning) options_.log_warning(failure);
+    return error(failure);
+  }
   return Answer{200, "{\"Error\":\"\"}"};
+}
+
+std::string ExtenderService::WriteBinding(kube::KubeClient* api, const std::string& ns, const std::string& name,
+                                          const std::string& uid, const std::string& node_name,
+                                          const std::string& allocation) const {
+  // One patch writes the whole allocation; then the Binding. A failed Binding also takes the annotation back, so
+  // nothing is left half allocated.
+  const std::string pod_path = "/api/v1/namespaces/" + ns + "/pods/" + name;
+  if (!allocation.empty()) {
+    const std::string patch = "{\"metadata\":{\"annotations\":{\"" + std::string(state::kAllocationAnnotation) +
+                              "\":\"" + Escape(allocation) + "\"}}}";
+    Result<kube::HttpResponse> pr = api->MergePatch(pod_path, patch);
+    if (!pr.ok()) return "annotation patch: " + pr.status().message();
+    if (pr->status != 200)
+      return "annotation patch: HTTP " + std::to_string(pr->status) + " " + pr->body.substr(0, 200);
+  }
+  if (options_.failpoint_bind_pause.count() > 0) std::this_thread::sleep_for(options_.failpoint_bind_pause);
+  const std::string binding = "{\"apiVersion\":\"v1\",\"kind\":\"Binding\",\"metadata\":{\"name\":\"" +
+                              Escape(name) + "\",\"namespace\":\"" + Escape(ns) + "\",\"uid\":\"" + Escape(uid) +
+                              "\"},\"target\":{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"name\":\"" +
+                              Escape(node_name) + "\"}}";
+  Result<kube::HttpResponse> br = api->Post(pod_path + "/binding", binding);
+  if (br.ok() && (br->status == 200 || br->status == 201)) return "";
+  if (!allocation.empty()) {
+    (void)api->MergePatch(
+        pod_path, "{\"metadata\":{\"annotations\":{\"" + std::string(state::kAllocationAnnotation) + "\":null}}}");
+  }
+  return br.ok() ? "binding: HTTP " + std::to_string(br->status) + " " + br->body.substr(0, 200)
+                 : "binding: " + br.status().message();
 }
 
 Answer ExtenderService::Preempt(std::string_view body) {
@@ -1162,7 +778,7 @@ Answer ExtenderService::Preempt(std::string_view body) {
   if (Status s = collect(MemberCi(doc, "NodeNameToMetaVictims"), true); !s.ok()) return BadRequestStatus(s);
   if (Status s = collect(MemberCi(doc, "NodeNameToVictims"), false); !s.ok()) return BadRequestStatus(s);
   std::lock_guard<std::mutex> lock(mu_);
-  RebuildIfNeededLocked();
+  RefreshLocked();
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   w.StartObject();
@@ -1170,22 +786,23 @@ Answer ExtenderService::Preempt(std::string_view body) {
   w.StartObject();
   for (const auto& [node_name, uids] : victims) {
     if (uids.empty() || !pod.ok()) continue;  // every answered node must keep a victim
-    auto node = nodes_.find(node_name);
-    if (node == nodes_.end()) continue;
+    const NodeRecord* node = store_.FindNode(node_name);
+    if (node == nullptr) continue;
     bool fits = true;
-    if (node->second.has_topology) {
+    if (node->has_topology) {
+      // The store's own state, changed and restored exactly before the lock is released.
+      scoring::ClusterState& cluster = store_.mutable_cluster();
       // Remove the victims Tessera placed, see whether the pod now fits under its rules, and put them back.
       std::vector<scoring::LedgerEntry> removed;
       for (const std::string& uid : uids) {
-        const scoring::LedgerEntry* e = cluster_.FindPod(uid);
-        if (e != nullptr && e->placement.node == node->second.index) {
+        const scoring::LedgerEntry* e = cluster.FindPod(uid);
+        if (e != nullptr && e->placement.node == node->index) {
           removed.push_back(*e);
-          (void)cluster_.Unreserve(uid);
+          (void)cluster.Unreserve(uid);
         }
       }
-      fits = scheduler_->Schedule(cluster_, *pod, {node->second.index}).Best() != nullptr;
-      for (const scoring::LedgerEntry& e : removed) (void)cluster_.Reserve(e.pod, e.placement);
-      ++state_version_;
+      fits = scheduler_->Schedule(cluster, *pod, {node->index}).Best() != nullptr;
+      for (const scoring::LedgerEntry& e : removed) (void)cluster.Reserve(e.pod, e.placement);
     } else if (NeedsTopology(*pod)) {
       fits = false;
     }

@@ -1,8 +1,9 @@
-// The extender's decisions, independent of HTTP: the cluster state (nodes, their CNRs, the ledger of pods
-// Tessera placed, rebuilt from their allocation annotations), and the four verbs kube-scheduler calls, each taking
-// the request body as the client sends it and returning the status and body to answer.
+// The extender's decisions, independent of HTTP: the four verbs kube-scheduler calls, each taking the request
+// body as the client sends it and returning the status and body to answer, over the cluster state the store
+// (state/cluster_store.h) keeps from the informers' events.
 //
-// Every verb holds one lock: one ledger decides, and a bind is atomic against concurrent binds.
+// One lock guards every decision: one ledger decides. A bind reserves under it, makes its API calls outside it
+// (a slow API server never stalls other pods' filters), and returns the reservation under it if they fail.
 #ifndef TESSERA_EXTENDER_EXTENDER_SERVICE_H_
 #define TESSERA_EXTENDER_EXTENDER_SERVICE_H_
 
@@ -25,10 +26,11 @@
 #include "base/status.h"
 #include "crd/cnr_node_state.h"
 #include "crd/nrt_codec.h"
-#include "extender/topology_entry.h"
 #include "kube/kube_client.h"
 #include "scoring/scheduler.h"
 #include "scoring/verdict_memo.h"
+#include "state/cluster_store.h"
+#include "state/topology_entry.h"
 
 namespace tessera::extender {
 
@@ -43,7 +45,7 @@ struct ExtenderOptions {
   std::chrono::seconds cnr_stale_after{300};
   // How CNRs (and NRTs) that do not publish the kubelet's manager policies are read (a Katalyst agent's).
   crd::CnrReadOptions cnr_read;
-  using TopologySource = extender::TopologySource;
+  using TopologySource = state::TopologySource;
   TopologySource topology_source = TopologySource::kAuto;
   std::function<std::chrono::system_clock::time_point()> now = [] { return std::chrono::system_clock::now(); };
   // Elapsed time for the extender's own housekeeping (not frozen by --snapshot, unlike `now`); tests inject it.
@@ -54,6 +56,8 @@ struct ExtenderOptions {
   // its last filter: kube-scheduler filters again before any bind, and a pod deleted meanwhile would otherwise be
   // remembered forever (offline, or when its delete fell in a watch gap).
   std::chrono::seconds forget_unbound_after{600};
+  // Where a failed bind is reported (pod, node and the API's answer); tessera-extender logs it.
+  std::function<void(const std::string&)> log_warning;
   // Failpoint for crash tests only (tessera-extender reads TESSERA_FAILPOINT_BIND_PAUSE_MS): wait this long
   // between writing the allocation annotation and posting the Binding, so a test can kill -9 the extender there.
   std::chrono::milliseconds failpoint_bind_pause{0};
@@ -72,9 +76,9 @@ class ExtenderService {
                       std::optional<std::chrono::system_clock::time_point> now = std::nullopt);
   bool ready() const;
 
-  // The informers' view (API-server mode). Replace* carry a full LIST, *Event one watch event; the cluster state
-  // is rebuilt from them before the next decision. Every object is Kubernetes JSON.
-  enum class Kind { kNode, kPod, kCnr, kNrt };
+  // The informers' view (API-server mode). Replace carries a full LIST, Apply one watch event; the store
+  // re-derives the nodes they touch before the next decision. Every object is Kubernetes JSON.
+  using Kind = state::Kind;
   void Replace(Kind kind, const std::vector<std::string>& items);
   void Apply(Kind kind, bool deleted, const std::string& object);
   // Readiness in API-server mode: true once every informer has listed.
@@ -99,27 +103,14 @@ class ExtenderService {
   // Pods the service keeps a record of (bound, pending from the API, or known from a filter call).
   size_t known_pods() const;
   size_t placed_pods() const;
-  // Full rebuilds of the cluster state so far (each event that can change a decision costs one, lazily).
+  // Whole rebuilds of the cluster state so far (only where node indexes are reassigned: a Node deleted), and
+  // re-derivations of single nodes (each event that can change a decision costs one for its node, lazily).
   uint64_t rebuilds() const;
+  uint64_t node_rebuilds() const;
 
  private:
-  struct PodRecord {
-    scoring::PodRequest request;
-    std::string node;        // "" while pending
-    std::string allocation;  // tessera.io/allocation
-    bool terminal = false;   // Succeeded or Failed: holds nothing
-    bool from_api = false;   // seen in a list or watch (not only in a filter call)
-    std::string content;     // what decisions depend on, as last seen from the API (see ApplyLocked)
-  };
-  struct NodeRecord {
-    uint32_t index = 0;
-    bool has_topology = false;    // a fresh CNR (or an NRT) describes it
-    bool from_nrt = false;        // the topology is an NRT's: no devices, no reclaimed resources
-    std::string topology_reason;  // why not
-    // Why a topology object the node has cannot be used, as a /metrics label: invalid, agent_not_ready,
-    // no_heartbeat, stale; empty when usable or when the node has no topology object at all.
-    const char* unusable = "";
-  };
+  using NodeRecord = state::NodeRecord;
+  using PodRecord = state::PodRecord;
 
   bool NeedsTopology(const scoring::PodRequest& pod) const;
   // Evaluates `pod` on the named nodes; unknown nodes and nodes without topology are reported as such.
@@ -149,15 +140,15 @@ class ExtenderService {
                           std::vector<int64_t>* scores, bool* whole_list) const;
   // Keeps `evaluation` (aligned with resolved_names_) as the last one, for the next identical call.
   void RememberEvaluationLocked(std::string pod_shape, std::shared_ptr<const Evaluation> evaluation);
-  Status AddNodeLocked(const std::string& name, const TopologyEntry* cnr, const TopologyEntry* nrt);
-  void RebuildIfNeededLocked();
-  void ForgetUnboundFilteredPodsLocked();
-  void LearnTargetWorkloadLocked(const std::vector<const PodRecord*>& bound);
-  // Where a bound pod is charged: Tessera's annotation, corrected by what the node's agent reports in the CNR;
-  // for pods bound by someone else, the agent's report, else node level.
-  scoring::Placement LedgerPlacementLocked(const PodRecord& rec, const NodeRecord& node, const TopologyEntry* cnr,
-                                           const char** source) const;
-  void ApplyLocked(Kind kind, bool deleted, const std::string& object);
+  // Brings the store up to date, and what depends on it: the verdict memo (after a whole rebuild) and the GPU
+  // policies' target workload (after the pods that hold something changed).
+  void RefreshLocked();
+  void LearnTargetWorkloadLocked();
+  // The bind's API calls (no lock held): the allocation annotation, then the Binding. "" on success, else what
+  // failed with the API's answer.
+  std::string WriteBinding(kube::KubeClient* api, const std::string& ns, const std::string& name,
+                           const std::string& uid, const std::string& node_name,
+                           const std::string& allocation) const;
 
   ExtenderOptions options_;
   mutable std::mutex mu_;
@@ -177,36 +168,20 @@ class ExtenderService {
   prometheus::Gauge* target_shapes_ = nullptr;
   prometheus::Gauge* target_updates_ = nullptr;
   uint64_t target_workload_updates_ = 0;
-  std::chrono::steady_clock::time_point last_forget_{};
-  // Pods known only from filter calls, by UID, with their last filter: the sweep that forgets them walks these,
-  // not every pod of the cluster.
-  std::unordered_map<std::string, std::chrono::steady_clock::time_point> filtered_only_;
-  bool listed_[4] = {false, false, false, false};  // by Kind: a later Replace is a relist
+  uint64_t learned_holding_version_ = ~uint64_t{0};
   void CountBind(const char* outcome);
-  bool dirty_ = true;
-  std::chrono::steady_clock::time_point last_rebuild_{};
-  std::set<std::string> node_names_;
-  // CNRs and NRTs decoded once, when they arrive; rebuilds and staleness checks reuse them.
-  std::map<std::string, TopologyEntry> cnrs_;
-  std::map<std::string, TopologyEntry> nrts_;  // NodeResourceTopologies (no heartbeat: fresh while they exist)
-  // What NRT producers count as held beyond Tessera's own ledger, charged after the ledger (see README).
-  void ChargeNrtHeldLocked(const std::string& node_name, const NodeRecord& node, const TopologyEntry& nrt);
-  scoring::ClusterState cluster_;
+  state::ClusterStore store_;
   std::unique_ptr<scoring::Scheduler> scheduler_;
-  std::unordered_map<std::string, NodeRecord> nodes_;
-  std::unordered_map<std::string, PodRecord> pods_;  // by UID: pods seen in the snapshot or in filter calls
-
+  uint64_t memo_full_rebuilds_ = 0;  // the store's whole rebuilds the memo has seen (node versions restart there)
   scoring::SchedulingResult scratch_;  // EvaluateLocked's buffers, reused call after call
-  scoring::VerdictMemo memo_;          // per-node verdicts of the last pod shape; cleared by every rebuild
-  uint64_t nodes_generation_ = 0;      // bumped by every rebuild of nodes_ (pointers into it die)
-  uint64_t state_version_ = 0;         // bumped whenever the ledger or nodes_ may have changed
+  scoring::VerdictMemo memo_;          // per-node verdicts of the last pod shape; cleared by every whole rebuild
   std::vector<std::string> resolved_names_;
   std::vector<const NodeRecord*> resolved_;  // nullptr: unknown node
   // resolved_names_ as JSON strings, written once per list: answers copy runs of them instead of checking every
   // character of 5,000 names per call. Shared so that an answer written outside the lock keeps its own copy.
   std::shared_ptr<const QuotedNames> resolved_quoted_;
-  uint64_t resolved_generation_ = ~uint64_t{0};
-  uint64_t resolved_epoch_ = 0;  // bumped when resolved_names_ change
+  uint64_t resolved_membership_ = ~uint64_t{0};  // the store's membership_version() resolved_ was made at
+  uint64_t resolved_epoch_ = 0;                  // bumped when resolved_names_ change
   // The last filter call: its prioritize call reuses the scores; the next filter call for the same shape, node
   // list and state (replicas of one workload while the previous bind is still in flight) reuses the answer.
   struct LastFilter {

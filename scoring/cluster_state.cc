@@ -141,6 +141,16 @@ uint32_t ClusterState::AddNode(NodeState node) {
   return index;
 }
 
+Status ClusterState::ReplaceNode(uint32_t index, NodeState node) {
+  if (index >= nodes_.size()) return Status::InvalidArgument("node index out of range");
+  NodeState& old = nodes_[index];
+  if (node.name != old.name) return Status::InvalidArgument("ReplaceNode: " + node.name + " is not " + old.name);
+  node.version = old.version + 1;
+  gpu_count_ = gpu_count_ - old.gpus.size() + node.gpus.size();
+  old = std::move(node);
+  return Status::Ok();
+}
+
 int64_t ClusterState::FindNode(const std::string& name) const {
   auto it = node_by_name_.find(name);
   return it == node_by_name_.end() ? -1 : it->second;

@@ -173,6 +173,10 @@ struct LedgerEntry {
 class ClusterState {
  public:
   uint32_t AddNode(NodeState node);
+  // Puts `node` (the same name, new capacity or devices) in place of the node at `index`, which must hold no
+  // ledger entry. Its version continues from the old one, so caches keyed on (index, version) never mistake the
+  // new node for the old.
+  Status ReplaceNode(uint32_t index, NodeState node);
   size_t node_count() const { return nodes_.size(); }
   size_t gpu_count() const { return gpu_count_; }
   const NodeState& node(uint32_t index) const { return nodes_[index]; }

@@ -27,15 +27,23 @@ bool TargetWorkload::CloseTo(const TargetWorkload& other, double tolerance) cons
   return true;
 }
 
+ShapeKey ShapeKeyOf(const PodRequest& p) {
+  return ShapeKey{p.cpu_milli, p.gpu.milli_per_gpu, p.gpu.count, p.gpu.models};
+}
+
 TargetWorkload TargetWorkload::FromPods(const std::vector<const PodRequest*>& pods, double coverage) {
-  using Key = std::tuple<int64_t, int64_t, int, std::vector<std::string>>;
-  std::map<Key, int64_t> counts;
-  for (const PodRequest* p : pods) counts[Key{p->cpu_milli, p->gpu.milli_per_gpu, p->gpu.count, p->gpu.models}]++;
-  std::vector<std::pair<Key, int64_t>> sorted(counts.begin(), counts.end());
+  std::map<ShapeKey, int64_t> counts;
+  for (const PodRequest* p : pods) counts[ShapeKeyOf(*p)]++;
+  return FromShapeCounts(counts, coverage);
+}
+
+TargetWorkload TargetWorkload::FromShapeCounts(const std::map<ShapeKey, int64_t>& counts, double coverage) {
+  std::vector<std::pair<ShapeKey, int64_t>> sorted(counts.begin(), counts.end());
   // Most popular first; the key order breaks ties so the result does not depend on hash order.
   std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
   TargetWorkload w;
-  const double total = static_cast<double>(pods.size());
+  double total = 0;
+  for (const auto& [key, n] : sorted) total += static_cast<double>(n);
   double covered = 0, kept = 0;
   for (const auto& [key, n] : sorted) {
     if (total > 0 && covered / total >= coverage) break;

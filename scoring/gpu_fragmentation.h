@@ -7,7 +7,9 @@
 #define TESSERA_SCORING_GPU_FRAGMENTATION_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "scoring/cluster_state.h"
@@ -23,12 +25,18 @@ struct TaskShape {
   double weight = 0;                // popularity, sums to 1 over the workload
 };
 
+// What TargetWorkload counts pods by: cpu, per-card GPU milli, card count, models.
+using ShapeKey = std::tuple<int64_t, int64_t, int, std::vector<std::string>>;
+ShapeKey ShapeKeyOf(const PodRequest& pod);
+
 struct TargetWorkload {
   std::vector<TaskShape> shapes;
   // The most popular shapes of `pods` (by cpu, per-card GPU milli, card count, models) until they cover
   // `coverage` of the pods (the paper: 95 %), weights renormalised to 1.
   static TargetWorkload FromPods(const std::vector<PodRequest>& pods, double coverage = 0.95);
   static TargetWorkload FromPods(const std::vector<const PodRequest*>& pods, double coverage = 0.95);
+  // The same from pod counts by shape (kept up to date by whoever watches the pods come and go).
+  static TargetWorkload FromShapeCounts(const std::map<ShapeKey, int64_t>& counts, double coverage = 0.95);
   // Same shapes, and no weight further than `tolerance` from the other's.
   bool CloseTo(const TargetWorkload& other, double tolerance) const;
 };

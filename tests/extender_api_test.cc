@@ -8,7 +8,7 @@
 
 #include "crd/cnr_builder.h"
 #include "crd/cnr_codec.h"
-#include "extender/allocation.h"
+#include "state/allocation.h"
 #include "extender/api_source.h"
 #include "reporter/reporter.h"
 #include "tests/fake_api_server.h"

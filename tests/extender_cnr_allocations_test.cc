@@ -10,9 +10,9 @@
 
 #include "crd/cnr_builder.h"
 #include "crd/cnr_codec.h"
-#include "extender/allocation.h"
 #include "extender/extender_service.h"
 #include "reporter/reporter.h"
+#include "state/allocation.h"
 #include "tests/shared_data.h"
 #include "topology/hwloc_discovery.h"
 
@@ -208,6 +208,7 @@ TEST(StateEvents, HeartbeatsAndStatusUpdatesDoNotRebuild) {
   World w(cnr, {running});
   ASSERT_NE(w.Place(NumaPodJson("a", 4), "uid-a", "n1"), "");
   const uint64_t rebuilds = w.service.rebuilds();
+  const uint64_t node_rebuilds = w.service.node_rebuilds();
   // A heartbeat (new time, new resourceVersion) and a status-only pod update.
   crd::Cnr beat = cnr;
   beat.metadata.resource_version = "999";
@@ -220,15 +221,17 @@ TEST(StateEvents, HeartbeatsAndStatusUpdatesDoNotRebuild) {
   w.service.Apply(ExtenderService::Kind::kNode, false, NodeJson("n1"));
   ASSERT_NE(w.Place(NumaPodJson("b", 4), "uid-b", "n1"), "");
   EXPECT_EQ(w.service.rebuilds(), rebuilds);
-  // A change that matters (the agent reports an allocation; a pod finishes) does rebuild.
+  EXPECT_EQ(w.service.node_rebuilds(), node_rebuilds);
+  // A change that matters (the agent reports an allocation; a pod finishes) re-derives its node, and only it.
   Report(&beat, crd::kZoneNuma, "1", "db/running/uid-running", kFortyCpus);
   w.service.Apply(ExtenderService::Kind::kCnr, false, crd::EncodeCnr(beat));
   ASSERT_NE(w.Place(NumaPodJson("c", 4), "uid-c", "n1"), "");
-  EXPECT_EQ(w.service.rebuilds(), rebuilds + 1);
+  EXPECT_EQ(w.service.node_rebuilds(), node_rebuilds + 1);
   running.replace(running.find("Pending"), 7, "Succeeded");
   w.service.Apply(ExtenderService::Kind::kPod, false, running);
   ASSERT_NE(w.Place(NumaPodJson("d", 4), "uid-d", "n1"), "");
-  EXPECT_EQ(w.service.rebuilds(), rebuilds + 2);
+  EXPECT_EQ(w.service.node_rebuilds(), node_rebuilds + 2);
+  EXPECT_EQ(w.service.rebuilds(), rebuilds) << "no whole rebuild: no node was deleted";
 }
 
 TEST(StateEvents, AHeartbeatAloneMakesAStaleCnrFreshAgain) {

@@ -18,12 +18,12 @@
 
 #include "crd/cnr_builder.h"
 #include "crd/cnr_codec.h"
-#include "extender/allocation.h"
 #include "extender/extender_service.h"
 #include "extender/http_server.h"
 #include "extender/routes.h"
 #include "kube/kube_client.h"
 #include "reporter/reporter.h"
+#include "state/allocation.h"
 #include "tests/gpu_share_pod.h"
 #include "tests/shared_data.h"
 #include "topology/hwloc_discovery.h"
@@ -195,7 +195,7 @@ TEST(ExtenderDecisions, FilterBindAnnotateAndRebuildAfterRestart) {
   rapidjson::Document pod = Json(Fixture("inputs/pod.json"));
   auto& alloc = pod.GetAllocator();
   pod["spec"].AddMember("nodeName", "node-1", alloc);
-  pod["metadata"]["annotations"].AddMember(rapidjson::Value(kAllocationAnnotation, alloc),
+  pod["metadata"]["annotations"].AddMember(rapidjson::Value(state::kAllocationAnnotation, alloc),
                                            rapidjson::Value(allocation.c_str(), alloc), alloc);
   rapidjson::StringBuffer b;
   rapidjson::Writer<rapidjson::StringBuffer> w(b);
@@ -203,8 +203,9 @@ TEST(ExtenderDecisions, FilterBindAnnotateAndRebuildAfterRestart) {
   Server restarted(WriteSnapshot("restart", nodes, std::string("{\"items\": [") + b.GetString() + "]}", cnrs));
   EXPECT_EQ(restarted.service.placed_pods(), 1u);
   EXPECT_EQ(restarted.service.AllocationOf(uid), allocation);
-  // The GPU policies' target workload is learned from the bound pods: none at first, the one shape after.
-  EXPECT_NE(metrics.find("tessera_extender_gpu_target_shapes 0"), std::string::npos) << metrics.substr(0, 800);
+  // The GPU policies' target workload is learned from the bound pods, the extender's own binds included: the one
+  // shape, in the first process after its bind and in the restarted one from the pod list.
+  EXPECT_NE(metrics.find("tessera_extender_gpu_target_shapes 1"), std::string::npos) << metrics.substr(0, 800);
   const std::string after = restarted.client->Get("/metrics")->body;
   EXPECT_NE(after.find("tessera_extender_gpu_target_shapes 1"), std::string::npos) << after.substr(0, 800);
   EXPECT_NE(after.find("tessera_extender_gpu_target_workload_updates 1"), std::string::npos);

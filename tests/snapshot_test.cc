@@ -1,7 +1,7 @@
 // --snapshot replays a cluster dump as it was: one List of mixed kinds or a directory of per-kind Lists, with CNR
 // heartbeats judged at the dump's own moment (its newest timestamp, or --now), not at the wall clock of the
 // replay.
-#include "extender/snapshot.h"
+#include "state/snapshot.h"
 
 #include <gtest/gtest.h>
 
@@ -51,7 +51,7 @@ std::string FilterN1(ExtenderService* service) {
 TEST(Snapshot, OneMixedListJudgedAtItsNewestTimestamp) {
   const std::string file = TempDir("mixed") + "/dump.json";
   std::ofstream(file) << Dump();
-  Result<SnapshotObjects> objects = ReadSnapshot(file);
+  Result<state::SnapshotObjects> objects = state::ReadSnapshot(file);
   ASSERT_TRUE(objects.ok()) << objects.status().ToString();
   EXPECT_EQ(objects->nodes.size(), 1u);
   EXPECT_EQ(objects->pods.size(), 1u);
@@ -91,15 +91,15 @@ TEST(Snapshot, DirectoryOfListsAndBadDumps) {
 
   const std::string bad = TempDir("bad");
   std::ofstream(bad + "/kindless.json") << R"({"items":[{"metadata":{"name":"x"}}]})";
-  Result<SnapshotObjects> kindless = ReadSnapshot(bad + "/kindless.json");
+  Result<state::SnapshotObjects> kindless = state::ReadSnapshot(bad + "/kindless.json");
   ASSERT_FALSE(kindless.ok());
   EXPECT_NE(kindless.status().message().find("items[0] has no kind"), std::string::npos);
   std::ofstream(bad + "/notalist.json") << R"({"kind":"Node"})";
-  EXPECT_FALSE(ReadSnapshot(bad + "/notalist.json").ok());
+  EXPECT_FALSE(state::ReadSnapshot(bad + "/notalist.json").ok());
   std::ofstream(bad + "/garbage.json") << "{\"items\": [";
-  EXPECT_FALSE(ReadSnapshot(bad + "/garbage.json").ok());
-  EXPECT_FALSE(ReadSnapshot(bad).ok());  // a directory without nodes.json
-  EXPECT_FALSE(ReadSnapshot(bad + "/missing.json").ok());
+  EXPECT_FALSE(state::ReadSnapshot(bad + "/garbage.json").ok());
+  EXPECT_FALSE(state::ReadSnapshot(bad).ok());  // a directory without nodes.json
+  EXPECT_FALSE(state::ReadSnapshot(bad + "/missing.json").ok());
   ExtenderService untouched{ExtenderOptions{}};
   EXPECT_FALSE(untouched.LoadSnapshot(bad + "/garbage.json").ok());
   EXPECT_FALSE(untouched.ready());

@@ -26,9 +26,9 @@
 #include "bench/sim/summary.h"
 #include "bench/sim/synthetic.h"
 #include "bench/sim/trace.h"
-#include "extender/extender_service.h"
 #include "kube/time_format.h"
 #include "scoring/framework.h"
+#include "state/cluster_store.h"
 #include "topology/hwloc_discovery.h"
 
 DEFINE_string(nodes, "", "openb node list CSV (default: bench/data/openb_node_list_gpu_node.csv)");
@@ -141,17 +141,16 @@ int main(int argc, char** argv) {
   std::optional<std::vector<size_t>> pod_order;
   std::optional<std::vector<int>> followed;
   if (!FLAGS_snapshot.empty()) {
-    // The extender's own loader builds the starting state: same nodes, capacity and ledger it would decide on.
-    tessera::extender::ExtenderService service{tessera::extender::ExtenderOptions{}};
+    // The extender's own store builds the starting state: same nodes, capacity and ledger it would decide on.
+    tessera::state::ClusterStore store{tessera::state::StoreOptions{}};
     std::optional<std::chrono::system_clock::time_point> now;
     if (!FLAGS_now.empty()) {
       now.emplace();
       if (!tessera::kube::ParseRfc3339(FLAGS_now, &*now))
         return BadInput("--now: not an RFC 3339 time: " + FLAGS_now);
     }
-    if (Status s = service.LoadSnapshot(FLAGS_snapshot, now); !s.ok())
-      return BadInput("--snapshot: " + s.message());
-    workload.initial = service.ClusterWithTopology();
+    if (Status s = store.LoadSnapshot(FLAGS_snapshot, now); !s.ok()) return BadInput("--snapshot: " + s.message());
+    workload.initial = store.ClusterWithTopology();
     if (workload.initial->node_count() == 0)
       return BadInput("--snapshot: no node has a usable, fresh CustomNodeResource");
     workload.nodes = workload.initial->nodes();

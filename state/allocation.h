@@ -4,8 +4,8 @@
 //    "cpu_pinned": true, "memory_pinned": true,
 //    "gpus": [{"index": 0, "pci_bus_id": "0000:17:00.0", "milli": 300, "memory_mib": 10240}],
 //    "nics": [{"index": 0, "name": "mlx5_0"}]}
-#ifndef TESSERA_EXTENDER_ALLOCATION_H_
-#define TESSERA_EXTENDER_ALLOCATION_H_
+#ifndef TESSERA_STATE_ALLOCATION_H_
+#define TESSERA_STATE_ALLOCATION_H_
 
 #include <string>
 #include <string_view>
@@ -13,7 +13,7 @@
 #include "base/status.h"
 #include "scoring/cluster_state.h"
 
-namespace tessera::extender {
+namespace tessera::state {
 
 inline constexpr char kAllocationAnnotation[] = "tessera.io/allocation";
 
@@ -24,6 +24,6 @@ std::string EncodeAllocation(const scoring::NodeState& node, const scoring::PodR
 Result<scoring::Placement> DecodeAllocation(std::string_view json, const scoring::NodeState& node,
                                             uint32_t node_index);
 
-}  // namespace tessera::extender
+}  // namespace tessera::state
 
-#endif  // TESSERA_EXTENDER_ALLOCATION_H_
+#endif  // TESSERA_STATE_ALLOCATION_H_

@@ -3,8 +3,8 @@
 // (`kubectl get nodes,pods,customnoderesources -A -o json > dump.json`) or as a directory of one List per kind
 // (nodes.json, pods.json, cnrs.json, and optionally noderesourcetopologies.json). A dump is a moment: its time is
 // the newest timestamp it holds, against which CNR heartbeats are judged, not the wall clock of the replay.
-#ifndef TESSERA_EXTENDER_SNAPSHOT_H_
-#define TESSERA_EXTENDER_SNAPSHOT_H_
+#ifndef TESSERA_STATE_SNAPSHOT_H_
+#define TESSERA_STATE_SNAPSHOT_H_
 
 #include <chrono>
 #include <optional>
@@ -13,7 +13,7 @@
 
 #include "base/status.h"
 
-namespace tessera::extender {
+namespace tessera::state {
 
 struct SnapshotObjects {
   std::vector<std::string> nodes, pods, cnrs, nrts;  // each object as JSON
@@ -27,6 +27,6 @@ struct SnapshotObjects {
 // required file; items of other kinds in a mixed List are skipped.
 Result<SnapshotObjects> ReadSnapshot(const std::string& path);
 
-}  // namespace tessera::extender
+}  // namespace tessera::state
 
-#endif  // TESSERA_EXTENDER_SNAPSHOT_H_
+#endif  // TESSERA_STATE_SNAPSHOT_H_

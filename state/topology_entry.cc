@@ -1,4 +1,4 @@
-#include "extender/topology_entry.h"
+#include "state/topology_entry.h"
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -8,7 +8,7 @@
 #include "crd/json_fields.h"
 #include "kube/time_format.h"
 
-namespace tessera::extender {
+namespace tessera::state {
 
 using rapidjson::Value;
 
@@ -152,4 +152,4 @@ TopologyChoice ChooseTopology(TopologySource source, const TopologyEntry* cnr, c
   return c;
 }
 
-}  // namespace tessera::extender
+}  // namespace tessera::state

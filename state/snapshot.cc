@@ -1,4 +1,4 @@
-#include "extender/snapshot.h"
+#include "state/snapshot.h"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -11,7 +11,7 @@
 #include "kube/api_json.h"
 #include "kube/time_format.h"
 
-namespace tessera::extender {
+namespace tessera::state {
 namespace {
 
 using rapidjson::Value;
@@ -107,4 +107,4 @@ Result<SnapshotObjects> ReadSnapshot(const std::string& path) {
   return out;
 }
 
-}  // namespace tessera::extender
+}  // namespace tessera::state

@@ -1,4 +1,4 @@
-#include "extender/allocation.h"
+#include "state/allocation.h"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -6,7 +6,7 @@
 
 #include "crd/json_fields.h"
 
-namespace tessera::extender {
+namespace tessera::state {
 
 std::string EncodeAllocation(const scoring::NodeState& node, const scoring::PodRequest& pod,
                              const scoring::Placement& placement) {
@@ -107,4 +107,4 @@ Result<scoring::Placement> DecodeAllocation(std::string_view json, const scoring
   return p;
 }
 
-}  // namespace tessera::extender
+}  // namespace tessera::state

@@ -1,8 +1,8 @@
 // A node's topology object as the extender keeps it: a CNR or a NodeResourceTopology, decoded once when it
 // arrives (rebuilds and staleness checks reuse it), and the choice of which one describes a node and, where
 // none does, why.
-#ifndef TESSERA_EXTENDER_TOPOLOGY_ENTRY_H_
-#define TESSERA_EXTENDER_TOPOLOGY_ENTRY_H_
+#ifndef TESSERA_STATE_TOPOLOGY_ENTRY_H_
+#define TESSERA_STATE_TOPOLOGY_ENTRY_H_
 
 #include <rapidjson/document.h>
 
@@ -14,7 +14,7 @@
 #include "crd/nrt_codec.h"
 #include "scoring/cluster_state.h"
 
-namespace tessera::extender {
+namespace tessera::state {
 
 // Where a node's topology comes from: its CNR, its NodeResourceTopology, or (auto) the CNR where the node has
 // one, else the NRT.
@@ -56,6 +56,6 @@ struct TopologyChoice {
 TopologyChoice ChooseTopology(TopologySource source, const TopologyEntry* cnr, const TopologyEntry* nrt,
                               std::chrono::system_clock::time_point now, std::chrono::seconds stale_after);
 
-}  // namespace tessera::extender
+}  // namespace tessera::state
 
-#endif  // TESSERA_EXTENDER_TOPOLOGY_ENTRY_H_
+#endif  // TESSERA_STATE_TOPOLOGY_ENTRY_H_
