@@ -3,6 +3,7 @@
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -26,6 +27,8 @@ struct HttpServer::Impl {
   tcp::acceptor acceptor{io};
   std::vector<std::thread> threads;
   std::atomic<size_t> connections{0};
+  std::unique_ptr<asio::thread_pool> blocking;  // for requests options.blocking names
+  std::atomic<size_t> blocking_pending{0};
   int port = 0;
   bool started = false;
 
@@ -65,15 +68,26 @@ struct HttpServer::Impl {
         return;
       }
       if (ec) return Close();  // closed, timed out or malformed HTTP: drop the connection
-      http::request<http::string_body> req = parser_->release();
-      keep_alive_ = req.keep_alive();
-      HttpReply reply;
-      try {
-        reply = server_->handler(std::string(req.method_string()), std::string(req.target()), req.body());
-      } catch (const std::exception&) {
-        reply = HttpReply{500, std::string("{\"Error\":\"internal error\"}")};
+      auto req = std::make_shared<http::request<http::string_body>>(parser_->release());
+      keep_alive_ = req->keep_alive();
+      const std::string method(req->method_string()), target(req->target());
+      if (!server_->options.blocking || !server_->options.blocking(method, target)) {
+        Reply(server_->Handle(method, target, req->body()), keep_alive_);
+        return;
       }
-      Reply(std::move(reply), keep_alive_);
+      if (server_->blocking_pending.fetch_add(1) >= server_->options.blocking_queue) {
+        server_->blocking_pending.fetch_sub(1);
+        Reply(HttpReply{503, "{\"Error\":\"too many requests waiting on the API server\"}"}, keep_alive_);
+        return;
+      }
+      // The reply is written back on this connection's strand; the session lives until then.
+      asio::post(*server_->blocking, [self = this->shared_from_this(), req, method, target] {
+        HttpReply reply = self->server_->Handle(method, target, req->body());
+        self->server_->blocking_pending.fetch_sub(1);
+        asio::post(self->stream_.get_executor(), [self, reply = std::move(reply)]() mutable {
+          self->Reply(std::move(reply), self->keep_alive_);
+        });
+      });
     }
 
     void Reply(HttpReply reply, bool keep_alive) {
@@ -108,6 +122,14 @@ struct HttpServer::Impl {
   };
 
   std::unique_ptr<asio::ssl::context> tls;  // set when serving HTTPS
+
+  HttpReply Handle(const std::string& method, const std::string& target, std::string_view body) {
+    try {
+      return handler(method, target, body);
+    } catch (const std::exception&) {
+      return HttpReply{500, std::string("{\"Error\":\"internal error\"}")};
+    }
+  }
 
   void Accept() {
     acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
@@ -158,6 +180,7 @@ Status HttpServer::Start() {
     return Status::Unavailable("cannot listen on " + impl_->options.address + ":" +
                                std::to_string(impl_->options.port) + ": " + ec.message());
   impl_->port = impl_->acceptor.local_endpoint().port();
+  impl_->blocking = std::make_unique<asio::thread_pool>(std::max(1, impl_->options.blocking_threads));
   impl_->Accept();
   for (int i = 0; i < std::max(1, impl_->options.threads); ++i)
     impl_->threads.emplace_back([this] { impl_->io.run(); });
@@ -171,6 +194,8 @@ void HttpServer::Stop() {
     beast::error_code ec;
     impl->acceptor.close(ec);
   });
+  // Requests in flight on the blocking pool finish (each bounded by its own deadline) and are answered first.
+  impl_->blocking->join();
   impl_->io.stop();
   for (std::thread& t : impl_->threads) t.join();
   impl_->threads.clear();

@@ -1,6 +1,8 @@
 // A small asynchronous HTTP/1.1 server on Boost.Beast for the extender: a fixed pool of threads over one
 // io_context, keep-alive, a request body limit (413 beyond it), a read/write timeout per request, and a cap on
-// open connections (new ones beyond it are closed at once), optional TLS. The handler runs on the pool's threads.
+// open connections (new ones beyond it are closed at once), optional TLS. The handler runs on the pool's threads,
+// except for requests the `blocking` predicate names (ones that wait on another server): those run on a second,
+// bounded pool, so that a stalled upstream never holds the threads every other request needs.
 #ifndef TESSERA_EXTENDER_HTTP_SERVER_H_
 #define TESSERA_EXTENDER_HTTP_SERVER_H_
 
@@ -23,6 +25,11 @@ struct HttpServerOptions {
   size_t max_connections = 1024;
   std::string tls_cert_file;  // both set: serve HTTPS (TLS 1.2+)
   std::string tls_key_file;
+  // Requests that may block (e.g. the extender's bind, which calls the API server): run on `blocking_threads`
+  // threads of their own; beyond `blocking_queue` waiting or running, answered 503 at once.
+  std::function<bool(const std::string& method, const std::string& target)> blocking;
+  int blocking_threads = 4;
+  size_t blocking_queue = 256;
 };
 
 struct HttpReply {

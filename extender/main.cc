@@ -36,7 +36,13 @@ DEFINE_string(kubeconfig, "", "kubeconfig for API-server mode; default: in-clust
 DEFINE_int32(watch_timeout, 30, "Seconds each watch request lasts before it is resumed");
 DEFINE_string(resync_period, "300",
               "Seconds between full relists of Nodes, Pods and CNRs that correct any drift (0: off)");
-DEFINE_int32(api_timeout_ms, 10000, "Deadline of each API request (binds)");
+DEFINE_int32(api_timeout_ms, 10000,
+             "Deadline of each API request other than a bind's (leader election, the relist on promotion)");
+DEFINE_string(bind_timeout, "4s",
+              "Deadline of a whole bind (the allocation patch and the Binding, half each): below kube-scheduler's "
+              "5 s extender httpTimeout, so a stalled API server fails the bind before the scheduler gives up");
+DEFINE_int32(bind_workers, 4,
+             "Threads that make binds' API calls (and a standby's forwarding), apart from the HTTP threads");
 DEFINE_string(address, "0.0.0.0", "Listen address");
 DEFINE_int32(port, 8888, "Listen port");
 DEFINE_string(url_prefix, "", "Path prefix of the verbs (kube-scheduler's urlPrefix path), e.g. /tessera");
@@ -107,6 +113,11 @@ int main(int argc, char** argv) {
   options.forget_unbound_after = std::chrono::duration_cast<std::chrono::seconds>(*forget_after);
   Result<std::chrono::milliseconds> resync_period = kube::ParseDuration(FLAGS_resync_period);
   if (!resync_period.ok()) return BadInput("--resync-period: " + resync_period.status().message());
+  Result<std::chrono::milliseconds> bind_timeout = kube::ParseDuration(FLAGS_bind_timeout);
+  if (!bind_timeout.ok() || bind_timeout->count() <= 0)
+    return BadInput("--bind-timeout: " +
+                    (bind_timeout.ok() ? std::string("must be positive") : bind_timeout.status().message()));
+  options.log_warning = [](const std::string& message) { spdlog::warn("{}", message); };
   if (FLAGS_topology_source == "nrt") {
     options.topology_source = extender::ExtenderOptions::TopologySource::kNrt;
   } else if (FLAGS_topology_source == "auto") {
@@ -126,6 +137,7 @@ int main(int argc, char** argv) {
   extender::ExtenderService service(options);
   if (!FLAGS_now.empty() && FLAGS_snapshot.empty()) return BadInput("--now needs --snapshot");
   std::unique_ptr<kube::KubeClient> api;
+  std::unique_ptr<kube::KubeClient> bind_api;  // binds only: their own deadline (--bind-timeout)
   std::unique_ptr<extender::ApiSource> source;
   if (!FLAGS_snapshot.empty()) {
     std::optional<std::chrono::system_clock::time_point> now;
@@ -141,7 +153,10 @@ int main(int argc, char** argv) {
     if (!cluster.ok()) return BadInput(cluster.status().message() + " (or pass --snapshot DIR)");
     cluster->timeout = std::chrono::milliseconds(FLAGS_api_timeout_ms);
     api = std::make_unique<kube::KubeClient>(*cluster);
-    service.AttachApi(api.get());
+    kube::ClusterConfig bind_config = *cluster;
+    bind_config.timeout = std::max(std::chrono::milliseconds(1), *bind_timeout / 2);
+    bind_api = std::make_unique<kube::KubeClient>(bind_config);
+    service.AttachApi(bind_api.get());
     kube::ListWatchOptions lw;
     lw.watch_timeout_seconds = std::max(1, FLAGS_watch_timeout);
     lw.resync_period = std::chrono::duration_cast<std::chrono::seconds>(*resync_period);
@@ -193,6 +208,8 @@ int main(int argc, char** argv) {
   http.port = FLAGS_port;
   http.threads = FLAGS_threads;
   http.max_body_bytes = FLAGS_max_body_bytes;
+  http.blocking = extender::ExtenderBlockingRequests(FLAGS_url_prefix, routing);
+  http.blocking_threads = std::max(1, FLAGS_bind_workers);
   if (FLAGS_tls_cert.empty() != FLAGS_tls_key.empty()) return BadInput("--tls-cert and --tls-key go together");
   http.tls_cert_file = FLAGS_tls_cert;
   http.tls_key_file = FLAGS_tls_key;

@@ -12,6 +12,18 @@
 
 namespace tessera::extender {
 
+std::function<bool(const std::string& method, const std::string& target)> ExtenderBlockingRequests(
+    std::string url_prefix, LeaderRouting routing) {
+  while (!url_prefix.empty() && url_prefix.back() == '/') url_prefix.pop_back();
+  return [url_prefix, routing](const std::string& method, const std::string& target) {
+    if (method != "POST") return false;
+    const std::string path = target.substr(0, target.find('?'));
+    if (path.rfind(url_prefix + "/", 0) != 0) return false;
+    if (routing.is_leader && !routing.is_leader()) return true;  // forwarded to the leader
+    return path == url_prefix + "/bind";
+  };
+}
+
 HttpHandler MakeExtenderHandler(ExtenderService* service, std::string url_prefix,
                                 std::shared_ptr<prometheus::Registry> registry, LeaderRouting routing) {
   while (!url_prefix.empty() && url_prefix.back() == '/') url_prefix.pop_back();

@@ -24,6 +24,11 @@ struct LeaderRouting {
   std::function<std::string()> leader_url;  // "" when no leader is known
 };
 
+// Which requests wait on another server and so run on the HTTP server's blocking pool: bind (the API server),
+// and every verb a standby forwards to the leader.
+std::function<bool(const std::string& method, const std::string& target)> ExtenderBlockingRequests(
+    std::string url_prefix, LeaderRouting routing = {});
+
 HttpHandler MakeExtenderHandler(ExtenderService* service, std::string url_prefix,
                                 std::shared_ptr<prometheus::Registry> registry, LeaderRouting routing = {});
 

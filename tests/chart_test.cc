@@ -11,6 +11,7 @@
 
 #include "crd/pod_codec.h"
 #include "extender/api_calls.h"
+#include "kube/time_format.h"
 #include "reporter/api_calls.h"
 #include "tests/shared_data.h"
 
@@ -77,6 +78,14 @@ void CheckSchedulerConfig(const std::vector<YAML::Node>& docs, bool tls) {
     args += a.as<std::string>() + " ";
   EXPECT_NE(args.find("--port=" + port), std::string::npos) << args;
   EXPECT_EQ(args.find("--tls-cert") != std::string::npos, tls) << args;
+  // A bind must fail at its own deadline before kube-scheduler stops waiting for the answer.
+  const size_t bt = args.find("--bind-timeout=");
+  ASSERT_NE(bt, std::string::npos) << args;
+  const std::string bind_timeout = args.substr(bt + 15, args.find(' ', bt) - bt - 15);
+  Result<std::chrono::milliseconds> bind_ms = kube::ParseDuration(bind_timeout);
+  Result<std::chrono::milliseconds> http_ms = kube::ParseDuration(ext["httpTimeout"].as<std::string>());
+  ASSERT_TRUE(bind_ms.ok() && http_ms.ok()) << bind_timeout;
+  EXPECT_LT(*bind_ms, *http_ms) << "--bind-timeout must stay below the scheduler's httpTimeout";
   auto profile_args = config["profiles"][0]["pluginConfig"][0]["args"]["ignoredResources"];
   std::set<std::string> ignored;
   for (const auto& r : profile_args) ignored.insert(r.as<std::string>());

@@ -4,13 +4,17 @@
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
 
+#include <atomic>
+#include <mutex>
 #include <thread>
 
 #include "crd/cnr_builder.h"
 #include "crd/cnr_codec.h"
-#include "state/allocation.h"
 #include "extender/api_source.h"
+#include "extender/http_server.h"
+#include "extender/routes.h"
 #include "reporter/reporter.h"
+#include "state/allocation.h"
 #include "tests/fake_api_server.h"
 #include "tests/gpu_share_pod.h"
 #include "tests/shared_data.h"
@@ -194,6 +198,91 @@ TEST(ExtenderApi, PeriodicResyncCorrectsDriftAndCountsIt) {
   // d arrived by the lost event; b (created after the lost events, with its event) may have been seen either way.
   EXPECT_NE(m.find(R"(tessera_extender_resync_corrections_total{change="added",kind="pod"} 1)"),
             std::string::npos);
+}
+
+// kube-scheduler gives an extender 5 s per call. A bind waiting on a stalled API server must not hold what other
+// pods' filters need: the decision lock (the bind reserves under it and calls the API outside it) or the HTTP
+// threads (binds run on their own pool; here the server has one HTTP thread). The stalled bind fails at its own
+// deadline, says why, and returns its reservation; beyond the pool's queue, binds are refused at once.
+TEST(ExtenderApi, ABindStalledOnTheApiServerHoldsUpNoOtherPodsFilter) {
+  TESSERA_REQUIRE_SHARED("topologies/topo.dp-esb01.xml");
+  ApiWorld w;
+  auto released = std::make_shared<std::atomic<bool>>(false);
+  w.server.SetInterceptor([released](const FakeRequest& r) -> std::optional<FakeReply> {
+    if (r.method != "PATCH" || released->load()) return std::nullopt;
+    FakeReply stall;
+    stall.delay = std::chrono::milliseconds(3000);  // past the bind client's 1 s deadline
+    return stall;
+  });
+  auto warnings = std::make_shared<std::vector<std::string>>();
+  auto warnings_mu = std::make_shared<std::mutex>();
+  ExtenderOptions options;
+  options.log_warning = [warnings, warnings_mu](const std::string& m) {
+    std::lock_guard<std::mutex> lock(*warnings_mu);
+    warnings->push_back(m);
+  };
+  ExtenderService service(options);
+  service.Replace(ExtenderService::Kind::kNode, {*w.server.Object("/api/v1/nodes/gpu-node")});
+  service.Replace(ExtenderService::Kind::kCnr, {*w.server.Object(std::string(kCnrsPath) + "/gpu-node")});
+  service.Replace(ExtenderService::Kind::kPod, {});
+  kube::ClusterConfig bind_config = w.Config();
+  bind_config.timeout = std::chrono::milliseconds(1000);
+  kube::KubeClient bind_api(bind_config);
+  service.AttachApi(&bind_api);
+  HttpServerOptions ho;
+  ho.address = "127.0.0.1";
+  ho.port = 0;
+  ho.threads = 1;
+  ho.blocking = ExtenderBlockingRequests("");
+  ho.blocking_threads = 1;
+  ho.blocking_queue = 1;
+  HttpServer http(ho, MakeExtenderHandler(&service, "", std::make_shared<prometheus::Registry>()));
+  ASSERT_TRUE(http.Start().ok());
+  kube::ClusterConfig to_extender;
+  to_extender.server = "http://127.0.0.1:" + std::to_string(http.port());
+  kube::KubeClient scheduler(to_extender);
+  ASSERT_NE(scheduler.Post("/filter", FilterBody("a", 60))->body.find("gpu-node\"]"), std::string::npos);
+
+  std::atomic<bool> bind_done{false};
+  Result<kube::HttpResponse> bind = Status::Unavailable("not sent");
+  std::thread binder([&] {
+    bind = scheduler.Post("/bind", BindBody("a"));
+    bind_done = true;
+  });
+  for (int i = 0; i < 400; ++i) {  // until the PATCH has reached the API server
+    bool patched = false;
+    for (const FakeRequest& r : w.server.Requests()) patched = patched || r.method == "PATCH";
+    if (patched) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  // Meanwhile: another pod's filters are answered (a's 60 % is held: 40 % left), and a second bind finds the
+  // bind pool's queue full.
+  kube::KubeClient other(to_extender);
+  for (int i = 0; i < 20; ++i) {
+    Result<kube::HttpResponse> f = other.Post("/filter", FilterBody("b", 30));
+    ASSERT_TRUE(f.ok());
+    EXPECT_NE(f->body.find(R"("NodeNames":["gpu-node"])"), std::string::npos) << f->body;
+  }
+  EXPECT_EQ(other.Post("/filter", FilterBody("c", 50))->body.find(R"("NodeNames":["gpu-node"])"),
+            std::string::npos)
+      << "the in-flight bind's reservation counts";
+  Result<kube::HttpResponse> second = other.Post("/bind", BindBody("b"));
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->status, 503) << second->body;
+  EXPECT_FALSE(bind_done.load()) << "all of this happened while the bind was still waiting on the API server";
+  binder.join();
+  released->store(true);
+  ASSERT_TRUE(bind.ok());
+  EXPECT_NE(bind->body.find("annotation patch"), std::string::npos) << bind->body;
+  {
+    std::lock_guard<std::mutex> lock(*warnings_mu);
+    ASSERT_EQ(warnings->size(), 1u);
+    EXPECT_NE(warnings->front().find("bind ml/a (uid-a) to gpu-node"), std::string::npos) << warnings->front();
+  }
+  EXPECT_EQ(service.placed_pods(), 0u) << "the reservation was returned";
+  EXPECT_NE(other.Post("/filter", FilterBody("c", 50))->body.find(R"("NodeNames":["gpu-node"])"),
+            std::string::npos);
+  http.Stop();
 }
 
 }  // namespace
