@@ -324,34 +324,48 @@ void AppendJsonString(std::string* out, std::string_view s) {
 
 }  // namespace
 
-const std::vector<const ExtenderService::NodeRecord*>& ExtenderService::ResolveLocked(
-    const std::vector<std::string_view>& names) {
-  if (resolved_membership_ == store_.membership_version() &&
-      std::equal(resolved_names_.begin(), resolved_names_.end(), names.begin(), names.end())) {
-    return resolved_;
-  }
-  resolved_names_.assign(names.begin(), names.end());
-  ++resolved_epoch_;
-  resolved_membership_ = store_.membership_version();
-  resolved_.resize(names.size());
+const ExtenderService::Resolution& ExtenderService::ResolveLocked(const std::vector<std::string_view>& names) {
+  auto matches = [&](const Resolution& r) {
+    return r.membership == store_.membership_version() &&
+           std::equal(r.names.begin(), r.names.end(), names.begin(), names.end());
+  };
+  if (matches(resolution_)) return resolution_;
+  // kube-scheduler alternates two lists: filter gets every node, prioritize the ones filter kept.
+  std::swap(resolution_, previous_resolution_);
+  if (matches(resolution_)) return resolution_;
+  Resolution& r = resolution_;
+  r.names.assign(names.begin(), names.end());
+  r.epoch = ++resolution_epochs_;
+  r.membership = store_.membership_version();
+  r.records.resize(names.size());
   auto quoted = std::make_shared<QuotedNames>();
   quoted->text.reserve(names.size() * 16);
   quoted->end.reserve(names.size());
+  // Where the list is the other one minus some nodes, in order (prioritize after filter), its records are
+  // reused: a string comparison per name instead of a hash lookup.
+  const Resolution& other = previous_resolution_;
+  const bool other_valid = other.membership == store_.membership_version();
+  size_t j = 0;
   for (size_t i = 0; i < names.size(); ++i) {
-    resolved_[i] = store_.FindNode(std::string(names[i]));
+    while (other_valid && j < other.names.size() && other.names[j] != names[i]) ++j;
+    if (other_valid && j < other.names.size()) {
+      r.records[i] = other.records[j++];
+    } else {
+      r.records[i] = store_.FindNode(std::string(names[i]));
+    }
     if (i > 0) quoted->text += ',';
     AppendJsonString(&quoted->text, names[i]);
     quoted->end.push_back(quoted->text.size());
   }
-  resolved_quoted_ = std::move(quoted);
-  return resolved_;
+  r.quoted = std::move(quoted);
+  return r;
 }
 
 void ExtenderService::RememberEvaluationLocked(std::string pod_shape,
                                                std::shared_ptr<const Evaluation> evaluation) {
   last_filter_.pod_shape = std::move(pod_shape);
   last_filter_.state_version = store_.version();
-  last_filter_.resolved_epoch = resolved_epoch_;
+  last_filter_.resolved_epoch = resolution_.epoch;
   last_filter_.evaluation = std::move(evaluation);
   last_filter_.answer = nullptr;
   last_filter_.prioritize_answer = nullptr;
@@ -360,20 +374,24 @@ void ExtenderService::RememberEvaluationLocked(std::string pod_shape,
 bool ExtenderService::CachedScoresLocked(const std::string& pod_shape, const std::vector<std::string_view>& names,
                                          std::vector<int64_t>* scores, bool* whole_list) const {
   *whole_list = false;
-  if (last_filter_.evaluation == nullptr || last_filter_.state_version != store_.version() ||
-      last_filter_.resolved_epoch != resolved_epoch_ || resolved_membership_ != store_.membership_version() ||
-      last_filter_.pod_shape != pod_shape) {
+  // The evaluation's list is one of the two resolutions kept (its epoch says which).
+  const Resolution* evaluated = resolution_.epoch == last_filter_.resolved_epoch            ? &resolution_
+                                : previous_resolution_.epoch == last_filter_.resolved_epoch ? &previous_resolution_
+                                                                                            : nullptr;
+  if (last_filter_.evaluation == nullptr || evaluated == nullptr ||
+      last_filter_.state_version != store_.version() || last_filter_.pod_shape != pod_shape) {
     return false;
   }
   // The prioritize list is the filter list minus the nodes that failed, in the same order.
+  const std::vector<std::string>& listed = evaluated->names;
   scores->assign(names.size(), 0);
   size_t j = 0;
   for (size_t i = 0; i < names.size(); ++i, ++j) {
-    while (j < resolved_names_.size() && resolved_names_[j] != names[i]) ++j;
-    if (j == resolved_names_.size()) return false;
+    while (j < listed.size() && listed[j] != names[i]) ++j;
+    if (j == listed.size()) return false;
     (*scores)[i] = last_filter_.evaluation->score[j];
   }
-  *whole_list = names.size() == resolved_names_.size();
+  *whole_list = names.size() == listed.size();
   return true;
 }
 
@@ -381,7 +399,7 @@ ExtenderService::Evaluation ExtenderService::EvaluateLocked(const scoring::PodRe
                                                             const std::vector<std::string_view>& names,
                                                             std::string_view shape) {
   Evaluation e;
-  const std::vector<const NodeRecord*>& records = ResolveLocked(names);
+  const std::vector<const NodeRecord*>& records = ResolveLocked(names).records;
   const size_t n = names.size();
   e.feasible.assign(n, false);
   e.unresolvable.assign(n, false);
@@ -499,9 +517,8 @@ Answer ExtenderService::Filter(std::string_view body) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     RefreshLocked();
-    const uint64_t epoch_before = resolved_epoch_;
-    (void)ResolveLocked(args.names);
-    quoted = resolved_quoted_;
+    const Resolution& resolution = ResolveLocked(args.names);
+    quoted = resolution.quoted;
     if (!pod.ok()) {
       // The pod itself is unreadable: every node fails with the reason, nothing else happens.
       auto invalid = std::make_shared<Evaluation>();
@@ -511,9 +528,8 @@ Answer ExtenderService::Filter(std::string_view body) {
       evaluation = std::move(invalid);
     } else {
       store_.NoteFilteredPod(*pod);  // for the bind that follows
-      if (last_filter_.evaluation != nullptr && epoch_before == resolved_epoch_ &&
-          last_filter_.resolved_epoch == resolved_epoch_ && last_filter_.state_version == store_.version() &&
-          last_filter_.pod_shape == shape) {
+      if (last_filter_.evaluation != nullptr && last_filter_.resolved_epoch == resolution.epoch &&
+          last_filter_.state_version == store_.version() && last_filter_.pod_shape == shape) {
         // Same shape, same node list, nothing changed since: the same answer (reasons never name the pod).
         evaluation = last_filter_.evaluation;
         if (args.node_cache) reused_answer = last_filter_.answer;

@@ -130,15 +130,26 @@ class ExtenderService {
   // `shape`: the pod without what identifies one replica (see PodShape), for the verdict memo.
   Evaluation EvaluateLocked(const scoring::PodRequest& pod, const std::vector<std::string_view>& names,
                             std::string_view shape = {});
-  // The records of `names`, reusing the previous resolution when the list is the same (kube-scheduler sends the
-  // same node list cycle after cycle, and 5,000 hash lookups are a tenth of a filter call).
-  const std::vector<const NodeRecord*>& ResolveLocked(const std::vector<std::string_view>& names);
+  // A node list resolved to the store's records, and written once as JSON strings: answers copy runs of them
+  // instead of checking every character of 5,000 names per call (shared, so that an answer written outside the
+  // lock keeps its own copy).
+  struct Resolution {
+    std::vector<std::string> names;
+    std::vector<const NodeRecord*> records;  // nullptr: unknown node
+    std::shared_ptr<const QuotedNames> quoted;
+    uint64_t membership = ~uint64_t{0};  // the store's membership_version() the records were taken at
+    uint64_t epoch = 0;                  // unique per list resolved
+  };
+  // The resolution of `names`, reusing one of the last two (kube-scheduler sends the same lists cycle after
+  // cycle, filter's and prioritize's, and 5,000 hash lookups are a tenth of a filter call). The reference stays
+  // valid until the next call.
+  const Resolution& ResolveLocked(const std::vector<std::string_view>& names);
   // Scores of the last filter call when `names` (in order, possibly fewer) and the pod and state are the same:
   // kube-scheduler calls prioritize right after filter in one scheduling cycle.
   // `whole_list`: `names` is exactly the filter call's list (no node failed there).
   bool CachedScoresLocked(const std::string& pod_shape, const std::vector<std::string_view>& names,
                           std::vector<int64_t>* scores, bool* whole_list) const;
-  // Keeps `evaluation` (aligned with resolved_names_) as the last one, for the next identical call.
+  // Keeps `evaluation` (aligned with resolution_) as the last one, for the next identical call.
   void RememberEvaluationLocked(std::string pod_shape, std::shared_ptr<const Evaluation> evaluation);
   // Brings the store up to date, and what depends on it: the verdict memo (after a whole rebuild) and the GPU
   // policies' target workload (after the pods that hold something changed).
@@ -175,20 +186,16 @@ class ExtenderService {
   uint64_t memo_full_rebuilds_ = 0;  // the store's whole rebuilds the memo has seen (node versions restart there)
   scoring::SchedulingResult scratch_;  // EvaluateLocked's buffers, reused call after call
   scoring::VerdictMemo memo_;          // per-node verdicts of the last pod shape; cleared by every whole rebuild
-  std::vector<std::string> resolved_names_;
-  std::vector<const NodeRecord*> resolved_;  // nullptr: unknown node
-  // resolved_names_ as JSON strings, written once per list: answers copy runs of them instead of checking every
-  // character of 5,000 names per call. Shared so that an answer written outside the lock keeps its own copy.
-  std::shared_ptr<const QuotedNames> resolved_quoted_;
-  uint64_t resolved_membership_ = ~uint64_t{0};  // the store's membership_version() resolved_ was made at
-  uint64_t resolved_epoch_ = 0;                  // bumped when resolved_names_ change
+  Resolution resolution_;              // the list of the last call
+  Resolution previous_resolution_;     // the one before, when different
+  uint64_t resolution_epochs_ = 0;
   // The last filter call: its prioritize call reuses the scores; the next filter call for the same shape, node
   // list and state (replicas of one workload while the previous bind is still in flight) reuses the answer.
   struct LastFilter {
     std::string pod_shape;  // the pod as the request gave it, minus what identifies one replica
     uint64_t state_version = ~uint64_t{0};
-    uint64_t resolved_epoch = ~uint64_t{0};
-    std::shared_ptr<const Evaluation> evaluation;          // aligned with resolved_names_
+    uint64_t resolved_epoch = ~uint64_t{0};                // the Resolution it was evaluated on
+    std::shared_ptr<const Evaluation> evaluation;          // aligned with that Resolution's names
     std::shared_ptr<const std::string> answer;             // node-names mode, once written
     std::shared_ptr<const std::string> prioritize_answer;  // for the filter call's whole list, once written
   } last_filter_;
