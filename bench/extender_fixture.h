@@ -113,19 +113,30 @@ class LoopbackClient {
   bool ok_ = false;
 };
 
-// The floor: parse the request, answer a fixed body naming node-0 (so a bind can follow a filter).
+// The floor: parse the request and answer what any extender must send back at the least: filter keeps every node
+// it was given, prioritize scores every node it was given (0), bind succeeds.
 inline std::unique_ptr<extender::HttpServer> StartFloor(const extender::HttpServerOptions& options) {
-  auto floor = std::make_unique<extender::HttpServer>(options, [](const std::string&, const std::string& target,
-                                                                  std::string_view body) {
-    rapidjson::Document d;
-    d.Parse(body.data(), body.size());
-    if (target == "/bind") return extender::HttpReply{d.HasParseError() ? 400 : 200, R"({"Error":""})"};
-    if (target == "/prioritize")
-      return extender::HttpReply{d.HasParseError() ? 400 : 200, R"([{"Host":"node-0","Score":10}])"};
-    return extender::HttpReply{
-        d.HasParseError() ? 400 : 200,
-        R"({"Nodes":null,"NodeNames":["node-0"],"FailedNodes":{},"FailedAndUnresolvableNodes":{},"Error":""})"};
-  });
+  auto floor = std::make_unique<extender::HttpServer>(
+      options, [](const std::string&, const std::string& target, std::string_view body) {
+        rapidjson::Document d;
+        d.Parse(body.data(), body.size());
+        const int status = d.HasParseError() ? 400 : 200;
+        if (target == "/bind") return extender::HttpReply{status, R"({"Error":""})"};
+        const bool scores = target == "/prioritize";
+        std::string out = scores ? "[" : R"({"Nodes":null,"NodeNames":[)";
+        bool first = true;
+        if (status == 200 && d.IsObject() && d.HasMember("NodeNames") && d["NodeNames"].IsArray()) {
+          for (const auto& n : d["NodeNames"].GetArray()) {
+            if (!first) out += ',';
+            first = false;
+            out += scores ? R"({"Host":")" : "\"";
+            out.append(n.GetString(), n.GetStringLength());
+            out += scores ? R"(","Score":0})" : "\"";
+          }
+        }
+        out += scores ? "]" : R"(],"FailedNodes":{},"FailedAndUnresolvableNodes":{},"Error":""})";
+        return extender::HttpReply{status, std::move(out)};
+      });
   if (!floor->Start().ok()) return nullptr;
   return floor;
 }
