@@ -348,6 +348,8 @@ int main(int argc, char** argv) {
   ApiStandIn api;
   if (!api.ok()) return 1;
   tessera::extender::ExtenderOptions options;
+  // As tessera-extender runs by default (--evaluation-threads -1): one extra thread per core beyond the first.
+  options.evaluation_threads = std::max(1u, std::thread::hardware_concurrency()) - 1;
   ExtenderService service{options};
   std::vector<std::string> node_items, cnr_items, pod_items;
   for (int i = 0; i < nodes; ++i) {

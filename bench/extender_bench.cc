@@ -127,6 +127,8 @@ int main(int argc, char** argv) {
   for (int nodes : {1000, 5000}) {
     if (only_nodes != 0 && nodes != only_nodes) continue;
     tessera::extender::ExtenderOptions options;
+    // As tessera-extender runs by default (--evaluation-threads -1): one extra thread per core beyond the first.
+    options.evaluation_threads = std::max(1u, std::thread::hardware_concurrency()) - 1;
     options.topology_source =
         source == "nrt" ? tessera::state::TopologySource::kNrt : tessera::state::TopologySource::kCnr;
     ExtenderService service{options};

@@ -17,6 +17,7 @@
 #include "crd/cnr_node_state.h"
 #include "crd/json_fields.h"
 #include "crd/pod_codec.h"
+#include "extender/parallel_runner.h"
 #include "kube/time_format.h"
 #include "scoring/device_guess.h"
 #include "scoring/numa_placement.h"
@@ -75,9 +76,14 @@ state::StoreOptions StoreOptionsOf(const ExtenderOptions& o) {
 }  // namespace
 
 ExtenderService::ExtenderService(ExtenderOptions options)
-    : options_(std::move(options)),
-      store_(StoreOptionsOf(options_)),
-      scheduler_(std::make_unique<scoring::Scheduler>(options_.scheduler)) {}
+    : options_(std::move(options)), store_(StoreOptionsOf(options_)) {
+  scoring::SchedulerConfig config = options_.scheduler;
+  if (options_.evaluation_threads > 0) {
+    evaluation_pool_ = std::make_unique<ThreadPoolRunner>(options_.evaluation_threads);
+    config.parallel = evaluation_pool_.get();
+  }
+  scheduler_ = std::make_unique<scoring::Scheduler>(config);
+}
 
 bool ExtenderService::ready() const {
   std::function<bool()> probe;

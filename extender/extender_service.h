@@ -58,6 +58,9 @@ struct ExtenderOptions {
   std::chrono::seconds forget_unbound_after{600};
   // Where a failed bind is reported (pod, node and the API's answer); tessera-extender logs it.
   std::function<void(const std::string&)> log_warning;
+  // Extra threads a cold evaluation (a pod shape not seen before, on at least 1,024 nodes) is split across; 0
+  // evaluates on the calling thread alone. The answers are the same either way.
+  size_t evaluation_threads = 0;
   // Failpoint for crash tests only (tessera-extender reads TESSERA_FAILPOINT_BIND_PAUSE_MS): wait this long
   // between writing the allocation annotation and posting the Binding, so a test can kill -9 the extender there.
   std::chrono::milliseconds failpoint_bind_pause{0};
@@ -182,6 +185,7 @@ class ExtenderService {
   uint64_t learned_holding_version_ = ~uint64_t{0};
   void CountBind(const char* outcome);
   state::ClusterStore store_;
+  std::unique_ptr<scoring::ParallelRunner> evaluation_pool_;  // before scheduler_: it runs on it
   std::unique_ptr<scoring::Scheduler> scheduler_;
   uint64_t memo_full_rebuilds_ = 0;  // the store's whole rebuilds the memo has seen (node versions restart there)
   scoring::SchedulingResult scratch_;  // EvaluateLocked's buffers, reused call after call

@@ -41,6 +41,9 @@ DEFINE_int32(api_timeout_ms, 10000,
 DEFINE_string(bind_timeout, "4s",
               "Deadline of a whole bind (the allocation patch and the Binding, half each): below kube-scheduler's "
               "5 s extender httpTimeout, so a stalled API server fails the bind before the scheduler gives up");
+DEFINE_int32(evaluation_threads, -1,
+             "Extra threads a cold evaluation (a pod shape not seen before, on 1,024 nodes or more) is split "
+             "across; -1: one fewer than the cores");
 DEFINE_int32(bind_workers, 4,
              "Threads that make binds' API calls (and a standby's forwarding), apart from the HTTP threads");
 DEFINE_string(address, "0.0.0.0", "Listen address");
@@ -118,6 +121,9 @@ int main(int argc, char** argv) {
     return BadInput("--bind-timeout: " +
                     (bind_timeout.ok() ? std::string("must be positive") : bind_timeout.status().message()));
   options.log_warning = [](const std::string& message) { spdlog::warn("{}", message); };
+  options.evaluation_threads = FLAGS_evaluation_threads >= 0
+                                   ? static_cast<size_t>(FLAGS_evaluation_threads)
+                                   : static_cast<size_t>(std::max(1u, std::thread::hardware_concurrency()) - 1);
   if (FLAGS_topology_source == "nrt") {
     options.topology_source = extender::ExtenderOptions::TopologySource::kNrt;
   } else if (FLAGS_topology_source == "auto") {

@@ -6,6 +6,7 @@
 #define TESSERA_SCORING_FRAMEWORK_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,17 @@ Result<AllocationStrategy> ParseAllocationStrategy(const std::string& name);
 const char* AllocationStrategyName(AllocationStrategy s);
 
 class GpuContext;
+
+// Runs `tasks` independent tasks, possibly at the same time, and returns once all have finished. The scheduler
+// splits the evaluation of a long node list into such tasks where every plugin involved is a function of the node
+// and the pod alone; the caller (the extender) owns the threads, the core stays free of them.
+class ParallelRunner {
+ public:
+  virtual ~ParallelRunner() = default;
+  // How many tasks run at once at most (the caller's thread included).
+  virtual size_t parallelism() const = 0;
+  virtual void Run(size_t tasks, const std::function<void(size_t task)>& task) = 0;
+};
 
 struct SchedulerConfig {
   ResourcePolicy resource_policy = ResourcePolicy::kDynamic;
@@ -38,6 +50,10 @@ struct SchedulerConfig {
   // scores: a fixed order, which piles tied pods onto the same nodes; the simulator reproduces it with a seeded
   // permutation of the nodes (their names there are unrelated to the node list's order).
   const std::vector<uint32_t>* tie_rank = nullptr;
+  // Where set, cold evaluations (nothing memoised for the pod's shape) of at least `parallel_min_nodes` nodes are
+  // split across it, with results identical to the serial path's.
+  ParallelRunner* parallel = nullptr;
+  size_t parallel_min_nodes = 1024;
 };
 
 // Per (pod, node) scratch shared by the plugins of one scheduling cycle.

@@ -158,75 +158,132 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
                      pod.anti_affinity.preferred.empty();
   for (const FilterPlugin* f : filters) memo_usable = memo_usable && !f->UsesSharedState();
   for (size_t p = 0; p < plugins; ++p) memo_usable = memo_usable && !(active[p] && scores_[p]->UsesSharedState());
+  // Cold (nothing memoised for this shape) and long: split across the runner, where every plugin involved is a
+  // function of the node and the pod alone (GPU policies share a cache and a random stream: never), and no node
+  // is listed twice (two tasks would write its memo entry).
+  const bool cold = !memo_usable || memo->shape_ != shape;
+  bool parallel = config_.parallel != nullptr && config_.parallel->parallelism() > 1 && cold &&
+                  nodes.size() >= config_.parallel_min_nodes && !pod.gpu.any() && pod.affinity.required.empty() &&
+                  pod.affinity.preferred.empty() && pod.anti_affinity.required.empty() &&
+                  pod.anti_affinity.preferred.empty();
+  for (const FilterPlugin* f : filters) parallel = parallel && !f->UsesSharedState();
+  for (size_t p = 0; p < plugins; ++p) parallel = parallel && !(active[p] && scores_[p]->UsesSharedState());
+  if (parallel) {
+    thread_local std::vector<uint8_t> listed;
+    listed.assign(cluster.node_count(), 0);
+    for (uint32_t n : nodes) {
+      if (n >= cluster.node_count() || listed[n]++ != 0) {
+        parallel = false;
+        break;
+      }
+    }
+  }
   if (memo_usable) memo->Begin(shape, cluster.node_count());
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    NodeVerdict& v = result.verdicts[i];
-    VerdictMemo::Entry* entry = nullptr;
-    if (memo_usable && nodes[i] < cluster.node_count()) {
-      entry = &memo->entries_[nodes[i]];
-      if (entry->generation == memo->generation_ && entry->node_version == cluster.node(nodes[i]).version) {
-        ++memo->hits_;
-        v.node = nodes[i];
-        v.code = entry->verdict.code;
-        v.failed_plugin = entry->verdict.failed_plugin;
-        v.reason = entry->verdict.reason;
-        v.score = 0;
-        v.exact_score = 0;
-        v.placement = entry->verdict.placement;
-        v.placement.node = nodes[i];
-        v.device_level = entry->verdict.device_level;
-        if (v.feasible()) {
-          const double* cached = entry->raw.data();
-          double* row = raw.data() + i * plugins;
-          for (size_t p = 0; p < plugins; ++p) {
-            if (!active[p]) continue;
-            row[p] = cached[p];
-            lo[p] = std::min(lo[p], cached[p]);
-            hi[p] = std::max(hi[p], cached[p]);
+  // Phase 1, per node: the verdict and the raw score of each plugin (from the memo where it still holds), and
+  // per plugin the range of raw scores over the range of nodes given.
+  struct Range {
+    std::vector<double> lo, hi;
+    uint64_t hits = 0, misses = 0;
+  };
+  // The thread_local buffers are this thread's: tasks on other threads reach them through these.
+  double* raw_data = raw.data();
+  const std::vector<const FilterPlugin*>* node_filters = &filters;
+  auto evaluate = [&, raw_data, node_filters](size_t first, size_t last, Range* range) {
+    std::vector<double>& range_lo = range->lo;
+    std::vector<double>& range_hi = range->hi;
+    for (size_t i = first; i < last; ++i) {
+      NodeVerdict& v = result.verdicts[i];
+      VerdictMemo::Entry* entry = nullptr;
+      if (memo_usable && nodes[i] < cluster.node_count()) {
+        entry = &memo->entries_[nodes[i]];
+        if (entry->generation == memo->generation_ && entry->node_version == cluster.node(nodes[i]).version) {
+          ++range->hits;
+          v.node = nodes[i];
+          v.code = entry->verdict.code;
+          v.failed_plugin = entry->verdict.failed_plugin;
+          v.reason = entry->verdict.reason;
+          v.score = 0;
+          v.exact_score = 0;
+          v.placement = entry->verdict.placement;
+          v.placement.node = nodes[i];
+          v.device_level = entry->verdict.device_level;
+          if (v.feasible()) {
+            const double* cached = entry->raw.data();
+            double* row = raw_data + i * plugins;
+            for (size_t p = 0; p < plugins; ++p) {
+              if (!active[p]) continue;
+              row[p] = cached[p];
+              range_lo[p] = std::min(range_lo[p], cached[p]);
+              range_hi[p] = std::max(range_hi[p], cached[p]);
+            }
           }
+          continue;
         }
+        ++range->misses;
+      }
+      v.node = nodes[i];
+      v.code = VerdictCode::kUnschedulable;
+      v.failed_plugin = {};
+      v.reason.clear();
+      v.score = 0;
+      v.exact_score = 0;
+      v.placement = Placement{};
+      v.device_level = -1;
+      if (nodes[i] >= cluster.node_count()) {
+        v.code = VerdictCode::kError;
+        v.failed_plugin = "NodeLookup";
+        v.reason = "unknown node";
         continue;
       }
-      ++memo->misses_;
-    }
-    v.node = nodes[i];
-    v.code = VerdictCode::kUnschedulable;
-    v.failed_plugin = {};
-    v.reason.clear();
-    v.score = 0;
-    v.exact_score = 0;
-    v.placement = Placement{};
-    v.device_level = -1;
-    if (nodes[i] >= cluster.node_count()) {
-      v.code = VerdictCode::kError;
-      v.failed_plugin = "NodeLookup";
-      v.reason = "unknown node";
-      continue;
-    }
-    // Filtering thousands of nodes is bound by memory latency: fetch a later node's NUMA array ahead of use.
-    if (i + kPrefetchDistance < nodes.size() && nodes[i + kPrefetchDistance] < cluster.node_count()) {
-      const NodeState& ahead = cluster.node(nodes[i + kPrefetchDistance]);
-      const char* p = reinterpret_cast<const char*>(ahead.numas.data());
-      const size_t bytes = ahead.numas.size() * sizeof(NumaState);
-      for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off);
-    }
-    NodeCycle c = MakeCycle(cluster, pod, nodes[i], config_);
-    const bool feasible = RunFilters(c, &v, filters);
-    if (feasible) {
-      for (size_t p = 0; p < plugins; ++p) {
-        if (!active[p]) continue;
-        double s = scores_[p]->Score(c);
-        raw[i * plugins + p] = s;
-        lo[p] = std::min(lo[p], s);
-        hi[p] = std::max(hi[p], s);
+      // Filtering thousands of nodes is bound by memory latency: fetch a later node's NUMA array ahead of use.
+      if (i + kPrefetchDistance < nodes.size() && nodes[i + kPrefetchDistance] < cluster.node_count()) {
+        const NodeState& ahead = cluster.node(nodes[i + kPrefetchDistance]);
+        const char* p = reinterpret_cast<const char*>(ahead.numas.data());
+        const size_t bytes = ahead.numas.size() * sizeof(NumaState);
+        for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off);
+      }
+      NodeCycle c = MakeCycle(cluster, pod, nodes[i], config_);
+      const bool feasible = RunFilters(c, &v, *node_filters);
+      if (feasible) {
+        for (size_t p = 0; p < plugins; ++p) {
+          if (!active[p]) continue;
+          double s = scores_[p]->Score(c);
+          raw_data[i * plugins + p] = s;
+          range_lo[p] = std::min(range_lo[p], s);
+          range_hi[p] = std::max(range_hi[p], s);
+        }
+      }
+      if (entry != nullptr) {
+        entry->generation = memo->generation_;
+        entry->node_version = cluster.node(nodes[i]).version;
+        entry->verdict = v;
+        entry->raw.assign(raw_data + i * plugins, raw_data + (i + 1) * plugins);
       }
     }
-    if (entry != nullptr) {
-      entry->generation = memo->generation_;
-      entry->node_version = cluster.node(nodes[i]).version;
-      entry->verdict = v;
-      entry->raw.assign(raw.begin() + static_cast<std::ptrdiff_t>(i * plugins),
-                        raw.begin() + static_cast<std::ptrdiff_t>((i + 1) * plugins));
+  };
+  {
+    const size_t tasks = parallel ? std::min(config_.parallel->parallelism(), nodes.size()) : 1;
+    std::vector<Range> ranges(tasks);
+    for (Range& r : ranges) {
+      r.lo = lo;
+      r.hi = hi;
+    }
+    if (tasks == 1) {
+      evaluate(0, nodes.size(), &ranges[0]);
+    } else {
+      config_.parallel->Run(tasks, [&](size_t t) {
+        evaluate(nodes.size() * t / tasks, nodes.size() * (t + 1) / tasks, &ranges[t]);
+      });
+    }
+    for (const Range& r : ranges) {
+      for (size_t p = 0; p < plugins; ++p) {
+        lo[p] = std::min(lo[p], r.lo[p]);
+        hi[p] = std::max(hi[p], r.hi[p]);
+      }
+      if (memo_usable) {
+        memo->hits_ += r.hits;
+        memo->misses_ += r.misses;
+      }
     }
   }
   // Per plugin once, not per node: weight (0 when inactive) and whether to normalise across nodes.
