@@ -12,7 +12,12 @@ struct ApiCall {
   std::string api_group;
   std::string resource;
   bool namespaced = false;
+  bool operator==(const ApiCall&) const = default;
 };
+
+// The call an HTTP request to the API server is, as RBAC sees it ("GET /api/v1/pods?watch=1" is watch pods,
+// "POST /api/v1/namespaces/ml/pods/a/binding" create pods/binding). An empty verb: not an API path.
+ApiCall ApiCallOf(const std::string& method, const std::string& target);
 
 }  // namespace tessera::kube
 
