@@ -26,6 +26,9 @@
 #include "base/status.h"
 #include "crd/cnr_node_state.h"
 #include "crd/nrt_codec.h"
+#include "extender/extender_metrics.h"
+#include "extender/parallel_runner.h"
+#include "extender/wire.h"
 #include "kube/kube_client.h"
 #include "scoring/scheduler.h"
 #include "scoring/verdict_memo.h"
@@ -33,11 +36,6 @@
 #include "state/topology_entry.h"
 
 namespace tessera::extender {
-
-struct Answer {
-  int status = 200;
-  std::string body;
-};
 
 struct ExtenderOptions {
   scoring::SchedulerConfig scheduler;
@@ -58,6 +56,8 @@ struct ExtenderOptions {
   std::chrono::seconds forget_unbound_after{600};
   // Where a failed bind is reported (pod, node and the API's answer); tessera-extender logs it.
   std::function<void(const std::string&)> log_warning;
+  // Per-node utilisation gauges on /metrics (3 series a node); the cluster's totals are always there.
+  bool per_node_utilisation_metrics = false;
   // Extra threads a cold evaluation (a pod shape not seen before, on at least 1,024 nodes) is split across; 0
   // evaluates on the calling thread alone. The answers are the same either way.
   size_t evaluation_threads = 0;
@@ -110,25 +110,24 @@ class ExtenderService {
   // re-derivations of single nodes (each event that can change a decision costs one for its node, lazily).
   uint64_t rebuilds() const;
   uint64_t node_rebuilds() const;
+  // Cold evaluations split across the evaluation threads so far.
+  uint64_t parallel_evaluations() const;
 
  private:
   using NodeRecord = state::NodeRecord;
   using PodRecord = state::PodRecord;
 
   bool NeedsTopology(const scoring::PodRequest& pod) const;
+  // What a node that failed outside the core's plugins (unknown, no topology, invalid pod) counts under.
+  static constexpr std::string_view kNodeStateRule = "NodeState";
   // Evaluates `pod` on the named nodes; unknown nodes and nodes without topology are reported as such.
-  // `"a","b","c"`: node names as JSON strings, comma-separated; `end[i]` is the offset just past name i.
-  struct QuotedNames {
-    std::string text;
-    std::vector<size_t> end;
-    size_t begin(size_t i) const { return i == 0 ? 0 : end[i - 1] + 1; }
-  };
   struct Evaluation {
     std::string pod_error;
     std::vector<uint8_t> feasible;  // bytes, not vector<bool>: read per node on every answer
     std::vector<uint8_t> unresolvable;
     std::vector<std::string> reason;
-    std::vector<int64_t> score;  // 0..10
+    std::vector<std::string_view> rule;  // the rule a node failed (a plugin's name, or kNodeStateRule)
+    std::vector<int64_t> score;          // 0..10
   };
   // `shape`: the pod without what identifies one replica (see PodShape), for the verdict memo.
   Evaluation EvaluateLocked(const scoring::PodRequest& pod, const std::vector<std::string_view>& names,
@@ -158,34 +157,19 @@ class ExtenderService {
   // policies' target workload (after the pods that hold something changed).
   void RefreshLocked();
   void LearnTargetWorkloadLocked();
-  // The bind's API calls (no lock held): the allocation annotation, then the Binding. "" on success, else what
-  // failed with the API's answer.
-  std::string WriteBinding(kube::KubeClient* api, const std::string& ns, const std::string& name,
-                           const std::string& uid, const std::string& node_name,
-                           const std::string& allocation) const;
 
   ExtenderOptions options_;
   mutable std::mutex mu_;
   bool ready_ = false;
   std::function<bool()> ready_probe_;
   kube::KubeClient* api_ = nullptr;
-  prometheus::Family<prometheus::Counter>* rejections_ = nullptr;
-  prometheus::Family<prometheus::Counter>* binds_ = nullptr;
-  prometheus::Family<prometheus::Gauge>* utilisation_ = nullptr;
-  prometheus::Family<prometheus::Gauge>* ledger_pods_ = nullptr;
-  prometheus::Family<prometheus::Counter>* corrections_ = nullptr;
-  prometheus::Gauge* rebuilds_gauge_ = nullptr;
-  prometheus::Family<prometheus::Gauge>* unusable_ = nullptr;
-  std::vector<prometheus::Gauge*> unusable_series_;  // removed and re-added by every UpdateGauges
-  prometheus::Gauge* memo_hits_ = nullptr;
-  prometheus::Gauge* memo_misses_ = nullptr;
-  prometheus::Gauge* target_shapes_ = nullptr;
-  prometheus::Gauge* target_updates_ = nullptr;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<ExtenderMetrics> metrics_;  // null until AttachMetrics
   uint64_t target_workload_updates_ = 0;
   uint64_t learned_holding_version_ = ~uint64_t{0};
   void CountBind(const char* outcome);
   state::ClusterStore store_;
-  std::unique_ptr<scoring::ParallelRunner> evaluation_pool_;  // before scheduler_: it runs on it
+  std::unique_ptr<ThreadPoolRunner> evaluation_pool_;  // before scheduler_: it runs on it
   std::unique_ptr<scoring::Scheduler> scheduler_;
   uint64_t memo_full_rebuilds_ = 0;  // the store's whole rebuilds the memo has seen (node versions restart there)
   scoring::SchedulingResult scratch_;  // EvaluateLocked's buffers, reused call after call

@@ -44,6 +44,8 @@ DEFINE_string(bind_timeout, "4s",
 DEFINE_int32(evaluation_threads, -1,
              "Extra threads a cold evaluation (a pod shape not seen before, on 1,024 nodes or more) is split "
              "across; -1: one fewer than the cores");
+DEFINE_bool(node_utilisation_metrics, false,
+            "Export the ledger's utilisation of every node (3 series a node) besides the cluster's totals");
 DEFINE_int32(bind_workers, 4,
              "Threads that make binds' API calls (and a standby's forwarding), apart from the HTTP threads");
 DEFINE_string(address, "0.0.0.0", "Listen address");
@@ -121,6 +123,7 @@ int main(int argc, char** argv) {
     return BadInput("--bind-timeout: " +
                     (bind_timeout.ok() ? std::string("must be positive") : bind_timeout.status().message()));
   options.log_warning = [](const std::string& message) { spdlog::warn("{}", message); };
+  options.per_node_utilisation_metrics = FLAGS_node_utilisation_metrics;
   options.evaluation_threads = FLAGS_evaluation_threads >= 0
                                    ? static_cast<size_t>(FLAGS_evaluation_threads)
                                    : static_cast<size_t>(std::max(1u, std::thread::hardware_concurrency()) - 1);

@@ -3,8 +3,10 @@
 #ifndef TESSERA_EXTENDER_PARALLEL_RUNNER_H_
 #define TESSERA_EXTENDER_PARALLEL_RUNNER_H_
 
+#include <atomic>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <cstdint>
 #include <latch>
 #include <memory>
 
@@ -18,8 +20,11 @@ class ThreadPoolRunner : public scoring::ParallelRunner {
   ~ThreadPoolRunner() override { pool_.join(); }
 
   size_t parallelism() const override { return threads_ + 1; }
+  // Evaluations split so far.
+  uint64_t runs() const { return runs_.load(std::memory_order_relaxed); }
   void Run(size_t tasks, const std::function<void(size_t)>& task) override {
     if (tasks == 0) return;
+    runs_.fetch_add(1, std::memory_order_relaxed);
     std::latch done(static_cast<std::ptrdiff_t>(tasks - 1));
     for (size_t t = 1; t < tasks; ++t) {
       boost::asio::post(pool_, [&task, &done, t] {
@@ -33,6 +38,7 @@ class ThreadPoolRunner : public scoring::ParallelRunner {
 
  private:
   size_t threads_;
+  std::atomic<uint64_t> runs_{0};
   boost::asio::thread_pool pool_;
 };
 

@@ -81,6 +81,9 @@ class FilterPlugin {
   // True when the verdict depends on state shared across nodes (not only the node and the pod): a VerdictMemo
   // must not reuse it.
   virtual bool UsesSharedState() const { return false; }
+  // False when evaluating two nodes at once would race: the plugin writes state shared across nodes (a cache),
+  // even where its answers depend on the node and the pod alone. The scheduler then evaluates serially.
+  virtual bool ThreadSafe() const { return true; }
 };
 
 // How a score plugin's raw scores become 0..100 across the feasible nodes of one cycle.
@@ -102,6 +105,8 @@ class ScorePlugin {
   virtual bool AppliesTo(const PodRequest& pod, const ClusterState& cluster) const { return true; }
   // As FilterPlugin::UsesSharedState.
   virtual bool UsesSharedState() const { return false; }
+  // As FilterPlugin::ThreadSafe.
+  virtual bool ThreadSafe() const { return true; }
 };
 
 // Mask of the first n NUMA indexes.

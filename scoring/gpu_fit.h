@@ -21,6 +21,8 @@ class GpuFit : public FilterPlugin {
   bool AppliesTo(const PodRequest& pod) const override { return pod.gpu.any(); }
   // A card choice drawn at random is not a function of the node and the pod.
   bool UsesSharedState() const override { return !policy_->DependsOnlyOnNodeAndPod(); }
+  // The policies cache fragmentation per node and per state in the GpuContext, and draw from its random stream.
+  bool ThreadSafe() const override { return false; }
 
  private:
   const GpuPolicy* policy_;

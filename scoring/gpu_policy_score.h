@@ -14,6 +14,8 @@ class GpuPolicyScore : public ScorePlugin {
   GpuPolicyScore(const GpuPolicy* policy, GpuContext* context) : policy_(policy), context_(context) {}
   std::string_view Name() const override { return "GpuPolicy"; }
   bool UsesSharedState() const override { return !policy_->DependsOnlyOnNodeAndPod(); }
+  // The policies cache fragmentation per node and per state in the GpuContext, and draw from its random stream.
+  bool ThreadSafe() const override { return false; }
   double Score(const NodeCycle& c) const override {
     GpuScoreInput in{c.cluster, c.node_index, c.node, c.pod, c.placement.gpu_mask, context_};
     return policy_->Score(in);

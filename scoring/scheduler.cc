@@ -158,16 +158,19 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
                      pod.anti_affinity.preferred.empty();
   for (const FilterPlugin* f : filters) memo_usable = memo_usable && !f->UsesSharedState();
   for (size_t p = 0; p < plugins; ++p) memo_usable = memo_usable && !(active[p] && scores_[p]->UsesSharedState());
-  // Cold (nothing memoised for this shape) and long: split across the runner, where every plugin involved is a
-  // function of the node and the pod alone (GPU policies share a cache and a random stream: never), and no node
-  // is listed twice (two tasks would write its memo entry).
+  // Cold (nothing memoised for this shape) and long: split across the runner, where every plugin involved is
+  // thread-safe (the GPU policies cache in their shared context, and score CPU pods too on clusters with cards)
+  // and reads nothing but the node and the pod (no affinity terms), and no node is listed twice (two tasks would
+  // write its memo entry).
   const bool cold = !memo_usable || memo->shape_ != shape;
   bool parallel = config_.parallel != nullptr && config_.parallel->parallelism() > 1 && cold &&
-                  nodes.size() >= config_.parallel_min_nodes && !pod.gpu.any() && pod.affinity.required.empty() &&
+                  nodes.size() >= config_.parallel_min_nodes && pod.affinity.required.empty() &&
                   pod.affinity.preferred.empty() && pod.anti_affinity.required.empty() &&
                   pod.anti_affinity.preferred.empty();
-  for (const FilterPlugin* f : filters) parallel = parallel && !f->UsesSharedState();
-  for (size_t p = 0; p < plugins; ++p) parallel = parallel && !(active[p] && scores_[p]->UsesSharedState());
+  for (const FilterPlugin* f : filters) parallel = parallel && f->ThreadSafe() && !f->UsesSharedState();
+  for (size_t p = 0; p < plugins; ++p) {
+    if (active[p]) parallel = parallel && scores_[p]->ThreadSafe() && !scores_[p]->UsesSharedState();
+  }
   if (parallel) {
     thread_local std::vector<uint8_t> listed;
     listed.assign(cluster.node_count(), 0);

@@ -180,9 +180,10 @@ TEST(ExtenderDecisions, FilterBindAnnotateAndRebuildAfterRestart) {
   EXPECT_NE(metrics.find("tessera_extender_binds_total{outcome=\"repeated\"} 1"), std::string::npos);
   EXPECT_NE(metrics.find("tessera_extender_rejections_total{rule=\"NodeState\"} 2"), std::string::npos)
       << "node-2 and node-3 have no CNR";
-  EXPECT_NE(metrics.find("tessera_extender_ledger_utilisation{node=\"node-1\",resource=\"numa_cpu\"} 0.0156"),
-            std::string::npos)
-      << "4 of 256 CPUs pinned";
+  EXPECT_NE(metrics.find("tessera_extender_cluster_utilisation{resource=\"numa_cpu\"} 0.0156"), std::string::npos)
+      << "4 of 256 CPUs pinned (node-1 is the only node with a CNR)";
+  EXPECT_EQ(metrics.find("tessera_extender_ledger_utilisation{"), std::string::npos)
+      << "per-node series only with per_node_utilisation_metrics (--node-utilisation-metrics)";
   const std::string uid = "2b6a8c1e-3f4d-4e5a-9b7c-0d1e2f3a4b5c";
   const std::string allocation = s.service.AllocationOf(uid);
   auto a = Json(allocation);
@@ -200,7 +201,10 @@ TEST(ExtenderDecisions, FilterBindAnnotateAndRebuildAfterRestart) {
   rapidjson::StringBuffer b;
   rapidjson::Writer<rapidjson::StringBuffer> w(b);
   pod.Accept(w);
-  Server restarted(WriteSnapshot("restart", nodes, std::string("{\"items\": [") + b.GetString() + "]}", cnrs));
+  ExtenderOptions per_node;
+  per_node.per_node_utilisation_metrics = true;
+  Server restarted(WriteSnapshot("restart", nodes, std::string("{\"items\": [") + b.GetString() + "]}", cnrs),
+                   1 << 20, per_node);
   EXPECT_EQ(restarted.service.placed_pods(), 1u);
   EXPECT_EQ(restarted.service.AllocationOf(uid), allocation);
   // The GPU policies' target workload is learned from the bound pods, the extender's own binds included: the one
@@ -209,6 +213,9 @@ TEST(ExtenderDecisions, FilterBindAnnotateAndRebuildAfterRestart) {
   const std::string after = restarted.client->Get("/metrics")->body;
   EXPECT_NE(after.find("tessera_extender_gpu_target_shapes 1"), std::string::npos) << after.substr(0, 800);
   EXPECT_NE(after.find("tessera_extender_gpu_target_workload_updates 1"), std::string::npos);
+  EXPECT_NE(after.find("tessera_extender_ledger_utilisation{node=\"node-1\",resource=\"numa_cpu\"} 0.0156"),
+            std::string::npos)
+      << "asked for: per-node series";
 }
 
 // A pod known only from filter calls (never bound, never seen from the API) is forgotten once it has not been

@@ -1,0 +1,147 @@
+#include "extender/extender_metrics.h"
+
+namespace tessera::extender {
+
+namespace {
+
+prometheus::Gauge& SingleGauge(prometheus::Registry& registry, const char* name, const char* help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add({});
+}
+
+double Ratio(int64_t used, int64_t total) {
+  return total > 0 ? static_cast<double>(used) / static_cast<double>(total) : 0.0;
+}
+
+}  // namespace
+
+ExtenderMetrics::ExtenderMetrics(prometheus::Registry& registry, bool per_node_utilisation)
+    : per_node_utilisation_(per_node_utilisation),
+      rejections_(prometheus::BuildCounter()
+                      .Name("tessera_extender_rejections_total")
+                      .Help("Nodes a filter call rejected, by the rule that failed")
+                      .Register(registry)),
+      binds_(prometheus::BuildCounter()
+                 .Name("tessera_extender_binds_total")
+                 .Help("Bind calls by outcome")
+                 .Register(registry)),
+      corrections_(prometheus::BuildCounter()
+                       .Name("tessera_extender_resync_corrections_total")
+                       .Help("Objects a relist (periodic resync, or after 410 Gone or a broken watch) found "
+                             "different from the watch cache, by kind and change: the drift it corrected")
+                       .Register(registry)),
+      ledger_pods_(prometheus::BuildGauge()
+                       .Name("tessera_extender_ledger_pods")
+                       .Help("Bound pods in the ledger by where their placement came from: annotation, "
+                             "annotation_corrected_by_cnr, cnr (the node agent's report), guessed (foreign device "
+                             "pod), node_level, nrt, unaccounted (contradicts the ledger)")
+                       .Register(registry)),
+      unusable_(prometheus::BuildGauge()
+                    .Name("tessera_extender_node_topology_unusable")
+                    .Help("1 for each node whose topology object exists but cannot be used, by reason: invalid "
+                          "(contradicts itself or does not decode), agent_not_ready, no_heartbeat, stale")
+                    .Register(registry)),
+      utilisation_(prometheus::BuildGauge()
+                       .Name("tessera_extender_ledger_utilisation")
+                       .Help("Per node (--node-utilisation-metrics): share of its NUMA CPU, GPU compute and GPU "
+                             "memory held in the ledger (0..1)")
+                       .Register(registry)),
+      cluster_utilisation_(prometheus::BuildGauge()
+                               .Name("tessera_extender_cluster_utilisation")
+                               .Help("Share of the cluster's NUMA CPU, GPU compute and GPU memory held in the "
+                                     "ledger (0..1), over the nodes with a usable topology")
+                               .Register(registry)),
+      rebuilds_(SingleGauge(registry, "tessera_extender_state_rebuilds",
+                            "Whole rebuilds of the cluster state (only when node indexes are reassigned: a Node "
+                            "deleted)")),
+      node_rebuilds_(SingleGauge(registry, "tessera_extender_node_rebuilds",
+                                 "Nodes re-derived one at a time (each event that can change a decision costs one "
+                                 "for each node it touches)")),
+      memo_(prometheus::BuildGauge()
+                .Name("tessera_extender_verdict_memo_nodes")
+                .Help("Node evaluations answered from the verdict memo (hit) or computed (miss)")
+                .Register(registry)),
+      memo_hits_(memo_.Add({{"result", "hit"}})),
+      memo_misses_(memo_.Add({{"result", "miss"}})),
+      target_shapes_(
+          SingleGauge(registry, "tessera_extender_gpu_target_shapes",
+                      "Pod shapes in the GPU policies' target workload, learned from the bound pods (the "
+                      "most popular covering 95 % of them)")),
+      target_updates_(SingleGauge(registry, "tessera_extender_gpu_target_workload_updates",
+                                  "Times the learned target workload moved and was replaced")) {
+  prometheus::BuildGauge()
+      .Name("tessera_extender_build_info")
+      .Help("Build of the running extender")
+      .Register(registry)
+      .Add({{"version", "0.1.0"}})
+      .Set(1);
+}
+
+void ExtenderMetrics::CountRejections(const std::map<std::string_view, int>& by_rule) {
+  for (const auto& [rule, count] : by_rule) rejections_.Add({{"rule", std::string(rule)}}).Increment(count);
+}
+
+void ExtenderMetrics::CountBind(const char* outcome) {
+  binds_.Add({{"outcome", outcome}}).Increment();
+}
+
+void ExtenderMetrics::CountCorrections(state::Kind kind, const state::Corrections& c) {
+  static const char* const kKinds[] = {"node", "pod", "cnr", "nrt"};
+  const char* name = kKinds[static_cast<int>(kind)];
+  corrections_.Add({{"kind", name}, {"change", "added"}}).Increment(c.added);
+  corrections_.Add({{"kind", name}, {"change", "removed"}}).Increment(c.removed);
+  corrections_.Add({{"kind", name}, {"change", "changed"}}).Increment(c.changed);
+}
+
+void ExtenderMetrics::SetLedgerSources(const state::ClusterStore& store) {
+  for (const char* s : state::kLedgerSources) ledger_pods_.Add({{"source", s}}).Set(store.ledger_pods(s));
+}
+
+void ExtenderMetrics::Update(const state::ClusterStore& store, const scoring::VerdictMemo& memo,
+                             size_t target_shapes, uint64_t target_updates) {
+  rebuilds_.Set(static_cast<double>(store.full_rebuilds()));
+  node_rebuilds_.Set(static_cast<double>(store.node_rebuilds()));
+  memo_hits_.Set(static_cast<double>(memo.hits()));
+  memo_misses_.Set(static_cast<double>(memo.misses()));
+  target_shapes_.Set(static_cast<double>(target_shapes));
+  target_updates_.Set(static_cast<double>(target_updates));
+  SetLedgerSources(store);
+  for (prometheus::Gauge* g : unusable_series_) unusable_.Remove(g);
+  unusable_series_.clear();
+  int64_t cpu = 0, cpu_used = 0, units = 0, units_free = 0, mem = 0, mem_free = 0;
+  for (const auto& [name, rec] : store.nodes()) {
+    if (*rec.unusable != '\0') {
+      prometheus::Gauge& g =
+          unusable_.Add({{"node", name}, {"source", rec.from_nrt ? "nrt" : "cnr"}, {"reason", rec.unusable}});
+      g.Set(1);
+      unusable_series_.push_back(&g);
+    }
+    if (!rec.has_topology) continue;
+    const scoring::NodeState& n = store.cluster().node(rec.index);
+    int64_t node_units = 0, node_free = 0, node_mem = 0, node_mem_free = 0;
+    for (const scoring::GpuState& g : n.gpus) {
+      node_units += 1000;
+      node_free += g.free_milli;
+      node_mem += g.memory_mib;
+      node_mem_free += g.free_memory_mib;
+    }
+    cpu += n.cpu_allocatable_milli;
+    cpu_used += n.pinned_cpu_milli;
+    units += node_units;
+    units_free += node_free;
+    mem += node_mem;
+    mem_free += node_mem_free;
+    if (!per_node_utilisation_) continue;
+    utilisation_.Add({{"node", name}, {"resource", "numa_cpu"}})
+        .Set(Ratio(n.pinned_cpu_milli, n.cpu_allocatable_milli));
+    if (node_units > 0) {
+      utilisation_.Add({{"node", name}, {"resource", "gpu_units"}}).Set(Ratio(node_units - node_free, node_units));
+      utilisation_.Add({{"node", name}, {"resource", "gpu_memory"}})
+          .Set(Ratio(node_mem - node_mem_free, node_mem));
+    }
+  }
+  cluster_utilisation_.Add({{"resource", "numa_cpu"}}).Set(Ratio(cpu_used, cpu));
+  cluster_utilisation_.Add({{"resource", "gpu_units"}}).Set(Ratio(units - units_free, units));
+  cluster_utilisation_.Add({{"resource", "gpu_memory"}}).Set(Ratio(mem - mem_free, mem));
+}
+
+}  // namespace tessera::extender
