@@ -6,8 +6,8 @@
 
 #include "crd/json_fields.h"
 #include "crd/pod_codec.h"
-#include "scoring/device_guess.h"
 #include "state/allocation.h"
+#include "state/ledger_placement.h"
 #include "state/snapshot.h"
 
 namespace tessera::state {
@@ -26,17 +26,6 @@ std::string NameOf(const Value& obj) {
 // count such pods in each NUMA node's available amount.
 bool PinnedByKubelet(const scoring::NodeState& node, const scoring::PodRequest& pod) {
   return node.cpu_manager_static && scoring::IsNumaBound(pod, scoring::ResourcePolicy::kNative);
-}
-
-// A pod bound by someone else holds cards and NICs nobody told us about: charge the first that can hold it (a
-// device plugin's usual choice), so the node's totals stay right even where the card is a guess.
-void GuessDevices(const scoring::NodeState& node, const scoring::PodRequest& pod, scoring::Placement* placement,
-                  const char** source) {
-  if (!pod.gpu.any()) return;
-  const scoring::DeviceGuess guess = scoring::FirstFitDevices(node, pod);
-  placement->gpu_mask |= guess.gpu_mask;
-  placement->nic_mask |= guess.nic_mask;
-  *source = "guessed";
 }
 
 // The pod's content without its phase: what the ledger depends on besides node, allocation and terminal.
@@ -451,7 +440,9 @@ void ClusterStore::ChargeNode(const std::string& name, NodeRecord* node) {
         continue;
       }
       const char* source = "node_level";
-      const scoring::Placement placement = LedgerPlacement(rec, *node, cnr_entry, &source);
+      const scoring::Placement placement =
+          LedgerPlacement(rec.request, rec.allocation, cluster_.node(node->index), node->index, cnr_entry,
+                          options_.resource_policy, &source);
       bool held = cluster_.Reserve(rec.request, placement).ok();
       if (!held) {
         // The report or annotation contradicts the rest of the ledger (e.g. an agent's stale view): keep the
@@ -468,60 +459,6 @@ void ClusterStore::ChargeNode(const std::string& name, NodeRecord* node) {
   if (node->from_nrt) {
     if (auto nrt = nrts_.find(name); nrt != nrts_.end()) ChargeNrtHeld(name, *node, nrt->second);
   }
-}
-
-scoring::Placement ClusterStore::LedgerPlacement(const PodRecord& rec, const NodeRecord& node,
-                                                 const TopologyEntry* cnr, const char** source) const {
-  const scoring::NodeState& state = cluster_.node(node.index);
-  const scoring::PodRequest& pod = rec.request;
-  scoring::Placement placement;
-  placement.node = node.index;
-  *source = "node_level";
-  bool annotated = false;
-  if (!rec.allocation.empty()) {
-    if (Result<scoring::Placement> decoded = DecodeAllocation(rec.allocation, state, node.index); decoded.ok()) {
-      placement = *decoded;
-      annotated = true;
-      *source = "annotation";
-    }
-  }
-  // The node agent's report (contract section 3.2) says where the pod really is. It is matched by namespace/name
-  // as Katalyst does; a report carrying another UID belongs to an earlier pod of that name and is ignored.
-  const crd::ReportedPlacement* reported = nullptr;
-  if (cnr != nullptr) {
-    auto it = cnr->reported.find(pod.Key());
-    if (it != cnr->reported.end() && (it->second.uid.empty() || it->second.uid == pod.uid)) reported = &it->second;
-  }
-  if (reported == nullptr) {
-    if (!annotated) GuessDevices(state, pod, &placement, source);
-    return placement;
-  }
-  const scoring::ResourcePolicy policy = options_.resource_policy;
-  bool corrected = false;
-  // Only NUMA-bound pods are charged per NUMA node; others float in the shared pool whatever a report says.
-  if (reported->numa_mask != 0 && scoring::IsNumaBound(pod, policy) &&
-      reported->numa_mask != placement.numa_mask) {
-    const scoring::Placement pinned =
-        scoring::PinnedPlacement(state, node.index, pod, policy, reported->numa_mask);
-    placement.numa_mask = reported->numa_mask;
-    placement.cpu_pinned = pinned.cpu_pinned;
-    placement.memory_pinned = pinned.memory_pinned;
-    placement.exclusive = pinned.exclusive;
-    corrected = true;
-  }
-  if (pod.gpu.count > 0 && std::popcount(reported->gpu_mask) == pod.gpu.count &&
-      reported->gpu_mask != placement.gpu_mask) {
-    placement.gpu_mask = reported->gpu_mask;
-    corrected = true;
-  }
-  if (pod.gpu.rdma_nics > 0 && std::popcount(reported->nic_mask) == pod.gpu.rdma_nics &&
-      reported->nic_mask != placement.nic_mask) {
-    placement.nic_mask = reported->nic_mask;
-    corrected = true;
-  }
-  if (corrected) *source = annotated ? "annotation_corrected_by_cnr" : "cnr";
-  if (!annotated && !corrected) GuessDevices(state, pod, &placement, source);
-  return placement;
 }
 
 void ClusterStore::ChargeNrtHeld(const std::string& node_name, const NodeRecord& node, const TopologyEntry& nrt) {

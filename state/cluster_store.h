@@ -153,10 +153,6 @@ class ClusterStore {
   // turned stale, or fresh again).
   bool TopologyMoved(const std::string& name, const NodeRecord& rec) const;
   void ForgetUnboundFilteredPods();
-  // Where a bound pod is charged: Tessera's annotation, corrected by what the node's agent reports in the CNR;
-  // for pods bound by someone else, the agent's report, else node level.
-  scoring::Placement LedgerPlacement(const PodRecord& rec, const NodeRecord& node, const TopologyEntry* cnr,
-                                     const char** source) const;
   // What NRT producers count as held beyond Tessera's own ledger, charged after the ledger.
   void ChargeNrtHeld(const std::string& node_name, const NodeRecord& node, const TopologyEntry& nrt);
 
