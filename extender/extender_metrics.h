@@ -29,11 +29,12 @@ class ExtenderMetrics {
   void CountBind(const char* outcome);
   void CountCorrections(state::Kind kind, const state::Corrections& corrections);
   // The gauges read from the state; the caller holds the lock that guards it.
-  void SetLedgerSources(const state::ClusterStore& store);
   void Update(const state::ClusterStore& store, const scoring::VerdictMemo& memo, size_t target_shapes,
               uint64_t target_updates);
 
  private:
+  void SetLedgerSources(const state::ClusterStore& store);
+
   bool per_node_utilisation_;
   prometheus::Family<prometheus::Counter>& rejections_;
   prometheus::Family<prometheus::Counter>& binds_;

@@ -1,32 +1,16 @@
 #include "extender/extender_service.h"
 
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <algorithm>
-#include <bit>
-#include <cmath>
-#include <cstdio>
-#include <ctime>
 #include <map>
-#include <thread>
 
-#include "crd/cnr_builder.h"
-#include "crd/cnr_codec.h"
-#include "crd/cnr_node_state.h"
-#include "crd/json_fields.h"
 #include "crd/pod_codec.h"
 #include "extender/binder.h"
 #include "extender/parallel_runner.h"
-#include "kube/time_format.h"
-#include "scoring/device_guess.h"
-#include "scoring/numa_placement.h"
 #include "state/allocation.h"
 
 namespace tessera::extender {
-
-using rapidjson::Value;
 
 namespace {
 
@@ -110,7 +94,6 @@ void ExtenderService::RefreshLocked() {
     memo_full_rebuilds_ = store_.full_rebuilds();
   }
   if (store_.holding_version() != learned_holding_version_) LearnTargetWorkloadLocked();
-  if (metrics_ != nullptr) metrics_->SetLedgerSources(store_);
 }
 
 void ExtenderService::LearnTargetWorkloadLocked() {
@@ -321,8 +304,10 @@ Answer ExtenderService::Filter(std::string_view body) {
   std::shared_ptr<const Evaluation> evaluation;
   std::shared_ptr<const std::string> reused_answer;
   std::shared_ptr<const QuotedNames> quoted;  // args.names as JSON strings
+  ExtenderMetrics* metrics = nullptr;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    metrics = metrics_.get();
     RefreshLocked();
     const Resolution& resolution = ResolveLocked(args.names);
     quoted = resolution.quoted;
@@ -346,18 +331,18 @@ Answer ExtenderService::Filter(std::string_view body) {
         RememberEvaluationLocked(std::move(shape), evaluation);
       }
     }
-    if (metrics_ != nullptr) {
-      // Counted per rule first: one labelled-counter lookup per rule, not per rejected node.
-      std::map<std::string_view, int> by_rule;
-      for (size_t i = 0; i < args.names.size(); ++i)
-        by_rule[evaluation->rule[i]] += evaluation->feasible[i] ? 0 : 1;
-      std::erase_if(by_rule, [](const auto& kv) { return kv.second == 0; });
-      metrics_->CountRejections(by_rule);
+  }
+  // Counted and written outside the lock: another verb can decide meanwhile.
+  const Evaluation& e = *evaluation;
+  if (metrics != nullptr) {
+    // Counted per rule first: one labelled-counter lookup per rule, not per rejected node.
+    std::map<std::string_view, int> by_rule;
+    for (size_t i = 0; i < args.names.size(); ++i) {
+      if (!e.feasible[i]) ++by_rule[e.rule[i]];
     }
+    metrics->CountRejections(by_rule);
   }
   if (reused_answer != nullptr) return Answer{200, *reused_answer};
-  // The answer is written outside the lock: another verb can decide meanwhile.
-  const Evaluation& e = *evaluation;
   std::string out = WriteFilterAnswer(args, *quoted, e.feasible, e.unresolvable, e.reason);
   if (pod.ok() && args.node_cache) {
     std::lock_guard<std::mutex> lock(mu_);

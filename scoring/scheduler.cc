@@ -153,24 +153,27 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
   for (const auto& f : filters_) {
     if (f->AppliesTo(pod)) filters.push_back(f.get());
   }
-  bool memo_usable = memo != nullptr && !shape.empty() && pod.affinity.required.empty() &&
-                     pod.affinity.preferred.empty() && pod.anti_affinity.required.empty() &&
-                     pod.anti_affinity.preferred.empty();
-  for (const FilterPlugin* f : filters) memo_usable = memo_usable && !f->UsesSharedState();
-  for (size_t p = 0; p < plugins; ++p) memo_usable = memo_usable && !(active[p] && scores_[p]->UsesSharedState());
-  // Cold (nothing memoised for this shape) and long: split across the runner, where every plugin involved is
-  // thread-safe (the GPU policies cache in their shared context, and score CPU pods too on clusters with cards)
-  // and reads nothing but the node and the pod (no affinity terms), and no node is listed twice (two tasks would
-  // write its memo entry).
+  // Whether every verdict is a function of the node and the pod alone: no affinity terms (the first pod of a group
+  // satisfies its own term) and no plugin reading state shared across nodes.
+  bool node_and_pod_only = pod.affinity.required.empty() && pod.affinity.preferred.empty() &&
+                           pod.anti_affinity.required.empty() && pod.anti_affinity.preferred.empty();
+  bool thread_safe = true;
+  for (const FilterPlugin* f : filters) {
+    node_and_pod_only = node_and_pod_only && !f->UsesSharedState();
+    thread_safe = thread_safe && f->ThreadSafe();
+  }
+  for (size_t p = 0; p < plugins; ++p) {
+    if (!active[p]) continue;
+    node_and_pod_only = node_and_pod_only && !scores_[p]->UsesSharedState();
+    thread_safe = thread_safe && scores_[p]->ThreadSafe();
+  }
+  const bool memo_usable = memo != nullptr && !shape.empty() && node_and_pod_only;
+  // Cold (nothing memoised for this shape) and long: split across the runner, where the verdicts depend on node
+  // and pod alone, every plugin involved is thread-safe (the GPU policies cache in their shared context, and score
+  // CPU pods too on clusters with cards), and no node is listed twice (two tasks would write its memo entry).
   const bool cold = !memo_usable || memo->shape_ != shape;
   bool parallel = config_.parallel != nullptr && config_.parallel->parallelism() > 1 && cold &&
-                  nodes.size() >= config_.parallel_min_nodes && pod.affinity.required.empty() &&
-                  pod.affinity.preferred.empty() && pod.anti_affinity.required.empty() &&
-                  pod.anti_affinity.preferred.empty();
-  for (const FilterPlugin* f : filters) parallel = parallel && f->ThreadSafe() && !f->UsesSharedState();
-  for (size_t p = 0; p < plugins; ++p) {
-    if (active[p]) parallel = parallel && scores_[p]->ThreadSafe() && !scores_[p]->UsesSharedState();
-  }
+                  nodes.size() >= config_.parallel_min_nodes && node_and_pod_only && thread_safe;
   if (parallel) {
     thread_local std::vector<uint8_t> listed;
     listed.assign(cluster.node_count(), 0);

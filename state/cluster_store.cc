@@ -276,8 +276,7 @@ void ClusterStore::EndBind(const std::string& uid, bool bound) {
     auto& list = charged->second;
     auto it = std::find_if(list.begin(), list.end(), [&](const Charge& c) { return c.uid == uid; });
     if (it != list.end()) {
-      if (it->charged) (void)cluster_.Unreserve(uid);
-      if (it->source != nullptr) --ledger_sources_[it->source];
+      Release(*it);
       list.erase(it);
     }
   }
@@ -329,12 +328,15 @@ void ClusterStore::CheckStaleness() {
   }
 }
 
-bool ClusterStore::TopologyMoved(const std::string& name, const NodeRecord& rec) const {
+TopologyChoice ClusterStore::ChooseFor(const std::string& name) const {
   auto cnr = cnrs_.find(name);
   auto nrt = nrts_.find(name);
-  const TopologyChoice choice =
-      ChooseTopology(options_.topology_source, cnr == cnrs_.end() ? nullptr : &cnr->second,
-                     nrt == nrts_.end() ? nullptr : &nrt->second, options_.now(), options_.cnr_stale_after);
+  return ChooseTopology(options_.topology_source, cnr == cnrs_.end() ? nullptr : &cnr->second,
+                        nrt == nrts_.end() ? nullptr : &nrt->second, options_.now(), options_.cnr_stale_after);
+}
+
+bool ClusterStore::TopologyMoved(const std::string& name, const NodeRecord& rec) const {
+  const TopologyChoice choice = ChooseFor(name);
   return (choice.entry != nullptr) != rec.has_topology || choice.from_nrt != rec.from_nrt ||
          std::strcmp(choice.unusable, rec.unusable) != 0;
 }
@@ -371,11 +373,13 @@ void ClusterStore::RebuildAll() {
 void ClusterStore::ReleaseNode(const std::string& name) {
   auto charged = charged_by_node_.find(name);
   if (charged == charged_by_node_.end()) return;
-  for (const Charge& c : charged->second) {
-    if (c.charged) (void)cluster_.Unreserve(c.uid);
-    if (c.source != nullptr) --ledger_sources_[c.source];
-  }
+  for (const Charge& c : charged->second) Release(c);
   charged_by_node_.erase(charged);
+}
+
+void ClusterStore::Release(const Charge& c) {
+  if (c.charged) (void)cluster_.Unreserve(c.uid);
+  if (c.source != nullptr) --ledger_sources_[c.source];
 }
 
 void ClusterStore::RebuildNode(const std::string& name) {
@@ -386,11 +390,7 @@ void ClusterStore::RebuildNode(const std::string& name) {
     // No Node object: its pods hold nothing here. (A deleted node forces a whole rebuild, so no record is left.)
     return;
   }
-  auto cnr = cnrs_.find(name);
-  auto nrt = nrts_.find(name);
-  const TopologyChoice choice =
-      ChooseTopology(options_.topology_source, cnr == cnrs_.end() ? nullptr : &cnr->second,
-                     nrt == nrts_.end() ? nullptr : &nrt->second, options_.now(), options_.cnr_stale_after);
+  const TopologyChoice choice = ChooseFor(name);
   scoring::NodeState state;
   state.name = name;
   if (choice.entry != nullptr) state = choice.entry->state;

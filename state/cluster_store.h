@@ -149,6 +149,8 @@ class ClusterStore {
   void ReleaseNode(const std::string& name);
   void ChargeNode(const std::string& name, NodeRecord* rec);
   void CheckStaleness();
+  // Which of the node's objects describes it now (its CNR, its NRT, or none, and why).
+  TopologyChoice ChooseFor(const std::string& name) const;
   // Whether the object that should describe `name` now differs from the one `rec` was derived from (a CNR
   // turned stale, or fresh again).
   bool TopologyMoved(const std::string& name, const NodeRecord& rec) const;
@@ -172,6 +174,8 @@ class ClusterStore {
     bool charged;        // holds a ledger entry (false: counted only, e.g. unaccounted)
   };
   std::unordered_map<std::string, std::vector<Charge>> charged_by_node_;
+  // Returns one charge: its ledger entry, and its count by source.
+  void Release(const Charge& c);
   // Pods known only from filter calls, with their last filter.
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> filtered_only_;
 
