@@ -20,8 +20,8 @@
 #include "reporter/reporter.h"
 #include "tests/fake_api_server.h"
 #include "tests/gpu_share_pod.h"
+#include "tests/shared_cnr.h"
 #include "tests/shared_data.h"
-#include "topology/hwloc_discovery.h"
 
 namespace tessera {
 namespace {
@@ -69,14 +69,7 @@ TEST(ApiCalls, TheExtenderMakesExactlyTheListedCalls) {
   TESSERA_REQUIRE_SHARED("topologies/topo.dp-esb01.xml");
   FakeApiServer server;
   server.Seed("/api/v1/nodes/gpu-node", R"({"metadata": {"name": "gpu-node"}})");
-  topology::DiscoveryOptions d;
-  d.xml_path = testing::SharedPath("topologies/topo.dp-esb01.xml");
-  auto t = topology::DiscoverTopology(d);
-  ASSERT_TRUE(t.ok());
-  crd::CnrBuildOptions o;
-  o.node_name = "gpu-node";
-  o.heartbeat_time = reporter::FormatRfc3339(std::chrono::system_clock::now());
-  const crd::Cnr cnr = *crd::BuildCnr(t->topology, o);
+  const crd::Cnr cnr = testing::SharedCnr("gpu-node", "topo.dp-esb01.xml");
   server.Seed(std::string(extender::kCnrsPath) + "/gpu-node", crd::EncodeCnr(cnr));
   server.Seed(std::string(crd::kNrtCollectionPath) + "/gpu-node", crd::EncodeNrt(crd::NrtFromCnr(cnr)));
   server.Seed("/api/v1/namespaces/ml/pods/a", testing::GpuSharePodJson("a", 30));

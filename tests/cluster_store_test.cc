@@ -10,25 +10,15 @@
 #include <map>
 #include <random>
 
-#include "crd/cnr_builder.h"
 #include "crd/cnr_codec.h"
-#include "kube/time_format.h"
+#include "tests/shared_cnr.h"
 #include "tests/shared_data.h"
-#include "topology/hwloc_discovery.h"
 
 namespace tessera::state {
 namespace {
 
 crd::Cnr CnrOf(const std::string& node, const std::string& topology_file) {
-  topology::DiscoveryOptions d;
-  d.xml_path = testing::SharedPath("topologies/" + topology_file);
-  auto t = topology::DiscoverTopology(d);
-  EXPECT_TRUE(t.ok()) << t.status().message();
-  crd::CnrBuildOptions o;
-  o.node_name = node;
-  o.topology_policy = "single-numa-node";
-  o.heartbeat_time = kube::FormatRfc3339(std::chrono::system_clock::now());
-  return *crd::BuildCnr(t->topology, o);
+  return testing::SharedCnr(node, topology_file, "single-numa-node");
 }
 
 std::string NodeJson(const std::string& name) {

@@ -17,6 +17,7 @@
 #include "state/allocation.h"
 #include "tests/fake_api_server.h"
 #include "tests/gpu_share_pod.h"
+#include "tests/shared_cnr.h"
 #include "tests/shared_data.h"
 #include "topology/hwloc_discovery.h"
 
@@ -41,13 +42,8 @@ struct ApiWorld {
   FakeApiServer server;
   ApiWorld() {
     server.Seed("/api/v1/nodes/gpu-node", R"({"metadata": {"name": "gpu-node"}})");
-    topology::DiscoveryOptions d;
-    d.xml_path = testing::SharedPath("topologies/topo.dp-esb01.xml");  // one V100
-    auto t = topology::DiscoverTopology(d);
-    crd::CnrBuildOptions o;
-    o.node_name = "gpu-node";
-    o.heartbeat_time = reporter::FormatRfc3339(std::chrono::system_clock::now());
-    server.Seed(std::string(kCnrsPath) + "/gpu-node", crd::EncodeCnr(*crd::BuildCnr(t->topology, o)));
+    server.Seed(std::string(kCnrsPath) + "/gpu-node",
+                crd::EncodeCnr(testing::SharedCnr("gpu-node", "topo.dp-esb01.xml")));  // one V100
   }
   void AddPendingPod(const std::string& name, int pct) {
     server.Seed("/api/v1/namespaces/ml/pods/" + name, GpuSharePodJson(name, pct));

@@ -13,6 +13,7 @@
 #include "extender/extender_service.h"
 #include "reporter/reporter.h"
 #include "state/allocation.h"
+#include "tests/shared_cnr.h"
 #include "tests/shared_data.h"
 #include "topology/hwloc_discovery.h"
 
@@ -21,15 +22,7 @@ namespace {
 
 // corona.xml: 2 NUMA nodes of 48 logical CPUs (24 cores), 8 GPUs. dp-esb01: 1 NUMA node, 1 V100.
 crd::Cnr CnrOf(const std::string& node, const std::string& topology_file) {
-  topology::DiscoveryOptions d;
-  d.xml_path = testing::SharedPath("topologies/" + topology_file);
-  auto t = topology::DiscoverTopology(d);
-  EXPECT_TRUE(t.ok());
-  crd::CnrBuildOptions o;
-  o.node_name = node;
-  o.topology_policy = "single-numa-node";
-  o.heartbeat_time = reporter::FormatRfc3339(std::chrono::system_clock::now());
-  return *crd::BuildCnr(t->topology, o);
+  return testing::SharedCnr(node, topology_file, "single-numa-node");
 }
 
 // Lists `consumer` on every zone of `type` named `zone_name` (Numa zones by id, GPU zones by PCI bus id).

@@ -11,6 +11,7 @@
 #include "reporter/reporter.h"
 #include "tests/fake_api_server.h"
 #include "tests/gpu_share_pod.h"
+#include "tests/shared_cnr.h"
 #include "tests/shared_data.h"
 #include "tests/subprocess.h"
 #include "topology/hwloc_discovery.h"
@@ -60,14 +61,8 @@ TEST(ExtenderCrash, KillDuringBindThenRestartHandsNothingOutTwice) {
   TESSERA_REQUIRE_SHARED("topologies/topo.dp-esb01.xml");
   FakeApiServer api;
   api.Seed("/api/v1/nodes/gpu-node", R"({"metadata": {"name": "gpu-node"}})");
-  topology::DiscoveryOptions d;
-  d.xml_path = testing::SharedPath("topologies/topo.dp-esb01.xml");
-  auto t = topology::DiscoverTopology(d);
-  crd::CnrBuildOptions o;
-  o.node_name = "gpu-node";
-  o.heartbeat_time = reporter::FormatRfc3339(std::chrono::system_clock::now());
   api.Seed("/apis/node.katalyst.kubewharf.io/v1alpha1/customnoderesources/gpu-node",
-           crd::EncodeCnr(*crd::BuildCnr(t->topology, o)));
+           crd::EncodeCnr(testing::SharedCnr("gpu-node", "topo.dp-esb01.xml")));
   for (const char* n : {"a", "b"})
     api.Seed(std::string("/api/v1/namespaces/ml/pods/") + n, GpuSharePodJson(n, 60));
   const std::string kubeconfig = ::testing::TempDir() + "/kc-crash-" + std::to_string(getpid());

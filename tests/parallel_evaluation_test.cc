@@ -12,21 +12,13 @@
 #include "extender/parallel_runner.h"
 #include "scoring/scheduler.h"
 #include "scoring/verdict_memo.h"
+#include "tests/shared_cnr.h"
 #include "tests/shared_data.h"
-#include "topology/hwloc_discovery.h"
 
 namespace tessera::scoring {
 namespace {
 
 constexpr int64_t kGi = int64_t{1} << 30;
-
-topology::NodeTopology Load(const std::string& file) {
-  topology::DiscoveryOptions o;
-  o.xml_path = testing::SharedPath("topologies/" + file);
-  auto r = topology::DiscoverTopology(o);
-  EXPECT_TRUE(r.ok()) << file << ": " << r.status().message();
-  return r.ok() ? r->topology : topology::NodeTopology{};
-}
 
 PodRequest RandomPod(std::mt19937_64& rng, int i) {
   PodRequest p;
@@ -79,8 +71,8 @@ TEST(ParallelEvaluation, SplitAcrossThreadsAnswersExactlyAsTheSerialPath) {
   // Machines without cards: on a cluster with cards the GPU policies score every pod and evaluation stays serial.
   TESSERA_REQUIRE_SHARED("topologies/topo.dp-intelmax01-flat.xml");
   TESSERA_REQUIRE_SHARED("topologies/32em64t-2n8c2t-pci-noio.xml");
-  const std::vector<topology::NodeTopology> machines = {Load("topo.dp-intelmax01-flat.xml"),
-                                                        Load("32em64t-2n8c2t-pci-noio.xml")};
+  const std::vector<topology::NodeTopology> machines = {testing::SharedTopology("topo.dp-intelmax01-flat.xml"),
+                                                        testing::SharedTopology("32em64t-2n8c2t-pci-noio.xml")};
   extender::ThreadPoolRunner runner(2);
   for (uint64_t seed : {1u, 2u, 3u}) {
     std::mt19937_64 rng(seed);
@@ -142,8 +134,8 @@ std::string CnrJson(const std::string& name, const topology::NodeTopology& t) {
 TEST(ParallelEvaluation, TheExtenderAnswersTheSameWithEvaluationThreads) {
   TESSERA_REQUIRE_SHARED("topologies/topo.dp-intelmax01-flat.xml");
   TESSERA_REQUIRE_SHARED("topologies/32em64t-2n8c2t-pci-noio.xml");
-  const topology::NodeTopology flat = scoring::Load("topo.dp-intelmax01-flat.xml"),
-                               small = scoring::Load("32em64t-2n8c2t-pci-noio.xml");
+  const topology::NodeTopology flat = testing::SharedTopology("topo.dp-intelmax01-flat.xml"),
+                               small = testing::SharedTopology("32em64t-2n8c2t-pci-noio.xml");
   std::vector<std::string> nodes, cnrs;
   std::string names;
   for (int i = 0; i < 1200; ++i) {
