@@ -234,5 +234,34 @@ TEST(ClusterStore, AFailedBindReturnsItsReservation) {
   EXPECT_EQ(Describe(store.ClusterWithTopology()), before) << "and the next refresh agrees";
 }
 
+TEST(ClusterStore, EventsThatDoNotDecodeLeaveTheStateAsItWas) {
+  TESSERA_REQUIRE_SHARED("topologies/corona.xml");
+  ClusterStore store{StoreOptions{}};
+  (void)store.Replace(Kind::kNode, {NodeJson("n1")});
+  (void)store.Replace(Kind::kCnr, {crd::EncodeCnr(CnrOf("n1", "corona.xml"))});
+  (void)store.Replace(Kind::kPod, {PodJson("a", "n1", 4, 0, 1, "Running")});
+  store.Refresh();
+  const std::string before = Describe(store.ClusterWithTopology()) + Sources(store);
+  const uint64_t version = store.version();
+  for (Kind kind : {Kind::kNode, Kind::kPod, Kind::kCnr, Kind::kNrt}) {
+    for (const char* bad :
+         {"{not json", "[]", "7", R"({"metadata": 5})", R"({"metadata": {"name": 5}})", "10e308"}) {
+      store.Apply(kind, false, bad);
+      store.Apply(kind, true, bad);
+    }
+  }
+  // A pod without a UID, one whose UID is not a string, one whose annotation cannot be read: none is recorded.
+  store.Apply(Kind::kPod, false, R"({"metadata": {"name": "a2", "uid": 5}, "spec": {"nodeName": "n1"}})");
+  store.Apply(Kind::kPod, false, R"({"metadata": {"name": "nouid"}, "spec": {"nodeName": "n1"}})");
+  store.Apply(
+      Kind::kPod, false,
+      R"({"metadata": {"name": "b", "uid": "b", "annotations": {"katalyst.kubewharf.io/qos_level": "gold"}},)"
+      R"( "spec": {"nodeName": "n1"}})");
+  store.Refresh();
+  EXPECT_EQ(Describe(store.ClusterWithTopology()) + Sources(store), before);
+  EXPECT_EQ(store.version(), version) << "nothing was re-derived";
+  EXPECT_EQ(store.known_pods(), 1u);
+}
+
 }  // namespace
 }  // namespace tessera::state
