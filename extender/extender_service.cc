@@ -23,6 +23,7 @@ state::StoreOptions StoreOptionsOf(const ExtenderOptions& o) {
   s.now = o.now;
   s.monotonic_now = o.monotonic_now;
   s.forget_unbound_after = o.forget_unbound_after;
+  s.hold_ttl = o.hold_ttl;
   return s;
 }
 
@@ -320,7 +321,8 @@ Answer ExtenderService::Filter(std::string_view body) {
       invalid->rule.assign(args.names.size(), kNodeStateRule);
       evaluation = std::move(invalid);
     } else {
-      store_.NoteFilteredPod(*pod);  // for the bind that follows
+      store_.NoteFilteredPod(*pod);     // for the bind that follows
+      (void)store_.TakeHold(pod->uid);  // a retried pod: its own earlier hold must not count against it
       if (last_filter_.evaluation != nullptr && last_filter_.resolved_epoch == resolution.epoch &&
           last_filter_.state_version == store_.version() && last_filter_.pod_shape == shape) {
         // Same shape, same node list, nothing changed since: the same answer (reasons never name the pod).
@@ -374,9 +376,11 @@ Answer ExtenderService::Prioritize(std::string_view body) {
       scores = kept->score;
       RememberEvaluationLocked(shape, kept);
     } else if (whole_list) {
-      if (last_filter_.prioritize_answer != nullptr) return Answer{200, *last_filter_.prioritize_answer};
       kept = last_filter_.evaluation;
     }
+    if (pod.ok()) HoldBestLocked(*pod, args.names, scores);
+    if (whole_list && last_filter_.prioritize_answer != nullptr)
+      return Answer{200, *last_filter_.prioritize_answer};
     quoted = ResolveLocked(args.names).quoted;
   }
   std::string out = WritePrioritizeAnswer(*quoted, scores);
@@ -385,6 +389,30 @@ Answer ExtenderService::Prioritize(std::string_view body) {
     if (last_filter_.evaluation == kept) last_filter_.prioritize_answer = std::make_shared<const std::string>(out);
   }
   return Answer{200, std::move(out)};
+}
+
+void ExtenderService::HoldBestLocked(const scoring::PodRequest& pod, const std::vector<std::string_view>& names,
+                                     const std::vector<int64_t>& scores) {
+  // Only what kube-scheduler cannot see itself races: NUMA nodes, cards, NICs, reclaimed resources.
+  if (pod.uid.empty() || !NeedsTopology(pod)) return;
+  store_.NoteFilteredPod(pod);
+  const PodRecord* rec = store_.FindPod(pod.uid);
+  if (rec == nullptr || !rec->node.empty()) return;
+  (void)store_.TakeHold(pod.uid);
+  // The best-scored node, the first of equals: with the extender's weight its score usually decides.
+  size_t best = names.size();
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (best == names.size() || scores[i] > scores[best]) best = i;
+  }
+  if (best == names.size()) return;
+  const std::string node_name(names[best]);
+  const NodeRecord* node = store_.FindNode(node_name);
+  if (node == nullptr || !node->has_topology) return;
+  scoring::SchedulingResult r = scheduler_->Schedule(store_.cluster(), rec->request, {node->index});
+  if (r.Best() == nullptr) return;
+  const scoring::Placement placement = r.Best()->placement;
+  (void)store_.Hold(pod.uid, node_name, placement,
+                    state::EncodeAllocation(store_.cluster().node(placement.node), rec->request, placement));
 }
 
 Answer ExtenderService::Bind(std::string_view body) {
@@ -406,6 +434,7 @@ Answer ExtenderService::Bind(std::string_view body) {
     RefreshLocked();
     const PodRecord* pod = store_.FindPod(uid);
     const NodeRecord* node = store_.FindNode(node_name);
+    const std::optional<state::HeldPlacement> held = store_.TakeHold(uid);
     if (pod == nullptr) {
       refusal =
           "Tessera: pod " + bind.pod_namespace + "/" + bind.pod_name + " (" + uid + ") was never filtered here";
@@ -419,6 +448,12 @@ Answer ExtenderService::Bind(std::string_view body) {
       }
       refusal = pod->node == node_name ? "Tessera: a bind of pod " + uid + " to " + node_name + " is in flight"
                                        : "Tessera: pod " + uid + " is already bound to " + pod->node;
+    } else if (node->has_topology && held.has_value() && held->node == node_name) {
+      // kube-scheduler chose the node prioritize expected: the held placement becomes the reservation (it fits:
+      // it was charged until a moment ago, under this same lock).
+      if (Status st = store_.BeginBind(uid, node_name, &held->placement, held->allocation); !st.ok())
+        refusal = "Tessera: " + st.message();
+      allocation = held->allocation;
     } else if (node->has_topology) {
       const scoring::PodRequest& request = pod->request;
       scoring::SchedulingResult r = scheduler_->Schedule(store_.cluster(), request, {node->index});

@@ -54,6 +54,8 @@ struct ExtenderOptions {
   // its last filter: kube-scheduler filters again before any bind, and a pod deleted meanwhile would otherwise be
   // remembered forever (offline, or when its delete fell in a watch gap).
   std::chrono::seconds forget_unbound_after{600};
+  // How long the placement prioritize holds for a pod waits for its bind (state::StoreOptions::hold_ttl).
+  std::chrono::seconds hold_ttl{10};
   // Where a failed bind is reported (pod, node and the API's answer); tessera-extender logs it.
   std::function<void(const std::string&)> log_warning;
   // Per-node utilisation gauges on /metrics (3 series a node); the cluster's totals are always there.
@@ -156,6 +158,9 @@ class ExtenderService {
   // Brings the store up to date, and what depends on it: the verdict memo (after a whole rebuild) and the GPU
   // policies' target workload (after the pods that hold something changed).
   void RefreshLocked();
+  // Holds (state::ClusterStore::Hold) the pod's placement on its best-scored node until its bind.
+  void HoldBestLocked(const scoring::PodRequest& pod, const std::vector<std::string_view>& names,
+                      const std::vector<int64_t>& scores);
   void LearnTargetWorkloadLocked();
 
   ExtenderOptions options_;

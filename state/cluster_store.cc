@@ -191,6 +191,7 @@ bool ClusterStore::ApplyPod(bool deleted, const Value& doc) {
   auto existing = pods_.find(req->uid);
   if (deleted) {
     if (existing == pods_.end()) return false;
+    (void)TakeHold(existing->first);
     IndexPod(existing->first, existing->second, -1);
     TouchPodNodes(existing->second, PodRecord{});
     filtered_only_.erase(existing->first);
@@ -212,6 +213,7 @@ bool ClusterStore::ApplyPod(bool deleted, const Value& doc) {
     (void)crd::ReadStringMap(*meta, "annotations", "metadata", &annotations);
   if (auto a = annotations.find(kAllocationAnnotation); a != annotations.end()) rec.allocation = a->second;
   const std::string uid = rec.request.uid;
+  if (!rec.node.empty()) (void)TakeHold(uid);  // bound (by this extender's bind, or by someone else)
   if (existing == pods_.end()) {
     IndexPod(uid, rec, +1);
     TouchPodNodes(PodRecord{}, rec);
@@ -286,6 +288,72 @@ void ClusterStore::EndBind(const std::string& uid, bool bound) {
   ++version_;
 }
 
+Status ClusterStore::Hold(const std::string& uid, const std::string& node, const scoring::Placement& placement,
+                          std::string allocation) {
+  (void)TakeHold(uid);
+  auto pod = pods_.find(uid);
+  if (pod == pods_.end()) return Status::NotFound("pod " + uid + " is unknown");
+  if (!pod->second.node.empty())
+    return Status::InvalidArgument("pod " + uid + " is already on " + pod->second.node);
+  if (Status st = cluster_.Reserve(pod->second.request, placement); !st.ok()) return st;
+  charged_by_node_[node].push_back({uid, "held", true});
+  ++ledger_sources_["held"];
+  holds_[uid] =
+      HeldPlacement{node, placement, std::move(allocation), options_.monotonic_now() + options_.hold_ttl};
+  ++version_;
+  return Status::Ok();
+}
+
+std::optional<HeldPlacement> ClusterStore::TakeHold(const std::string& uid) {
+  auto hold = holds_.find(uid);
+  if (hold == holds_.end()) return std::nullopt;
+  HeldPlacement out = std::move(hold->second);
+  holds_.erase(hold);
+  if (auto charged = charged_by_node_.find(out.node); charged != charged_by_node_.end()) {
+    auto& list = charged->second;
+    auto it = std::find_if(list.begin(), list.end(),
+                           [&](const Charge& c) { return c.uid == uid && c.source == std::string_view("held"); });
+    if (it != list.end()) {
+      Release(*it);
+      list.erase(it);
+    }
+  }
+  ++version_;
+  return out;
+}
+
+void ClusterStore::DropExpiredHolds() {
+  const auto now = options_.monotonic_now();
+  if (holds_.empty() || now - last_hold_sweep_ < std::chrono::seconds(1)) return;
+  last_hold_sweep_ = now;
+  std::vector<std::string> expired;
+  for (const auto& [uid, hold] : holds_) {
+    if (now >= hold.expires) expired.push_back(uid);
+  }
+  for (const std::string& uid : expired) (void)TakeHold(uid);
+}
+
+void ClusterStore::ChargeHolds(const std::string& name, const NodeRecord& node) {
+  std::vector<Charge>& charged = charged_by_node_[name];
+  for (auto it = holds_.begin(); it != holds_.end();) {
+    HeldPlacement& hold = it->second;
+    if (hold.node != name) {
+      ++it;
+      continue;
+    }
+    auto pod = pods_.find(it->first);
+    hold.placement.node = node.index;  // a whole rebuild renumbers nodes
+    if (node.has_topology && pod != pods_.end() && pod->second.node.empty() &&
+        cluster_.Reserve(pod->second.request, hold.placement).ok()) {
+      charged.push_back({it->first, "held", true});
+      ++ledger_sources_["held"];
+      ++it;
+    } else {
+      it = holds_.erase(it);  // the node changed under it: the bind will place the pod afresh
+    }
+  }
+}
+
 const PodRecord* ClusterStore::FindPod(const std::string& uid) const {
   auto it = pods_.find(uid);
   return it == pods_.end() ? nullptr : &it->second;
@@ -343,6 +411,7 @@ bool ClusterStore::TopologyMoved(const std::string& name, const NodeRecord& rec)
 
 void ClusterStore::Refresh() {
   ForgetUnboundFilteredPods();
+  DropExpiredHolds();
   if (!rebuild_all_) CheckStaleness();
   if (rebuild_all_) {
     RebuildAll();
@@ -409,6 +478,7 @@ void ClusterStore::RebuildNode(const std::string& name) {
   rec.has_topology = choice.entry != nullptr;
   ++node_rebuilds_;
   ChargeNode(name, &rec);
+  ChargeHolds(name, rec);
 }
 
 void ClusterStore::ChargeNode(const std::string& name, NodeRecord* node) {

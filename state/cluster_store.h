@@ -50,6 +50,9 @@ struct StoreOptions {
   // last filter: kube-scheduler filters again before any bind, and a pod deleted meanwhile would otherwise be
   // remembered forever.
   std::chrono::seconds forget_unbound_after{600};
+  // How long a prioritize's hold (ClusterStore::Hold) waits for its bind. kube-scheduler binds within its
+  // extender httpTimeout of choosing a node; a hold left past this (the pod failed a later phase) is dropped.
+  std::chrono::seconds hold_ttl{10};
 };
 
 struct PodRecord {
@@ -83,7 +86,15 @@ struct Corrections {
 
 // The ledger's sources, in the order /metrics shows them.
 inline constexpr const char* kLedgerSources[] = {
-    "annotation", "annotation_corrected_by_cnr", "cnr", "guessed", "node_level", "nrt", "unaccounted"};
+    "annotation", "annotation_corrected_by_cnr", "cnr", "guessed", "held", "node_level", "nrt", "unaccounted"};
+
+// What a hold reserves: the placement a prioritize expects its bind to take, and that placement's annotation.
+struct HeldPlacement {
+  std::string node;
+  scoring::Placement placement;
+  std::string allocation;
+  std::chrono::steady_clock::time_point expires;
+};
 
 class ClusterStore {
  public:
@@ -109,6 +120,17 @@ class ClusterStore {
                    std::string allocation);
   // `bound`: the API accepted it; otherwise the reservation is returned.
   void EndBind(const std::string& uid, bool bound);
+
+  // kube-scheduler binds asynchronously: after prioritize it already filters the next pods while the bind of
+  // this one is still to come, and it knows nothing of NUMA nodes or cards. A hold charges the placement the
+  // pod is expected to take on `node` (its best-scored node) from prioritize until its bind, so the pods
+  // filtered meanwhile see it. Replaces the pod's earlier hold. Re-derivations keep it after the node's bound
+  // pods (dropped if it no longer fits); dropped when the pod is deleted, bound elsewhere, or after hold_ttl.
+  Status Hold(const std::string& uid, const std::string& node, const scoring::Placement& placement,
+              std::string allocation);
+  // Drops the pod's hold and returns it (nullopt: none), for its bind to take over or place afresh.
+  std::optional<HeldPlacement> TakeHold(const std::string& uid);
+  size_t holds() const { return holds_.size(); }
 
   const PodRecord* FindPod(const std::string& uid) const;
   const NodeRecord* FindNode(const std::string& name) const;
@@ -155,6 +177,9 @@ class ClusterStore {
   // turned stale, or fresh again).
   bool TopologyMoved(const std::string& name, const NodeRecord& rec) const;
   void ForgetUnboundFilteredPods();
+  void DropExpiredHolds();
+  // Re-charges the holds on a node just re-derived, after its pods; drops those that no longer fit.
+  void ChargeHolds(const std::string& name, const NodeRecord& node);
   // What NRT producers count as held beyond Tessera's own ledger, charged after the ledger.
   void ChargeNrtHeld(const std::string& node_name, const NodeRecord& node, const TopologyEntry& nrt);
 
@@ -178,6 +203,8 @@ class ClusterStore {
   void Release(const Charge& c);
   // Pods known only from filter calls, with their last filter.
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> filtered_only_;
+  // Holds by pod UID (ordered: re-derivations charge them in one order).
+  std::map<std::string, HeldPlacement> holds_;
 
   scoring::ClusterState cluster_;
   std::unordered_map<std::string, NodeRecord> nodes_;
@@ -188,6 +215,7 @@ class ClusterStore {
 
   std::chrono::steady_clock::time_point last_stale_check_{};
   std::chrono::steady_clock::time_point last_forget_{};
+  std::chrono::steady_clock::time_point last_hold_sweep_{};
   uint64_t version_ = 0;
   uint64_t membership_version_ = 0;
   uint64_t holding_version_ = 0;

@@ -294,15 +294,94 @@ TEST(StateEvents, PrioritizeAfterFilterReusesItsAnswerUntilTheStateChanges) {
     return (filter ? w.service.Filter(body) : w.service.Prioritize(body)).body;
   };
   (void)call(true, "x");
+  const double after_filter = evaluated();
   const std::string first = call(false, "x");
   EXPECT_NE(first.find(R"("Host":"n1")"), std::string::npos) << first;
-  const double after_first = evaluated();
+  EXPECT_EQ(evaluated(), after_filter) << "prioritize reuses its filter's evaluation";
+  // x's prioritize holds its placement on n1 until its bind: the next pod is evaluated against that state.
   (void)call(true, "y");
-  EXPECT_EQ(call(false, "y"), first) << "same shape, same state: same scores";
-  EXPECT_EQ(evaluated(), after_first) << "and nothing evaluated";
+  const double after_y = evaluated();
+  EXPECT_GT(after_y, after_filter) << "the hold changed the state";
+  (void)call(false, "y");
+  EXPECT_EQ(evaluated(), after_y) << "same shape, same state: y's prioritize reuses y's filter";
   ASSERT_NE(w.Place(NumaPodJson("x", 4), "uid-x", "n1"), "");
   (void)call(false, "z");
-  EXPECT_GT(evaluated(), after_first) << "a bind invalidates the reused scores";
+  EXPECT_GT(evaluated(), after_y) << "a bind invalidates the reused scores";
+}
+
+// kube-scheduler binds asynchronously: it filters the next pods before the bind of the last one arrives. The
+// placement prioritize expects is held meanwhile, so a pod filtered in between never gets the same NUMA node
+// (without the hold its filter passes and its bind fails with "no longer fits"). The bind takes the held
+// placement over; a filter of the same pod again (a retry) does not count its own hold against it.
+TEST(StateEvents, PrioritizeHoldsThePlacementUntilTheBindArrives) {
+  TESSERA_REQUIRE_SHARED("topologies/32em64t-2n8c2t-pci-noio.xml");
+  World w(CnrOf("n1", "32em64t-2n8c2t-pci-noio.xml"), {});  // 2 NUMA nodes of 16 CPUs
+  auto body = [](const std::string& name) {
+    return R"({"Pod": )" + NumaPodJson(name, 12) + R"(, "NodeNames": ["n1"]})";
+  };
+  auto feasible = [&](const std::string& name) {
+    return w.service.Filter(body(name)).body.find(R"("NodeNames":["n1"])") != std::string::npos;
+  };
+  auto bind = [&](const std::string& name) {
+    return w.service
+        .Bind(R"({"PodName": ")" + name + R"(", "PodNamespace": "db", "PodUID": "uid-)" + name +
+              R"(", "Node": "n1"})")
+        .body;
+  };
+  ASSERT_TRUE(feasible("a"));
+  (void)w.service.Prioritize(body("a"));  // a holds one NUMA node
+  ASSERT_TRUE(feasible("b"));
+  (void)w.service.Prioritize(body("b"));  // b the other
+  EXPECT_FALSE(feasible("c")) << "both NUMA nodes are held for binds to come";
+  // An unrelated pod bound on n1 re-derives the node: the holds are charged again after it.
+  w.service.Apply(ExtenderService::Kind::kPod, false,
+                  R"({"metadata": {"name": "web", "namespace": "db", "uid": "uid-web"}, "spec": {"nodeName": "n1",
+                      "containers": [{"name": "c", "resources": {"requests": {"cpu": "1"}}}]}})");
+  EXPECT_FALSE(feasible("c")) << "the holds survive the node's re-derivation";
+  EXPECT_NE(w.Metrics().find(R"(tessera_extender_ledger_pods{source="held"} 2)"), std::string::npos);
+  EXPECT_TRUE(feasible("a")) << "a's retried filter does not count a's own hold";
+  (void)w.service.Prioritize(body("a"));
+  EXPECT_EQ(bind("a"), R"({"Error":""})");
+  EXPECT_EQ(bind("b"), R"({"Error":""})");
+  const std::vector<int64_t> a = NumaIds(w.service.AllocationOf("uid-a"));
+  const std::vector<int64_t> b = NumaIds(w.service.AllocationOf("uid-b"));
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_NE(a[0], b[0]);
+  const std::string metrics = w.Metrics();
+  EXPECT_NE(metrics.find(R"(tessera_extender_ledger_pods{source="held"} 0)"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find(R"(tessera_extender_ledger_pods{source="annotation"} 2)"), std::string::npos);
+  EXPECT_FALSE(feasible("c"));
+}
+
+// A hold whose bind never comes (kube-scheduler dropped the pod after prioritize, or the pod was deleted) gives
+// its placement back: after hold_ttl, or at once on the pod's delete event.
+TEST(StateEvents, HoldsWithoutABindAreReturned) {
+  TESSERA_REQUIRE_SHARED("topologies/32em64t-2n8c2t-pci-noio.xml");
+  auto clock = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+  ExtenderOptions options;
+  options.monotonic_now = [clock] { return *clock; };
+  options.hold_ttl = std::chrono::seconds(10);
+  World w(CnrOf("n1", "32em64t-2n8c2t-pci-noio.xml"), {}, options);
+  auto body = [](const std::string& name) {
+    return R"({"Pod": )" + NumaPodJson(name, 12) + R"(, "NodeNames": ["n1"]})";
+  };
+  auto feasible = [&](const std::string& name) {
+    return w.service.Filter(body(name)).body.find(R"("NodeNames":["n1"])") != std::string::npos;
+  };
+  for (const char* name : {"a", "b"}) {
+    ASSERT_TRUE(feasible(name));
+    (void)w.service.Prioritize(body(name));
+  }
+  ASSERT_FALSE(feasible("c"));
+  *clock += std::chrono::seconds(5);
+  EXPECT_FALSE(feasible("c")) << "within hold_ttl";
+  w.service.Apply(ExtenderService::Kind::kPod, true, NumaPodJson("a", 12));  // a deleted
+  EXPECT_TRUE(feasible("c")) << "a's delete returned its hold";
+  (void)w.service.Prioritize(body("c"));
+  ASSERT_FALSE(feasible("d"));
+  *clock += std::chrono::seconds(11);
+  EXPECT_TRUE(feasible("d")) << "b's and c's holds expired";
 }
 
 // Answers copy node names as JSON strings written once per node list: runs of feasible nodes, names that need
