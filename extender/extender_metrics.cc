@@ -92,56 +92,52 @@ void ExtenderMetrics::CountCorrections(state::Kind kind, const state::Correction
   corrections_.Add({{"kind", name}, {"change", "changed"}}).Increment(c.changed);
 }
 
-void ExtenderMetrics::SetLedgerSources(const state::ClusterStore& store) {
-  for (const char* s : state::kLedgerSources) ledger_pods_.Add({{"source", s}}).Set(store.ledger_pods(s));
-}
-
-void ExtenderMetrics::Update(const state::ClusterStore& store, const scoring::VerdictMemo& memo,
-                             size_t target_shapes, uint64_t target_updates) {
-  rebuilds_.Set(static_cast<double>(store.full_rebuilds()));
-  node_rebuilds_.Set(static_cast<double>(store.node_rebuilds()));
-  memo_hits_.Set(static_cast<double>(memo.hits()));
-  memo_misses_.Set(static_cast<double>(memo.misses()));
-  target_shapes_.Set(static_cast<double>(target_shapes));
-  target_updates_.Set(static_cast<double>(target_updates));
-  SetLedgerSources(store);
+void ExtenderMetrics::Update(const GaugeValues& v) {
+  rebuilds_.Set(static_cast<double>(v.full_rebuilds));
+  node_rebuilds_.Set(static_cast<double>(v.node_rebuilds));
+  memo_hits_.Set(static_cast<double>(v.memo_hits));
+  memo_misses_.Set(static_cast<double>(v.memo_misses));
+  target_shapes_.Set(static_cast<double>(v.target_shapes));
+  target_updates_.Set(static_cast<double>(v.target_updates));
+  for (const char* s : state::kLedgerSources) {
+    auto it = v.ledger_pods.find(s);
+    ledger_pods_.Add({{"source", s}}).Set(it == v.ledger_pods.end() ? 0 : it->second);
+  }
   for (prometheus::Gauge* g : unusable_series_) unusable_.Remove(g);
   unusable_series_.clear();
-  int64_t cpu = 0, cpu_used = 0, units = 0, units_free = 0, mem = 0, mem_free = 0;
-  for (const auto& [name, rec] : store.nodes()) {
-    if (*rec.unusable != '\0') {
+  if (v.unusable != nullptr) {
+    for (const state::UnusableNode& u : *v.unusable) {
       prometheus::Gauge& g =
-          unusable_.Add({{"node", name}, {"source", rec.from_nrt ? "nrt" : "cnr"}, {"reason", rec.unusable}});
+          unusable_.Add({{"node", u.name}, {"source", u.from_nrt ? "nrt" : "cnr"}, {"reason", u.reason}});
       g.Set(1);
       unusable_series_.push_back(&g);
     }
+  }
+  const scoring::ClusterTotals& t = v.totals;
+  cluster_utilisation_.Add({{"resource", "numa_cpu"}}).Set(Ratio(t.pinned_cpu_milli, t.cpu_allocatable_milli));
+  cluster_utilisation_.Add({{"resource", "gpu_units"}}).Set(Ratio(t.gpu_units - t.gpu_free_milli, t.gpu_units));
+  cluster_utilisation_.Add({{"resource", "gpu_memory"}})
+      .Set(Ratio(t.gpu_memory_mib - t.gpu_free_memory_mib, t.gpu_memory_mib));
+}
+
+void ExtenderMetrics::UpdatePerNode(const state::ClusterStore& store) {
+  for (const auto& [name, rec] : store.nodes()) {
     if (!rec.has_topology) continue;
     const scoring::NodeState& n = store.cluster().node(rec.index);
-    int64_t node_units = 0, node_free = 0, node_mem = 0, node_mem_free = 0;
+    int64_t units = 0, free = 0, mem = 0, mem_free = 0;
     for (const scoring::GpuState& g : n.gpus) {
-      node_units += 1000;
-      node_free += g.free_milli;
-      node_mem += g.memory_mib;
-      node_mem_free += g.free_memory_mib;
+      units += 1000;
+      free += g.free_milli;
+      mem += g.memory_mib;
+      mem_free += g.free_memory_mib;
     }
-    cpu += n.cpu_allocatable_milli;
-    cpu_used += n.pinned_cpu_milli;
-    units += node_units;
-    units_free += node_free;
-    mem += node_mem;
-    mem_free += node_mem_free;
-    if (!per_node_utilisation_) continue;
     utilisation_.Add({{"node", name}, {"resource", "numa_cpu"}})
         .Set(Ratio(n.pinned_cpu_milli, n.cpu_allocatable_milli));
-    if (node_units > 0) {
-      utilisation_.Add({{"node", name}, {"resource", "gpu_units"}}).Set(Ratio(node_units - node_free, node_units));
-      utilisation_.Add({{"node", name}, {"resource", "gpu_memory"}})
-          .Set(Ratio(node_mem - node_mem_free, node_mem));
+    if (units > 0) {
+      utilisation_.Add({{"node", name}, {"resource", "gpu_units"}}).Set(Ratio(units - free, units));
+      utilisation_.Add({{"node", name}, {"resource", "gpu_memory"}}).Set(Ratio(mem - mem_free, mem));
     }
   }
-  cluster_utilisation_.Add({{"resource", "numa_cpu"}}).Set(Ratio(cpu_used, cpu));
-  cluster_utilisation_.Add({{"resource", "gpu_units"}}).Set(Ratio(units - units_free, units));
-  cluster_utilisation_.Add({{"resource", "gpu_memory"}}).Set(Ratio(mem - mem_free, mem));
 }
 
 }  // namespace tessera::extender

@@ -12,6 +12,7 @@
 #include <prometheus/registry.h>
 
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,18 @@
 
 namespace tessera::extender {
 
+// The gauges' values, copied out of the state under the decision lock by ExtenderService (every copy is O(1) but
+// for the list of unusable nodes, copied only when it changed) and read by /metrics under a lock of their own.
+struct GaugeValues {
+  scoring::ClusterTotals totals;
+  uint64_t full_rebuilds = 0, node_rebuilds = 0;
+  uint64_t memo_hits = 0, memo_misses = 0;
+  size_t target_shapes = 0;
+  uint64_t target_updates = 0;
+  std::map<std::string, int> ledger_pods;  // by kLedgerSources entry
+  std::shared_ptr<const std::vector<state::UnusableNode>> unusable;
+};
+
 class ExtenderMetrics {
  public:
   ExtenderMetrics(prometheus::Registry& registry, bool per_node_utilisation);
@@ -28,13 +41,13 @@ class ExtenderMetrics {
   void CountRejections(const std::map<std::string_view, int>& by_rule);
   void CountBind(const char* outcome);
   void CountCorrections(state::Kind kind, const state::Corrections& corrections);
-  // The gauges read from the state; the caller holds the lock that guards it.
-  void Update(const state::ClusterStore& store, const scoring::VerdictMemo& memo, size_t target_shapes,
-              uint64_t target_updates);
+  // Sets the gauges from values copied out of the state.
+  void Update(const GaugeValues& values);
+  bool per_node_utilisation() const { return per_node_utilisation_; }
+  // The opt-in per-node series: a walk over every node, so the caller holds the decision lock.
+  void UpdatePerNode(const state::ClusterStore& store);
 
  private:
-  void SetLedgerSources(const state::ClusterStore& store);
-
   bool per_node_utilisation_;
   prometheus::Family<prometheus::Counter>& rejections_;
   prometheus::Family<prometheus::Counter>& binds_;

@@ -66,10 +66,49 @@ void ExtenderService::CountBind(const char* outcome) {
 }
 
 void ExtenderService::UpdateGauges() {
-  std::lock_guard<std::mutex> lock(mu_);
+  ExtenderMetrics* metrics = nullptr;
+  {
+    std::unique_lock<std::mutex> decision(mu_, std::try_to_lock);
+    if (decision.owns_lock()) {
+      // Idle: bring the state up to date (what the next decision would do anyway) and publish it.
+      RefreshLocked();
+      if (metrics_ != nullptr && metrics_->per_node_utilisation()) {
+        std::lock_guard<std::mutex> scrape(scrape_mu_);
+        metrics_->UpdatePerNode(store_);
+      }
+    }
+    metrics = metrics_.get();  // set once by AttachMetrics, before the server starts
+  }
+  if (metrics == nullptr) return;
+  GaugeValues values;
+  {
+    std::lock_guard<std::mutex> lock(gauges_mu_);
+    values = gauges_;
+  }
+  std::lock_guard<std::mutex> scrape(scrape_mu_);
+  metrics->Update(values);
+}
+
+void ExtenderService::PublishGaugesLocked() {
   if (metrics_ == nullptr) return;
-  RefreshLocked();
-  metrics_->Update(store_, memo_, scheduler_->gpu_context()->workload.shapes.size(), target_workload_updates_);
+  GaugeValues v;
+  v.totals = store_.cluster().totals();
+  v.full_rebuilds = store_.full_rebuilds();
+  v.node_rebuilds = store_.node_rebuilds();
+  v.memo_hits = memo_.hits();
+  v.memo_misses = memo_.misses();
+  v.target_shapes = scheduler_->gpu_context()->workload.shapes.size();
+  v.target_updates = target_workload_updates_;
+  v.ledger_pods = store_.ledger_sources();
+  std::lock_guard<std::mutex> lock(gauges_mu_);
+  if (published_unusable_version_ != store_.unusable_version() || gauges_.unusable == nullptr) {
+    auto list = std::make_shared<std::vector<state::UnusableNode>>();
+    for (const auto& [name, u] : store_.unusable_nodes()) list->push_back(u);
+    gauges_.unusable = std::move(list);
+    published_unusable_version_ = store_.unusable_version();
+  }
+  v.unusable = gauges_.unusable;
+  gauges_ = std::move(v);
 }
 
 void ExtenderService::AttachApi(kube::KubeClient* client) {
@@ -95,6 +134,7 @@ void ExtenderService::RefreshLocked() {
     memo_full_rebuilds_ = store_.full_rebuilds();
   }
   if (store_.holding_version() != learned_holding_version_) LearnTargetWorkloadLocked();
+  PublishGaugesLocked();  // O(1): the totals are kept as the state changes
 }
 
 void ExtenderService::LearnTargetWorkloadLocked() {
@@ -391,6 +431,17 @@ Answer ExtenderService::Prioritize(std::string_view body) {
   return Answer{200, std::move(out)};
 }
 
+std::string ExtenderService::AllocationAnnotation(const scoring::PodRequest& pod,
+                                                  const scoring::Placement& placement) const {
+  // A placement at node level (no NUMA node, card or NIC) is what the ledger derives from the pod's spec alone
+  // (state/ledger_placement.h): nothing to record, and the bind makes one API call instead of two.
+  if (placement.numa_mask == 0 && placement.gpu_mask == 0 && placement.nic_mask == 0 && !placement.exclusive &&
+      !placement.cpu_pinned && !placement.memory_pinned) {
+    return "";
+  }
+  return state::EncodeAllocation(store_.cluster().node(placement.node), pod, placement);
+}
+
 void ExtenderService::HoldBestLocked(const scoring::PodRequest& pod, const std::vector<std::string_view>& names,
                                      const std::vector<int64_t>& scores) {
   // Only what kube-scheduler cannot see itself races: NUMA nodes, cards, NICs, reclaimed resources.
@@ -411,8 +462,7 @@ void ExtenderService::HoldBestLocked(const scoring::PodRequest& pod, const std::
   scoring::SchedulingResult r = scheduler_->Schedule(store_.cluster(), rec->request, {node->index});
   if (r.Best() == nullptr) return;
   const scoring::Placement placement = r.Best()->placement;
-  (void)store_.Hold(pod.uid, node_name, placement,
-                    state::EncodeAllocation(store_.cluster().node(placement.node), rec->request, placement));
+  (void)store_.Hold(pod.uid, node_name, placement, AllocationAnnotation(rec->request, placement));
 }
 
 Answer ExtenderService::Bind(std::string_view body) {
@@ -464,7 +514,7 @@ Answer ExtenderService::Bind(std::string_view body) {
         refusal = "Tessera: " + node_name + " no longer fits: " + why;
       } else {
         const scoring::Placement placement = r.Best()->placement;
-        allocation = state::EncodeAllocation(store_.cluster().node(placement.node), request, placement);
+        allocation = AllocationAnnotation(request, placement);
         if (Status st = store_.BeginBind(uid, node_name, &placement, allocation); !st.ok())
           refusal = "Tessera: " + st.message();
       }

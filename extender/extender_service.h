@@ -93,6 +93,8 @@ class ExtenderService {
   // Counters (rejections by rule, binds by outcome) and, refreshed by UpdateGauges(), per-node ledger
   // utilisation: pinned CPU over NUMA allocatable, GPU compute units and GPU memory held.
   void AttachMetrics(std::shared_ptr<prometheus::Registry> registry);
+  // Sets the gauges for a /metrics scrape without waiting for the decision lock: from the values the last
+  // decision published (refreshed first when the lock happens to be free).
   void UpdateGauges();
 
   Answer Filter(std::string_view body);
@@ -158,6 +160,8 @@ class ExtenderService {
   // Brings the store up to date, and what depends on it: the verdict memo (after a whole rebuild) and the GPU
   // policies' target workload (after the pods that hold something changed).
   void RefreshLocked();
+  // The tessera.io/allocation a bind writes for `placement` ("" at node level: nothing to write).
+  std::string AllocationAnnotation(const scoring::PodRequest& pod, const scoring::Placement& placement) const;
   // Holds (state::ClusterStore::Hold) the pod's placement on its best-scored node until its bind.
   void HoldBestLocked(const scoring::PodRequest& pod, const std::vector<std::string_view>& names,
                       const std::vector<int64_t>& scores);
@@ -170,6 +174,13 @@ class ExtenderService {
   kube::KubeClient* api_ = nullptr;
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<ExtenderMetrics> metrics_;  // null until AttachMetrics
+  // The gauges' values as of the last decision: written under mu_ (then gauges_mu_), read under gauges_mu_
+  // alone. scrape_mu_ serialises scrapes setting the gauges.
+  mutable std::mutex gauges_mu_;
+  GaugeValues gauges_;
+  uint64_t published_unusable_version_ = ~uint64_t{0};
+  std::mutex scrape_mu_;
+  void PublishGaugesLocked();
   uint64_t target_workload_updates_ = 0;
   uint64_t learned_holding_version_ = ~uint64_t{0};
   void CountBind(const char* outcome);

@@ -133,10 +133,22 @@ std::vector<NumaShare> SplitAcrossNumas(const NodeState& node, const Placement& 
   return out;
 }
 
+void ClusterState::Count(const NodeState& node, int sign) {
+  totals_.cpu_allocatable_milli += sign * node.cpu_allocatable_milli;
+  totals_.pinned_cpu_milli += sign * node.pinned_cpu_milli;
+  for (const GpuState& g : node.gpus) {
+    totals_.gpu_units += sign * 1000;
+    totals_.gpu_free_milli += sign * g.free_milli;
+    totals_.gpu_memory_mib += sign * g.memory_mib;
+    totals_.gpu_free_memory_mib += sign * g.free_memory_mib;
+  }
+}
+
 uint32_t ClusterState::AddNode(NodeState node) {
   uint32_t index = static_cast<uint32_t>(nodes_.size());
   node_by_name_[node.name] = index;
   gpu_count_ += node.gpus.size();
+  Count(node, +1);
   nodes_.push_back(std::move(node));
   return index;
 }
@@ -147,6 +159,8 @@ Status ClusterState::ReplaceNode(uint32_t index, NodeState node) {
   if (node.name != old.name) return Status::InvalidArgument("ReplaceNode: " + node.name + " is not " + old.name);
   node.version = old.version + 1;
   gpu_count_ = gpu_count_ - old.gpus.size() + node.gpus.size();
+  Count(old, -1);
+  Count(node, +1);
   old = std::move(node);
   return Status::Ok();
 }
@@ -192,6 +206,7 @@ Status ClusterState::Apply(const LedgerEntry& e, int sign) {
     if (e.placement.exclusive) n.exclusive_holders += sign;
   }
   node.pinned_cpu_milli += sign * pinned_cpu;
+  totals_.pinned_cpu_milli += sign * pinned_cpu;
   node.pinned_memory += sign * pinned_mem;
   if (IsReclaimed(pod)) {
     if (e.shares.empty()) {
@@ -212,6 +227,8 @@ Status ClusterState::Apply(const LedgerEntry& e, int sign) {
     if ((e.placement.gpu_mask >> i & 1) == 0) continue;
     node.gpus[i].free_milli -= sign * pod.gpu.milli_per_gpu;
     node.gpus[i].free_memory_mib -= sign * pod.gpu.memory_mib_per_gpu;
+    totals_.gpu_free_milli -= sign * pod.gpu.milli_per_gpu;
+    totals_.gpu_free_memory_mib -= sign * pod.gpu.memory_mib_per_gpu;
   }
   for (size_t i = 0; i < node.nics.size() && i < 64; ++i) {
     if (e.placement.nic_mask >> i & 1) node.nics[i].users += sign;

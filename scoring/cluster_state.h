@@ -170,6 +170,18 @@ struct LedgerEntry {
   std::vector<NumaShare> shares;  // what Reserve charged per NUMA node, returned exactly by Unreserve
 };
 
+// The cluster's capacity and what the ledger holds of it, summed over every node. Kept up to date by each
+// AddNode, ReplaceNode, Reserve and Unreserve, so reading it costs nothing however large the cluster.
+struct ClusterTotals {
+  int64_t cpu_allocatable_milli = 0;
+  int64_t pinned_cpu_milli = 0;
+  int64_t gpu_units = 0;  // 1000 a card
+  int64_t gpu_free_milli = 0;
+  int64_t gpu_memory_mib = 0;
+  int64_t gpu_free_memory_mib = 0;
+  bool operator==(const ClusterTotals&) const = default;
+};
+
 class ClusterState {
  public:
   uint32_t AddNode(NodeState node);
@@ -179,6 +191,7 @@ class ClusterState {
   Status ReplaceNode(uint32_t index, NodeState node);
   size_t node_count() const { return nodes_.size(); }
   size_t gpu_count() const { return gpu_count_; }
+  const ClusterTotals& totals() const { return totals_; }
   const NodeState& node(uint32_t index) const { return nodes_[index]; }
   const std::vector<NodeState>& nodes() const { return nodes_; }
   // -1 when absent.
@@ -198,9 +211,12 @@ class ClusterState {
 
  private:
   Status Apply(const LedgerEntry& e, int sign);
+  // Adds (+1) or removes (-1) one node's capacity and usage from totals_.
+  void Count(const NodeState& node, int sign);
 
   std::vector<NodeState> nodes_;
   size_t gpu_count_ = 0;
+  ClusterTotals totals_;
   std::unordered_map<std::string, uint32_t> node_by_name_;
   std::vector<LedgerEntry> ledger_;
   std::vector<uint32_t> free_slots_;

@@ -255,8 +255,9 @@ Status ClusterStore::BeginBind(const std::string& uid, const std::string& node,
     return Status::InvalidArgument("pod " + uid + " is already on " + pod->second.node);
   if (placement != nullptr) {
     if (Status st = cluster_.Reserve(pod->second.request, *placement); !st.ok()) return st;
-    charged_by_node_[node].push_back({uid, "annotation", true});
-    ++ledger_sources_["annotation"];
+    const char* source = allocation.empty() ? "node_level" : "annotation";  // as a re-derivation will count it
+    charged_by_node_[node].push_back({uid, source, true});
+    ++ledger_sources_[source];
   }
   pod->second.node = node;
   pod->second.allocation = std::move(allocation);
@@ -430,6 +431,8 @@ void ClusterStore::RebuildAll() {
   nodes_.clear();
   charged_by_node_.clear();
   ledger_sources_.clear();
+  unusable_.clear();
+  ++unusable_version_;
   for (const std::string& name : node_names_) RebuildNode(name);
   rebuild_all_ = false;
   dirty_nodes_.clear();
@@ -476,6 +479,15 @@ void ClusterStore::RebuildNode(const std::string& name) {
   rec.topology_reason = choice.reason;
   rec.unusable = choice.unusable;
   rec.has_topology = choice.entry != nullptr;
+  if (*rec.unusable != '\0') {
+    UnusableNode& u = unusable_[name];
+    if (u.name != name || std::strcmp(u.reason, rec.unusable) != 0 || u.from_nrt != rec.from_nrt) {
+      u = UnusableNode{name, rec.unusable, rec.from_nrt};
+      ++unusable_version_;
+    }
+  } else if (unusable_.erase(name) != 0) {
+    ++unusable_version_;
+  }
   ++node_rebuilds_;
   ChargeNode(name, &rec);
   ChargeHolds(name, rec);

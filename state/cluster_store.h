@@ -88,6 +88,13 @@ struct Corrections {
 inline constexpr const char* kLedgerSources[] = {
     "annotation", "annotation_corrected_by_cnr", "cnr", "guessed", "held", "node_level", "nrt", "unaccounted"};
 
+// A node whose topology object cannot be used (a /metrics series each).
+struct UnusableNode {
+  std::string name;
+  const char* reason;  // invalid, agent_not_ready, no_heartbeat, stale
+  bool from_nrt;
+};
+
 // What a hold reserves: the placement a prioritize expects its bind to take, and that placement's annotation.
 struct HeldPlacement {
   std::string node;
@@ -155,6 +162,10 @@ class ClusterStore {
   size_t known_pods() const { return pods_.size(); }
   size_t placed_pods() const { return cluster_.pod_count(); }
   int ledger_pods(const char* source) const;
+  const std::map<std::string, int>& ledger_sources() const { return ledger_sources_; }
+  // The nodes whose topology object is unusable, kept as nodes are re-derived; the version moves when it changes.
+  const std::map<std::string, UnusableNode>& unusable_nodes() const { return unusable_; }
+  uint64_t unusable_version() const { return unusable_version_; }
   const StoreOptions& options() const { return options_; }
 
  private:
@@ -211,6 +222,8 @@ class ClusterStore {
   std::unordered_set<std::string> dirty_nodes_;
   bool rebuild_all_ = true;
   std::map<std::string, int> ledger_sources_;
+  std::map<std::string, UnusableNode> unusable_;
+  uint64_t unusable_version_ = 0;
   bool listed_[4] = {false, false, false, false};
 
   std::chrono::steady_clock::time_point last_stale_check_{};

@@ -73,6 +73,27 @@ std::string Describe(const scoring::ClusterState& c) {
   return out + "pods=" + std::to_string(c.pod_count());
 }
 
+// The totals ClusterState keeps as it changes, and the same summed node by node, as text.
+std::string Totals(const scoring::ClusterTotals& t) {
+  return std::to_string(t.cpu_allocatable_milli) + " " + std::to_string(t.pinned_cpu_milli) + " " +
+         std::to_string(t.gpu_units) + " " + std::to_string(t.gpu_free_milli) + " " +
+         std::to_string(t.gpu_memory_mib) + " " + std::to_string(t.gpu_free_memory_mib);
+}
+std::string SummedTotals(const scoring::ClusterState& c) {
+  scoring::ClusterTotals t;
+  for (const scoring::NodeState& n : c.nodes()) {
+    t.cpu_allocatable_milli += n.cpu_allocatable_milli;
+    t.pinned_cpu_milli += n.pinned_cpu_milli;
+    for (const scoring::GpuState& g : n.gpus) {
+      t.gpu_units += 1000;
+      t.gpu_free_milli += g.free_milli;
+      t.gpu_memory_mib += g.memory_mib;
+      t.gpu_free_memory_mib += g.free_memory_mib;
+    }
+  }
+  return Totals(t);
+}
+
 std::string Sources(const ClusterStore& s) {
   std::string out;
   for (const char* src : kLedgerSources) out += std::string(src) + "=" + std::to_string(s.ledger_pods(src)) + " ";
@@ -164,6 +185,10 @@ TEST(ClusterStore, IncrementalUpdatesEqualAFreshStoreAfterEveryEvent) {
       ASSERT_EQ(Describe(store.ClusterWithTopology()), Describe(fresh.ClusterWithTopology()))
           << "seed " << seed << " step " << step;
       ASSERT_EQ(Sources(store), Sources(fresh)) << "seed " << seed << " step " << step;
+      // The running totals /metrics reads: equal to the nodes' sum, and to a fresh store's.
+      ASSERT_EQ(Totals(store.cluster().totals()), SummedTotals(store.cluster()))
+          << "seed " << seed << " step " << step;
+      ASSERT_EQ(Totals(store.cluster().totals()), Totals(fresh.cluster().totals())) << "seed " << seed;
     }
     EXPECT_GT(store.node_rebuilds(), 100u) << "the stream was mostly incremental";
     EXPECT_LT(store.full_rebuilds(), 40u);

@@ -6,12 +6,15 @@
 #include <prometheus/text_serializer.h>
 #include <rapidjson/document.h>
 
+#include <atomic>
+#include <future>
 #include <thread>
 
 #include "crd/cnr_builder.h"
 #include "crd/cnr_codec.h"
 #include "extender/extender_service.h"
 #include "reporter/reporter.h"
+#include "scoring/framework.h"
 #include "state/allocation.h"
 #include "tests/shared_cnr.h"
 #include "tests/shared_data.h"
@@ -417,6 +420,50 @@ TEST(StateEvents, AnswersNameTheRightNodesWhateverTheListHolds) {
   EXPECT_TRUE(passed(*d).empty());
   EXPECT_TRUE((*d)["FailedNodes"].HasMember("n1"));
   EXPECT_TRUE((*d)["FailedAndUnresolvableNodes"].HasMember("ghost-a"));
+}
+
+// A /metrics scrape never waits for the decision lock: while an evaluation holds it (a runner that waits on a
+// gate, under the lock), the scrape returns at once with the values the last decision published.
+TEST(StateEvents, MetricsScrapeDoesNotWaitForTheDecisionLock) {
+  TESSERA_REQUIRE_SHARED("topologies/32em64t-2n8c2t-pci-noio.xml");
+  struct GateRunner : tessera::scoring::ParallelRunner {
+    std::promise<void> entered;
+    std::shared_future<void> open;
+    std::atomic<bool> first{true};
+    size_t parallelism() const override { return 2; }
+    void Run(size_t tasks, const std::function<void(size_t)>& task) override {
+      if (first.exchange(false)) {
+        entered.set_value();
+        open.wait();
+      }
+      for (size_t i = 0; i < tasks; ++i) task(i);
+    }
+  } runner;
+  std::promise<void> gate;
+  runner.open = gate.get_future().share();
+  ExtenderOptions options;
+  options.scheduler.parallel = &runner;
+  options.scheduler.parallel_min_nodes = 1;
+  World w(CnrOf("n1", "32em64t-2n8c2t-pci-noio.xml"), {}, options);
+  // Two distinct nodes: the scheduler splits only lists that name no node twice.
+  w.service.Replace(ExtenderService::Kind::kNode, {NodeJson("n1"), NodeJson("n2")});
+  w.service.Replace(ExtenderService::Kind::kCnr, {crd::EncodeCnr(CnrOf("n1", "32em64t-2n8c2t-pci-noio.xml")),
+                                                  crd::EncodeCnr(CnrOf("n2", "32em64t-2n8c2t-pci-noio.xml"))});
+  const std::string before = w.Metrics();
+  ASSERT_NE(before.find(R"(tessera_extender_cluster_utilisation{resource="numa_cpu"} 0)"), std::string::npos)
+      << before;
+  auto filter = std::async(std::launch::async, [&] {
+    return w.service.Filter(R"({"Pod": )" + NumaPodJson("a", 4) + R"(, "NodeNames": ["n1", "n2"]})");
+  });
+  ASSERT_EQ(runner.entered.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready)
+      << "the evaluation never reached the runner";
+  auto scrape = std::async(std::launch::async, [&] { return w.Metrics(); });
+  const bool answered = scrape.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  gate.set_value();  // whatever happened, let the evaluation finish
+  EXPECT_TRUE(answered) << "the scrape waited for the decision lock";
+  const std::string during = scrape.get();
+  EXPECT_NE(during.find("tessera_extender_cluster_utilisation"), std::string::npos);
+  EXPECT_NE(filter.get().body.find(R"("NodeNames":["n1","n2"])"), std::string::npos);
 }
 
 }  // namespace
