@@ -104,6 +104,34 @@ TEST(ExtenderApi, BindPatchesOneAnnotationThenPostsTheBinding) {
   EXPECT_EQ(x.service.Filter(FilterBody("b", 50)).body.find(R"("NodeNames":["gpu-node"])"), std::string::npos);
 }
 
+// A pod placed at node level (no NUMA node, card or NIC: a shared_cores pod) holds what its spec says, which the
+// ledger derives from the pod alone: its bind writes no annotation and makes one API call, the Binding.
+TEST(ExtenderApi, ANodeLevelPlacementIsBoundWithoutAnAnnotation) {
+  TESSERA_REQUIRE_SHARED("topologies/topo.dp-esb01.xml");
+  ApiWorld w;
+  const std::string web = R"({"metadata": {"name": "web", "namespace": "ml", "uid": "uid-web"}, "spec":
+      {"containers": [{"name": "c", "resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}]}})";
+  w.server.Seed("/api/v1/namespaces/ml/pods/web", web);
+  Extender x(w);
+  ASSERT_TRUE(x.service.ready());
+  const Answer f = x.service.Filter(R"({"Pod": )" + web + R"(, "NodeNames": ["gpu-node"]})");
+  ASSERT_NE(f.body.find(R"("NodeNames":["gpu-node"])"), std::string::npos) << f.body;
+  w.server.ClearRequests();
+  ASSERT_TRUE(Bound(x.service.Bind(BindBody("web"))));
+  std::vector<std::string> seen;
+  for (const FakeRequest& r : w.server.Requests()) {
+    if (r.method != "GET") seen.push_back(r.method + " " + r.target);
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"POST /api/v1/namespaces/ml/pods/web/binding"}));
+  std::optional<std::string> pod = w.server.Object("/api/v1/namespaces/ml/pods/web");
+  ASSERT_TRUE(pod.has_value());
+  EXPECT_NE(pod->find(R"("nodeName":"gpu-node")"), std::string::npos);
+  EXPECT_EQ(pod->find("tessera.io/allocation"), std::string::npos) << *pod;
+  x.service.UpdateGauges();
+  const std::string metrics = prometheus::TextSerializer().Serialize(x.registry->Collect());
+  EXPECT_NE(metrics.find(R"(tessera_extender_ledger_pods{source="node_level"} 1)"), std::string::npos) << metrics;
+}
+
 TEST(ExtenderApi, FailuresAtEachStepLeaveNoHalfAllocation) {
   TESSERA_REQUIRE_SHARED("topologies/topo.dp-esb01.xml");
   ApiWorld w;
