@@ -123,19 +123,14 @@ void ExtenderMetrics::Update(const GaugeValues& v) {
 void ExtenderMetrics::UpdatePerNode(const state::ClusterStore& store) {
   for (const auto& [name, rec] : store.nodes()) {
     if (!rec.has_topology) continue;
-    const scoring::NodeState& n = store.cluster().node(rec.index);
-    int64_t units = 0, free = 0, mem = 0, mem_free = 0;
-    for (const scoring::GpuState& g : n.gpus) {
-      units += 1000;
-      free += g.free_milli;
-      mem += g.memory_mib;
-      mem_free += g.free_memory_mib;
-    }
+    const scoring::ClusterTotals t = scoring::NodeTotals(store.cluster().node(rec.index));
     utilisation_.Add({{"node", name}, {"resource", "numa_cpu"}})
-        .Set(Ratio(n.pinned_cpu_milli, n.cpu_allocatable_milli));
-    if (units > 0) {
-      utilisation_.Add({{"node", name}, {"resource", "gpu_units"}}).Set(Ratio(units - free, units));
-      utilisation_.Add({{"node", name}, {"resource", "gpu_memory"}}).Set(Ratio(mem - mem_free, mem));
+        .Set(Ratio(t.pinned_cpu_milli, t.cpu_allocatable_milli));
+    if (t.gpu_units > 0) {
+      utilisation_.Add({{"node", name}, {"resource", "gpu_units"}})
+          .Set(Ratio(t.gpu_units - t.gpu_free_milli, t.gpu_units));
+      utilisation_.Add({{"node", name}, {"resource", "gpu_memory"}})
+          .Set(Ratio(t.gpu_memory_mib - t.gpu_free_memory_mib, t.gpu_memory_mib));
     }
   }
 }

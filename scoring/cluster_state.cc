@@ -133,22 +133,33 @@ std::vector<NumaShare> SplitAcrossNumas(const NodeState& node, const Placement& 
   return out;
 }
 
-void ClusterState::Count(const NodeState& node, int sign) {
-  totals_.cpu_allocatable_milli += sign * node.cpu_allocatable_milli;
-  totals_.pinned_cpu_milli += sign * node.pinned_cpu_milli;
+void ClusterTotals::Add(const ClusterTotals& o, int sign) {
+  cpu_allocatable_milli += sign * o.cpu_allocatable_milli;
+  pinned_cpu_milli += sign * o.pinned_cpu_milli;
+  gpu_units += sign * o.gpu_units;
+  gpu_free_milli += sign * o.gpu_free_milli;
+  gpu_memory_mib += sign * o.gpu_memory_mib;
+  gpu_free_memory_mib += sign * o.gpu_free_memory_mib;
+}
+
+ClusterTotals NodeTotals(const NodeState& node) {
+  ClusterTotals t;
+  t.cpu_allocatable_milli = node.cpu_allocatable_milli;
+  t.pinned_cpu_milli = node.pinned_cpu_milli;
   for (const GpuState& g : node.gpus) {
-    totals_.gpu_units += sign * 1000;
-    totals_.gpu_free_milli += sign * g.free_milli;
-    totals_.gpu_memory_mib += sign * g.memory_mib;
-    totals_.gpu_free_memory_mib += sign * g.free_memory_mib;
+    t.gpu_units += 1000;
+    t.gpu_free_milli += g.free_milli;
+    t.gpu_memory_mib += g.memory_mib;
+    t.gpu_free_memory_mib += g.free_memory_mib;
   }
+  return t;
 }
 
 uint32_t ClusterState::AddNode(NodeState node) {
   uint32_t index = static_cast<uint32_t>(nodes_.size());
   node_by_name_[node.name] = index;
   gpu_count_ += node.gpus.size();
-  Count(node, +1);
+  totals_.Add(NodeTotals(node), +1);
   nodes_.push_back(std::move(node));
   return index;
 }
@@ -159,8 +170,8 @@ Status ClusterState::ReplaceNode(uint32_t index, NodeState node) {
   if (node.name != old.name) return Status::InvalidArgument("ReplaceNode: " + node.name + " is not " + old.name);
   node.version = old.version + 1;
   gpu_count_ = gpu_count_ - old.gpus.size() + node.gpus.size();
-  Count(old, -1);
-  Count(node, +1);
+  totals_.Add(NodeTotals(old), -1);
+  totals_.Add(NodeTotals(node), +1);
   old = std::move(node);
   return Status::Ok();
 }

@@ -180,7 +180,10 @@ struct ClusterTotals {
   int64_t gpu_memory_mib = 0;
   int64_t gpu_free_memory_mib = 0;
   bool operator==(const ClusterTotals&) const = default;
+  void Add(const ClusterTotals& other, int sign);
 };
+// One node's share of the totals.
+ClusterTotals NodeTotals(const NodeState& node);
 
 class ClusterState {
  public:
@@ -211,8 +214,6 @@ class ClusterState {
 
  private:
   Status Apply(const LedgerEntry& e, int sign);
-  // Adds (+1) or removes (-1) one node's capacity and usage from totals_.
-  void Count(const NodeState& node, int sign);
 
   std::vector<NodeState> nodes_;
   size_t gpu_count_ = 0;

@@ -256,8 +256,7 @@ Status ClusterStore::BeginBind(const std::string& uid, const std::string& node,
   if (placement != nullptr) {
     if (Status st = cluster_.Reserve(pod->second.request, *placement); !st.ok()) return st;
     const char* source = allocation.empty() ? "node_level" : "annotation";  // as a re-derivation will count it
-    charged_by_node_[node].push_back({uid, source, true});
-    ++ledger_sources_[source];
+    AddCharge(&charged_by_node_[node], {uid, source, true});
   }
   pod->second.node = node;
   pod->second.allocation = std::move(allocation);
@@ -274,15 +273,7 @@ void ClusterStore::EndBind(const std::string& uid, bool bound) {
   PodRecord& rec = pod->second;
   rec.binding = false;
   if (bound || rec.node.empty()) return;
-  auto charged = charged_by_node_.find(rec.node);
-  if (charged != charged_by_node_.end()) {
-    auto& list = charged->second;
-    auto it = std::find_if(list.begin(), list.end(), [&](const Charge& c) { return c.uid == uid; });
-    if (it != list.end()) {
-      Release(*it);
-      list.erase(it);
-    }
-  }
+  ReleaseChargeOf(rec.node, uid);
   IndexPod(uid, rec, -1);
   rec.node.clear();
   rec.allocation.clear();
@@ -297,8 +288,7 @@ Status ClusterStore::Hold(const std::string& uid, const std::string& node, const
   if (!pod->second.node.empty())
     return Status::InvalidArgument("pod " + uid + " is already on " + pod->second.node);
   if (Status st = cluster_.Reserve(pod->second.request, placement); !st.ok()) return st;
-  charged_by_node_[node].push_back({uid, "held", true});
-  ++ledger_sources_["held"];
+  AddCharge(&charged_by_node_[node], {uid, "held", true});
   holds_[uid] =
       HeldPlacement{node, placement, std::move(allocation), options_.monotonic_now() + options_.hold_ttl};
   ++version_;
@@ -310,15 +300,7 @@ std::optional<HeldPlacement> ClusterStore::TakeHold(const std::string& uid) {
   if (hold == holds_.end()) return std::nullopt;
   HeldPlacement out = std::move(hold->second);
   holds_.erase(hold);
-  if (auto charged = charged_by_node_.find(out.node); charged != charged_by_node_.end()) {
-    auto& list = charged->second;
-    auto it = std::find_if(list.begin(), list.end(),
-                           [&](const Charge& c) { return c.uid == uid && c.source == std::string_view("held"); });
-    if (it != list.end()) {
-      Release(*it);
-      list.erase(it);
-    }
-  }
+  ReleaseChargeOf(out.node, uid);
   ++version_;
   return out;
 }
@@ -346,8 +328,7 @@ void ClusterStore::ChargeHolds(const std::string& name, const NodeRecord& node) 
     hold.placement.node = node.index;  // a whole rebuild renumbers nodes
     if (node.has_topology && pod != pods_.end() && pod->second.node.empty() &&
         cluster_.Reserve(pod->second.request, hold.placement).ok()) {
-      charged.push_back({it->first, "held", true});
-      ++ledger_sources_["held"];
+      AddCharge(&charged, {it->first, "held", true});
       ++it;
     } else {
       it = holds_.erase(it);  // the node changed under it: the bind will place the pod afresh
@@ -449,6 +430,22 @@ void ClusterStore::ReleaseNode(const std::string& name) {
   charged_by_node_.erase(charged);
 }
 
+void ClusterStore::AddCharge(std::vector<Charge>* charged, Charge c) {
+  if (c.source != nullptr) ++ledger_sources_[c.source];
+  charged->push_back(c);
+}
+
+void ClusterStore::ReleaseChargeOf(const std::string& node, const std::string& uid) {
+  auto charged = charged_by_node_.find(node);
+  if (charged == charged_by_node_.end()) return;
+  auto& list = charged->second;
+  auto it = std::find_if(list.begin(), list.end(), [&](const Charge& c) { return c.uid == uid; });
+  if (it != list.end()) {
+    Release(*it);
+    list.erase(it);
+  }
+}
+
 void ClusterStore::Release(const Charge& c) {
   if (c.charged) (void)cluster_.Unreserve(c.uid);
   if (c.source != nullptr) --ledger_sources_[c.source];
@@ -517,8 +514,7 @@ void ClusterStore::ChargeNode(const std::string& name, NodeRecord* node) {
       const std::string& uid = rec.request.uid;
       if (node->from_nrt && rec.allocation.empty() && PinnedByKubelet(cluster_.node(node->index), rec.request)) {
         // The NRT's producer counts what the kubelet pinned for it (ChargeNrtHeld).
-        charged.push_back({uid, "nrt", false});
-        ++ledger_sources_["nrt"];
+        AddCharge(&charged, {uid, "nrt", false});
         continue;
       }
       const char* source = "node_level";
@@ -534,8 +530,7 @@ void ClusterStore::ChargeNode(const std::string& name, NodeRecord* node) {
         held = !rec.request.gpu.any() && cluster_.Reserve(rec.request, fallback).ok();
         source = held ? "node_level" : "unaccounted";
       }
-      charged.push_back({uid, source, held});
-      ++ledger_sources_[source];
+      AddCharge(&charged, {uid, source, held});
     }
   }
   if (node->from_nrt) {
@@ -568,7 +563,7 @@ void ClusterStore::ChargeNrtHeld(const std::string& node_name, const NodeRecord&
     p.cpu_pinned = held.cpu_milli > 0;
     p.memory_pinned = held.memory_bytes > 0;
     // Refused only where the ledger already holds more than the NRT says.
-    if (cluster_.Reserve(held, p).ok()) charged.push_back({held.uid, nullptr, true});
+    if (cluster_.Reserve(held, p).ok()) AddCharge(&charged, {held.uid, nullptr, true});
   }
 }
 

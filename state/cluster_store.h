@@ -210,8 +210,12 @@ class ClusterStore {
     bool charged;        // holds a ledger entry (false: counted only, e.g. unaccounted)
   };
   std::unordered_map<std::string, std::vector<Charge>> charged_by_node_;
+  // Records one charge on a node's list, and counts it by source.
+  void AddCharge(std::vector<Charge>* charged, Charge c);
   // Returns one charge: its ledger entry, and its count by source.
   void Release(const Charge& c);
+  // Returns the pod's charge on `node` (a bind's or a hold's: a UID holds one ledger entry at most) and drops it.
+  void ReleaseChargeOf(const std::string& node, const std::string& uid);
   // Pods known only from filter calls, with their last filter.
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> filtered_only_;
   // Holds by pod UID (ordered: re-derivations charge them in one order).

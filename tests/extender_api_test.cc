@@ -74,6 +74,15 @@ struct Extender {
   }
 };
 
+// What the API server was asked to change since its requests were last cleared: "METHOD target", in order.
+std::vector<std::string> Writes(const ApiWorld& w) {
+  std::vector<std::string> seen;
+  for (const FakeRequest& r : w.server.Requests()) {
+    if (r.method != "GET") seen.push_back(r.method + " " + r.target);
+  }
+  return seen;
+}
+
 bool Bound(const Answer& a) {
   return a.body == R"({"Error":""})";
 }
@@ -88,10 +97,7 @@ TEST(ExtenderApi, BindPatchesOneAnnotationThenPostsTheBinding) {
   ASSERT_NE(f.body.find(R"("NodeNames":["gpu-node"])"), std::string::npos) << f.body;
   w.server.ClearRequests();
   ASSERT_TRUE(Bound(x.service.Bind(BindBody("a"))));
-  std::vector<std::string> seen;
-  for (const FakeRequest& r : w.server.Requests()) {
-    if (r.method != "GET") seen.push_back(r.method + " " + r.target);
-  }
+  const std::vector<std::string> seen = Writes(w);
   ASSERT_EQ(seen, (std::vector<std::string>{"PATCH /api/v1/namespaces/ml/pods/a",
                                             "POST /api/v1/namespaces/ml/pods/a/binding"}));
   std::optional<std::string> pod = w.server.Object("/api/v1/namespaces/ml/pods/a");
@@ -118,10 +124,7 @@ TEST(ExtenderApi, ANodeLevelPlacementIsBoundWithoutAnAnnotation) {
   ASSERT_NE(f.body.find(R"("NodeNames":["gpu-node"])"), std::string::npos) << f.body;
   w.server.ClearRequests();
   ASSERT_TRUE(Bound(x.service.Bind(BindBody("web"))));
-  std::vector<std::string> seen;
-  for (const FakeRequest& r : w.server.Requests()) {
-    if (r.method != "GET") seen.push_back(r.method + " " + r.target);
-  }
+  const std::vector<std::string> seen = Writes(w);
   EXPECT_EQ(seen, (std::vector<std::string>{"POST /api/v1/namespaces/ml/pods/web/binding"}));
   std::optional<std::string> pod = w.server.Object("/api/v1/namespaces/ml/pods/web");
   ASSERT_TRUE(pod.has_value());
