@@ -41,6 +41,7 @@ mkdir -p "$OUT" "$WORK/lab" "$WORK/templates"
 ln -s "$CACHE/bin" "$WORK/lab/bin"
 export LAB="$WORK/lab" APISERVER_PORT=17443 ETCD_CLIENT_PORT=17379 ETCD_PEER_PORT=17380
 . "$CP/env.sh"
+. "$ROOT/tests/e2e/tessera_profile.sh"
 EXTENDER_PORT=17888 SCHED_HEALTH=17251 SCHED_SECURE=17259
 PIDS=()
 cleanup() {
@@ -87,26 +88,12 @@ clientConnection: {kubeconfig: "$KUBECONFIG", qps: 1000, burst: 1000}
 leaderElection: {leaderElect: false}
 healthzBindAddress: "127.0.0.1:$SCHED_HEALTH"
 metricsBindAddress: "127.0.0.1:$SCHED_HEALTH"
-profiles:
-  - schedulerName: $2
 YAML
-  [ "${3:-}" = extender ] || return 0
-  cat >> "$1" <<YAML
-    pluginConfig:
-      - name: NodeResourcesFit
-        args:
-          ignoredResources: [nvidia.com/gpu, nvidia.com/gpucores, nvidia.com/gpumem, tessera.io/rdma]
-extenders:
-  - urlPrefix: "http://127.0.0.1:$EXTENDER_PORT/scheduler"
-    filterVerb: filter
-    prioritizeVerb: prioritize
-    bindVerb: bind
-    preemptVerb: preempt
-    weight: 5
-    nodeCacheCapable: true
-    httpTimeout: 5s
-    ignorable: false
-YAML
+  if [ "${3:-}" = extender ]; then
+    tessera_profile "$2" "http://127.0.0.1:$EXTENDER_PORT/scheduler" >> "$1"
+  else
+    printf 'profiles:\n  - schedulerName: %s\n' "$2" >> "$1"
+  fi
 }
 start_scheduler() {  # start_scheduler CONFIG LOG
   "$LAB/bin/kube-scheduler" --config="$1" --bind-address=127.0.0.1 --secure-port="$SCHED_SECURE" \

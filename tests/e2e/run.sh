@@ -17,6 +17,7 @@ export EXTENDER_PORT="${EXTENDER_PORT:-18888}"
 BIN="$ROOT/build/bin"
 [ -x "$LAB/bin/kube-apiserver" ] && [ -x "$LAB/bin/kube-scheduler" ] || (cd "$CP" && ./build.sh)
 . "$CP/env.sh"
+. "$ROOT/tests/e2e/tessera_profile.sh"
 WORK="$(mktemp -d)"
 PIDS=()
 cleanup() {
@@ -81,24 +82,7 @@ leaderElection: {leaderElect: false}
 healthzBindAddress: "127.0.0.1:10251"
 metricsBindAddress: "127.0.0.1:10251"
 percentageOfNodesToScore: 100
-profiles:
-  - schedulerName: tessera-scheduler
-    pluginConfig:
-      - name: NodeResourcesFit
-        args:
-          ignoredResources: [nvidia.com/gpu, nvidia.com/gpucores, nvidia.com/gpumem, resource.katalyst.kubewharf.io/milligpu,
-                             tessera.io/rdma, resource.katalyst.kubewharf.io/reclaimed_millicpu,
-                             resource.katalyst.kubewharf.io/reclaimed_memory]
-extenders:
-  - urlPrefix: "http://127.0.0.1:$EXTENDER_PORT/scheduler"
-    filterVerb: filter
-    prioritizeVerb: prioritize
-    bindVerb: bind
-    preemptVerb: preempt
-    weight: 5
-    nodeCacheCapable: true
-    httpTimeout: 5s
-    ignorable: false
+$(tessera_profile tessera-scheduler "http://127.0.0.1:$EXTENDER_PORT/scheduler")
 YAML
 (cd "$CP" && ./start-scheduler.sh "$WORK/scheduler.yaml" >/dev/null)
 
