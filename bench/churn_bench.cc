@@ -74,7 +74,7 @@ std::string BoundEventJson(const std::string& pending, const std::string& node, 
   return out;
 }
 
-// The API server's side of a bind: the annotation patch (200) and the Binding (201), on the real paths. While
+// The API server's side of a bind: the Binding (201), on the real path. While
 // `stalled`, Bindings go unanswered for up to 10 s.
 class ApiStandIn {
  public:
@@ -87,7 +87,6 @@ class ApiStandIn {
         o, [this](const std::string& method, const std::string& target, std::string_view) {
           const bool pod_path =
               target.rfind("/api/v1/namespaces/", 0) == 0 && target.find("/pods/") != std::string::npos;
-          if (method == "PATCH" && pod_path) return tessera::extender::HttpReply{200, "{}"};
           if (method == "POST" && pod_path && target.size() > 8 &&
               target.substr(target.size() - 8) == "/binding") {
             for (int i = 0; i < 1000 && stalled.load(); ++i)

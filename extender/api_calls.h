@@ -17,8 +17,7 @@ inline const std::vector<kube::ApiCall>& ApiCalls() {
       {"watch", "", "pods", false},
       {"list", "node.katalyst.kubewharf.io", "customnoderesources", false},
       {"watch", "node.katalyst.kubewharf.io", "customnoderesources", false},
-      {"patch", "", "pods", false},                    // bind: allocation annotation
-      {"create", "", "pods/binding", false},           // bind: the Binding
+      {"create", "", "pods/binding", false},           // bind: the Binding, with the allocation annotation
       {"get", "coordination.k8s.io", "leases", true},  // leader election
       {"create", "coordination.k8s.io", "leases", true},
       {"update", "coordination.k8s.io", "leases", true},

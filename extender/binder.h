@@ -1,9 +1,9 @@
-// The API calls of a bind, made outside the decision lock: Tessera's allocation annotation (one merge patch), then
-// the Binding. A failed Binding takes the annotation back, so nothing is left half allocated.
+// The API call of a bind, made outside the decision lock: one Binding that carries Tessera's allocation
+// annotation. The API server copies a Binding's annotations onto the pod in the same update that sets its
+// nodeName, so a pod is never bound without its allocation nor annotated without being bound.
 #ifndef TESSERA_EXTENDER_BINDER_H_
 #define TESSERA_EXTENDER_BINDER_H_
 
-#include <chrono>
 #include <string>
 
 #include "extender/wire.h"
@@ -11,10 +11,8 @@
 
 namespace tessera::extender {
 
-// "" when both calls succeeded; otherwise which failed, with the API's answer. `pause`: a crash-test failpoint
-// between the two calls.
-std::string WriteBinding(kube::KubeClient* api, const BindingArgs& bind, const std::string& allocation,
-                         std::chrono::milliseconds pause = std::chrono::milliseconds(0));
+// "" when the Binding was accepted; otherwise the API's answer. `allocation` empty: no annotation.
+std::string WriteBinding(kube::KubeClient* api, const BindingArgs& bind, const std::string& allocation);
 
 }  // namespace tessera::extender
 

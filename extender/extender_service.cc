@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <thread>
 
 #include "crd/pod_codec.h"
 #include "extender/binder.h"
@@ -418,7 +419,10 @@ Answer ExtenderService::Prioritize(std::string_view body) {
     } else if (whole_list) {
       kept = last_filter_.evaluation;
     }
-    if (pod.ok()) HoldBestLocked(*pod, args.names, scores);
+    if (pod.ok() && HoldBestLocked(*pod, args.names, &scores)) {
+      whole_list = false;  // scores tell this pod's held node apart: not an answer for the next replica
+      kept = nullptr;
+    }
     if (whole_list && last_filter_.prioritize_answer != nullptr)
       return Answer{200, *last_filter_.prioritize_answer};
     quoted = ResolveLocked(args.names).quoted;
@@ -434,7 +438,7 @@ Answer ExtenderService::Prioritize(std::string_view body) {
 std::string ExtenderService::AllocationAnnotation(const scoring::PodRequest& pod,
                                                   const scoring::Placement& placement) const {
   // A placement at node level (no NUMA node, card or NIC) is what the ledger derives from the pod's spec alone
-  // (state/ledger_placement.h): nothing to record, and the bind makes one API call instead of two.
+  // (state/ledger_placement.h): nothing to record, and the Binding carries no annotation.
   if (placement.numa_mask == 0 && placement.gpu_mask == 0 && placement.nic_mask == 0 && !placement.exclusive &&
       !placement.cpu_pinned && !placement.memory_pinned) {
     return "";
@@ -442,27 +446,42 @@ std::string ExtenderService::AllocationAnnotation(const scoring::PodRequest& pod
   return state::EncodeAllocation(store_.cluster().node(placement.node), pod, placement);
 }
 
-void ExtenderService::HoldBestLocked(const scoring::PodRequest& pod, const std::vector<std::string_view>& names,
-                                     const std::vector<int64_t>& scores) {
+bool ExtenderService::HoldBestLocked(const scoring::PodRequest& pod, const std::vector<std::string_view>& names,
+                                     std::vector<int64_t>* scores) {
   // Only what kube-scheduler cannot see itself races: NUMA nodes, cards, NICs, reclaimed resources.
-  if (pod.uid.empty() || !NeedsTopology(pod)) return;
+  if (pod.uid.empty() || !NeedsTopology(pod)) return false;
   store_.NoteFilteredPod(pod);
   const PodRecord* rec = store_.FindPod(pod.uid);
-  if (rec == nullptr || !rec->node.empty()) return;
+  if (rec == nullptr || !rec->node.empty()) return false;
   (void)store_.TakeHold(pod.uid);
-  // The best-scored node, the first of equals: with the extender's weight its score usually decides.
+  // The best-scored node, the first of equals.
+  std::vector<int64_t>& s = *scores;
   size_t best = names.size();
   for (size_t i = 0; i < names.size(); ++i) {
-    if (best == names.size() || scores[i] > scores[best]) best = i;
+    if (best == names.size() || s[i] > s[best]) best = i;
   }
-  if (best == names.size()) return;
+  if (best == names.size()) return false;
   const std::string node_name(names[best]);
   const NodeRecord* node = store_.FindNode(node_name);
-  if (node == nullptr || !node->has_topology) return;
+  if (node == nullptr || !node->has_topology) return false;
   scoring::SchedulingResult r = scheduler_->Schedule(store_.cluster(), rec->request, {node->index});
-  if (r.Best() == nullptr) return;
+  if (r.Best() == nullptr) return false;
   const scoring::Placement placement = r.Best()->placement;
-  (void)store_.Hold(pod.uid, node_name, placement, AllocationAnnotation(rec->request, placement));
+  if (!store_.Hold(pod.uid, node_name, placement, AllocationAnnotation(rec->request, placement)).ok())
+    return false;
+  // kube-scheduler breaks ties among its top totals at random, and can see neither NUMA nodes nor cards: with
+  // many equally good nodes (empty cards score alike) it would mostly pick another one than the held node, whose
+  // bind must then place afresh and may find the node taken by another pod's hold. Scoring the held node alone at
+  // the top (its equals one lower) gives it the extender's weight x 10 points ahead of them in kube-scheduler's
+  // sum: kube-scheduler then picks the node Tessera reserved, unless its own plugins disagree by more.
+  if (s[best] == 0) {
+    s[best] = 1;
+  } else {
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (i != best && s[i] >= s[best]) s[i] = s[best] - 1;
+    }
+  }
+  return true;
 }
 
 Answer ExtenderService::Bind(std::string_view body) {
@@ -527,7 +546,13 @@ Answer ExtenderService::Bind(std::string_view body) {
   }
   if (!refusal.empty()) return error(refusal);
   std::string failure;
-  if (api != nullptr) failure = WriteBinding(api, bind, allocation, options_.failpoint_bind_pause);
+  if (options_.failpoint_bind_pause.count() > 0) {
+    if (options_.log_warning)
+      options_.log_warning("failpoint: bind of " + bind.pod_namespace + "/" + bind.pod_name + " to " + node_name +
+                           " paused before the Binding");
+    std::this_thread::sleep_for(options_.failpoint_bind_pause);
+  }
+  if (api != nullptr) failure = WriteBinding(api, bind, allocation);
   {
     std::lock_guard<std::mutex> lock(mu_);
     store_.EndBind(uid, failure.empty());  // a failure returns the reservation

@@ -64,7 +64,7 @@ struct ExtenderOptions {
   // evaluates on the calling thread alone. The answers are the same either way.
   size_t evaluation_threads = 0;
   // Failpoint for crash tests only (tessera-extender reads TESSERA_FAILPOINT_BIND_PAUSE_MS): wait this long
-  // between writing the allocation annotation and posting the Binding, so a test can kill -9 the extender there.
+  // between reserving the placement and posting the Binding, so a test can kill -9 the extender there.
   std::chrono::milliseconds failpoint_bind_pause{0};
 };
 
@@ -88,7 +88,7 @@ class ExtenderService {
   void Apply(Kind kind, bool deleted, const std::string& object);
   // Readiness in API-server mode: true once every informer has listed.
   void SetReadyProbe(std::function<bool()> probe);
-  // Binds through the API server: the allocation annotation (one merge patch), then the Binding.
+  // Binds through the API server: one Binding that carries the allocation annotation.
   void AttachApi(kube::KubeClient* client);
   // Counters (rejections by rule, binds by outcome) and, refreshed by UpdateGauges(), per-node ledger
   // utilisation: pinned CPU over NUMA allocatable, GPU compute units and GPU memory held.
@@ -162,9 +162,10 @@ class ExtenderService {
   void RefreshLocked();
   // The tessera.io/allocation a bind writes for `placement` ("" at node level: nothing to write).
   std::string AllocationAnnotation(const scoring::PodRequest& pod, const scoring::Placement& placement) const;
-  // Holds (state::ClusterStore::Hold) the pod's placement on its best-scored node until its bind.
-  void HoldBestLocked(const scoring::PodRequest& pod, const std::vector<std::string_view>& names,
-                      const std::vector<int64_t>& scores);
+  // Holds (state::ClusterStore::Hold) the pod's placement on its best-scored node until its bind, and makes that
+  // node the only one with the top score. Returns whether it held.
+  bool HoldBestLocked(const scoring::PodRequest& pod, const std::vector<std::string_view>& names,
+                      std::vector<int64_t>* scores);
   void LearnTargetWorkloadLocked();
 
   ExtenderOptions options_;

@@ -39,15 +39,18 @@ DEFINE_string(resync_period, "300",
 DEFINE_int32(api_timeout_ms, 10000,
              "Deadline of each API request other than a bind's (leader election, the relist on promotion)");
 DEFINE_string(bind_timeout, "4s",
-              "Deadline of a whole bind (the allocation patch and the Binding, half each): below kube-scheduler's "
+              "Deadline of a bind's API call (the Binding, which carries the allocation): below kube-scheduler's "
               "5 s extender httpTimeout, so a stalled API server fails the bind before the scheduler gives up");
 DEFINE_int32(evaluation_threads, -1,
              "Extra threads a cold evaluation (a pod shape not seen before, on 1,024 nodes or more) is split "
              "across; -1: one fewer than the cores");
 DEFINE_bool(node_utilisation_metrics, false,
             "Export the ledger's utilisation of every node (3 series a node) besides the cluster's totals");
-DEFINE_int32(bind_workers, 4,
-             "Threads that make binds' API calls (and a standby's forwarding), apart from the HTTP threads");
+DEFINE_int32(bind_workers, 16,
+             "Threads that make binds' API calls (and a standby's forwarding), apart from the HTTP threads: "
+             "kube-scheduler binds asynchronously, a batch of pods puts many binds in flight at once");
+DEFINE_int32(bind_queue, 1024,
+             "Binds (and forwarded verbs) waiting or running beyond which a bind is answered 503 at once");
 DEFINE_string(address, "0.0.0.0", "Listen address");
 DEFINE_int32(port, 8888, "Listen port");
 DEFINE_string(url_prefix, "", "Path prefix of the verbs (kube-scheduler's urlPrefix path), e.g. /tessera");
@@ -137,10 +140,10 @@ int main(int argc, char** argv) {
   options.cnr_read.assume_cpu_manager_policy = FLAGS_assume_cpu_manager_policy;
   options.cnr_read.assume_memory_manager_policy = FLAGS_assume_memory_manager_policy;
   if (Status s = crd::ValidateCnrReadOptions(options.cnr_read); !s.ok()) return BadInput(s.message());
-  // Crash tests only: pause inside each bind, between the annotation patch and the Binding (see ExtenderOptions).
+  // Crash tests only: pause inside each bind, between the reservation and the Binding (see ExtenderOptions).
   if (const char* pause = std::getenv("TESSERA_FAILPOINT_BIND_PAUSE_MS"); pause != nullptr && *pause != '\0') {
     options.failpoint_bind_pause = std::chrono::milliseconds(std::strtol(pause, nullptr, 10));
-    spdlog::warn("failpoint: every bind pauses {} ms between the annotation and the Binding",
+    spdlog::warn("failpoint: every bind pauses {} ms between the reservation and the Binding",
                  options.failpoint_bind_pause.count());
   }
   extender::ExtenderService service(options);
@@ -163,7 +166,7 @@ int main(int argc, char** argv) {
     cluster->timeout = std::chrono::milliseconds(FLAGS_api_timeout_ms);
     api = std::make_unique<kube::KubeClient>(*cluster);
     kube::ClusterConfig bind_config = *cluster;
-    bind_config.timeout = std::max(std::chrono::milliseconds(1), *bind_timeout / 2);
+    bind_config.timeout = *bind_timeout;
     bind_api = std::make_unique<kube::KubeClient>(bind_config);
     service.AttachApi(bind_api.get());
     kube::ListWatchOptions lw;
@@ -219,6 +222,7 @@ int main(int argc, char** argv) {
   http.max_body_bytes = FLAGS_max_body_bytes;
   http.blocking = extender::ExtenderBlockingRequests(FLAGS_url_prefix, routing);
   http.blocking_threads = std::max(1, FLAGS_bind_workers);
+  http.blocking_queue = static_cast<size_t>(std::max(1, FLAGS_bind_queue));
   if (FLAGS_tls_cert.empty() != FLAGS_tls_key.empty()) return BadInput("--tls-cert and --tls-key go together");
   http.tls_cert_file = FLAGS_tls_cert;
   http.tls_key_file = FLAGS_tls_key;

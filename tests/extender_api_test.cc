@@ -1,8 +1,9 @@
-// API-server mode against the loopback API server: informers fill the state, bind writes one annotation patch
-// and then the Binding, API errors at each step leave no half allocation, and a restarted extender rebuilds the
-// same ledger from the pods' annotations.
+// API-server mode against the loopback API server: informers fill the state, bind posts one Binding that
+// carries the allocation annotation, API errors at each step leave no half allocation, and a restarted extender
+// rebuilds the same ledger from the pods' annotations.
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
+#include <rapidjson/document.h>
 
 #include <atomic>
 #include <mutex>
@@ -87,7 +88,9 @@ bool Bound(const Answer& a) {
   return a.body == R"({"Error":""})";
 }
 
-TEST(ExtenderApi, BindPatchesOneAnnotationThenPostsTheBinding) {
+// One API call: the Binding carries the allocation annotation, which the API server copies onto the pod in the
+// same update that sets its nodeName (a pod is never annotated without being bound, nor bound without it).
+TEST(ExtenderApi, BindPostsOneBindingThatCarriesTheAllocation) {
   TESSERA_REQUIRE_SHARED("topologies/topo.dp-esb01.xml");
   ApiWorld w;
   w.AddPendingPod("a", 60);
@@ -98,8 +101,15 @@ TEST(ExtenderApi, BindPatchesOneAnnotationThenPostsTheBinding) {
   w.server.ClearRequests();
   ASSERT_TRUE(Bound(x.service.Bind(BindBody("a"))));
   const std::vector<std::string> seen = Writes(w);
-  ASSERT_EQ(seen, (std::vector<std::string>{"PATCH /api/v1/namespaces/ml/pods/a",
-                                            "POST /api/v1/namespaces/ml/pods/a/binding"}));
+  ASSERT_EQ(seen, (std::vector<std::string>{"POST /api/v1/namespaces/ml/pods/a/binding"}));
+  const std::string binding = w.server.Requests().back().body;
+  rapidjson::Document doc;
+  doc.Parse(binding.c_str());
+  ASSERT_FALSE(doc.HasParseError()) << binding;
+  EXPECT_STREQ(doc["kind"].GetString(), "Binding");
+  EXPECT_STREQ(doc["target"]["name"].GetString(), "gpu-node");
+  EXPECT_STREQ(doc["metadata"]["uid"].GetString(), "uid-a");
+  ASSERT_TRUE(doc["metadata"]["annotations"].HasMember("tessera.io/allocation")) << binding;
   std::optional<std::string> pod = w.server.Object("/api/v1/namespaces/ml/pods/a");
   ASSERT_TRUE(pod.has_value());
   EXPECT_NE(pod->find(R"("nodeName":"gpu-node")"), std::string::npos);
@@ -135,7 +145,7 @@ TEST(ExtenderApi, ANodeLevelPlacementIsBoundWithoutAnAnnotation) {
   EXPECT_NE(metrics.find(R"(tessera_extender_ledger_pods{source="node_level"} 1)"), std::string::npos) << metrics;
 }
 
-TEST(ExtenderApi, FailuresAtEachStepLeaveNoHalfAllocation) {
+TEST(ExtenderApi, AFailedBindingLeavesNoHalfAllocation) {
   TESSERA_REQUIRE_SHARED("topologies/topo.dp-esb01.xml");
   ApiWorld w;
   w.AddPendingPod("a", 60);
@@ -143,23 +153,18 @@ TEST(ExtenderApi, FailuresAtEachStepLeaveNoHalfAllocation) {
   Extender x(w);
   ASSERT_TRUE(x.service.ready());
   ASSERT_NE(x.service.Filter(FilterBody("a", 60)).body.find("gpu-node\"]"), std::string::npos);
-  // The annotation patch fails: nothing reserved, nothing written.
-  w.server.SetInterceptor([](const FakeRequest& r) -> std::optional<FakeReply> {
-    if (r.method == "PATCH") return FakeReply{500, "{}"};
-    return std::nullopt;
-  });
-  Answer a = x.service.Bind(BindBody("a"));
-  EXPECT_NE(a.body.find("annotation patch: HTTP 500"), std::string::npos) << a.body;
-  // The Binding fails: the annotation is taken back, the reservation undone.
+  // The Binding fails: nothing written, the reservation undone.
   w.server.SetInterceptor([](const FakeRequest& r) -> std::optional<FakeReply> {
     if (r.method == "POST") return FakeReply{500, "{}"};
     return std::nullopt;
   });
-  a = x.service.Bind(BindBody("a"));
+  w.server.ClearRequests();
+  Answer a = x.service.Bind(BindBody("a"));
   EXPECT_NE(a.body.find("binding: HTTP 500"), std::string::npos) << a.body;
+  EXPECT_EQ(Writes(w), (std::vector<std::string>{"POST /api/v1/namespaces/ml/pods/a/binding"}))
+      << "no annotation to take back";
   std::optional<std::string> pod = w.server.Object("/api/v1/namespaces/ml/pods/a");
-  EXPECT_EQ(pod->find("tessera.io/allocation"), std::string::npos)
-      << "annotation removed after the failed binding";
+  EXPECT_EQ(pod->find("tessera.io/allocation"), std::string::npos);
   EXPECT_EQ(pod->find("nodeName"), std::string::npos);
   // Nothing is held: b can take the 60 % share and bind.
   w.server.SetInterceptor(nullptr);
@@ -236,7 +241,7 @@ TEST(ExtenderApi, ABindStalledOnTheApiServerHoldsUpNoOtherPodsFilter) {
   ApiWorld w;
   auto released = std::make_shared<std::atomic<bool>>(false);
   w.server.SetInterceptor([released](const FakeRequest& r) -> std::optional<FakeReply> {
-    if (r.method != "PATCH" || released->load()) return std::nullopt;
+    if (r.method != "POST" || released->load()) return std::nullopt;
     FakeReply stall;
     stall.delay = std::chrono::milliseconds(3000);  // past the bind client's 1 s deadline
     return stall;
@@ -276,10 +281,10 @@ TEST(ExtenderApi, ABindStalledOnTheApiServerHoldsUpNoOtherPodsFilter) {
     bind = scheduler.Post("/bind", BindBody("a"));
     bind_done = true;
   });
-  for (int i = 0; i < 400; ++i) {  // until the PATCH has reached the API server
-    bool patched = false;
-    for (const FakeRequest& r : w.server.Requests()) patched = patched || r.method == "PATCH";
-    if (patched) break;
+  for (int i = 0; i < 400; ++i) {  // until the Binding has reached the API server
+    bool posted = false;
+    for (const FakeRequest& r : w.server.Requests()) posted = posted || r.method == "POST";
+    if (posted) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   // Meanwhile: another pod's filters are answered (a's 60 % is held: 40 % left), and a second bind finds the
@@ -300,7 +305,7 @@ TEST(ExtenderApi, ABindStalledOnTheApiServerHoldsUpNoOtherPodsFilter) {
   binder.join();
   released->store(true);
   ASSERT_TRUE(bind.ok());
-  EXPECT_NE(bind->body.find("annotation patch"), std::string::npos) << bind->body;
+  EXPECT_NE(bind->body.find("binding: "), std::string::npos) << bind->body;
   {
     std::lock_guard<std::mutex> lock(*warnings_mu);
     ASSERT_EQ(warnings->size(), 1u);

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <future>
+#include <map>
 #include <thread>
 
 #include "crd/cnr_builder.h"
@@ -355,6 +356,65 @@ TEST(StateEvents, PrioritizeHoldsThePlacementUntilTheBindArrives) {
   EXPECT_NE(metrics.find(R"(tessera_extender_ledger_pods{source="held"} 0)"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find(R"(tessera_extender_ledger_pods{source="annotation"} 2)"), std::string::npos);
   EXPECT_FALSE(feasible("c"));
+}
+
+// Among equally good nodes kube-scheduler picks at random: prioritize scores the node it held alone at the top,
+// so kube-scheduler's sum (the extender's weight x 10 per point) picks the reserved node. A pod that needs no
+// topology holds nothing and its equal scores stay equal.
+TEST(StateEvents, TheHeldNodeIsTheOnlyOneWithTheTopScore) {
+  TESSERA_REQUIRE_SHARED("topologies/32em64t-2n8c2t-pci-noio.xml");
+  ExtenderService service{ExtenderOptions{}};
+  std::vector<std::string> nodes, cnrs;
+  for (const char* n : {"n1", "n2", "n3", "n4"}) {
+    nodes.push_back(NodeJson(n));
+    cnrs.push_back(crd::EncodeCnr(CnrOf(n, "32em64t-2n8c2t-pci-noio.xml")));
+  }
+  service.Replace(ExtenderService::Kind::kNode, nodes);
+  service.Replace(ExtenderService::Kind::kCnr, cnrs);
+  service.Replace(ExtenderService::Kind::kPod, {});
+  auto scores = [&](const std::string& pod) {
+    const std::string args = R"({"Pod": )" + pod + R"(, "NodeNames": ["n1", "n2", "n3", "n4"]})";
+    EXPECT_NE(service.Filter(args).body.find(R"("NodeNames":["n1","n2","n3","n4"])"), std::string::npos);
+    const std::string answer = service.Prioritize(args).body;
+    rapidjson::Document d;
+    d.Parse(answer.c_str());
+    std::map<std::string, int64_t> out;
+    if (d.HasParseError() || !d.IsArray()) {
+      ADD_FAILURE() << answer;
+      return out;
+    }
+    for (const auto& h : d.GetArray()) out[h["Host"].GetString()] = h["Score"].GetInt64();
+    return out;
+  };
+  auto top = [](const std::map<std::string, int64_t>& s) {
+    std::vector<std::string> best;
+    int64_t max = -1;
+    for (const auto& [n, v] : s) max = std::max(max, v);
+    for (const auto& [n, v] : s)
+      if (v == max) best.push_back(n);
+    return best;
+  };
+  const std::map<std::string, int64_t> plain =
+      scores(R"({"metadata": {"name": "web", "namespace": "db", "uid": "uid-web"}, "spec": {"containers":
+                 [{"name": "c", "resources": {"requests": {"cpu": "1"}}}]}})");
+  EXPECT_EQ(top(plain).size(), 4u) << "nothing held, equal nodes score equal";
+  const std::map<std::string, int64_t> a = scores(NumaPodJson("a", 12));
+  ASSERT_EQ(a.size(), 4u);
+  const std::vector<std::string> a_top = top(a);
+  ASSERT_EQ(a_top.size(), 1u) << "one node at the top: the one held";
+  for (const auto& [n, v] : a) {
+    if (n != a_top[0]) {
+      EXPECT_LT(v, a.at(a_top[0]));
+    }
+  }
+  const std::map<std::string, int64_t> b = scores(NumaPodJson("b", 12));
+  ASSERT_EQ(top(b).size(), 1u);
+  // kube-scheduler binds a where its sum is highest: the held node, whose placement the bind takes over.
+  EXPECT_EQ(
+      service.Bind(R"({"PodName": "a", "PodNamespace": "db", "PodUID": "uid-a", "Node": ")" + a_top[0] + R"("})")
+          .body,
+      R"({"Error":""})");
+  EXPECT_FALSE(service.AllocationOf("uid-a").empty());
 }
 
 // A hold whose bind never comes (kube-scheduler dropped the pod after prioritize, or the pod was deleted) gives

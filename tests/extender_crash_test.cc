@@ -1,5 +1,5 @@
 // tessera-extender as a process against the loopback API server: killed with SIGKILL in the middle of a bind
-// (annotation written, Binding in flight), restarted, and nothing is handed out twice.
+// (placement reserved, Binding in flight), restarted, and nothing is handed out twice.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -88,20 +88,21 @@ TEST(ExtenderCrash, KillDuringBindThenRestartHandsNothingOutTwice) {
     ASSERT_TRUE(first.WaitReady());
     ASSERT_NE(first.Filter("a", 60).find("\"NodeNames\":[\"gpu-node\"]"), std::string::npos);
     std::thread bind([&] { first.Bind("a"); });
-    bool patched = false;
-    for (int i = 0; i < 100 && !patched; ++i) {
+    bool posted = false;
+    for (int i = 0; i < 100 && !posted; ++i) {
       for (const FakeRequest& r : api.Requests())
-        patched = patched || (r.method == "PATCH" && r.target.find("/pods/a") != std::string::npos);
-      if (!patched) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        posted = posted || (r.method == "POST" && r.target.find("/pods/a/binding") != std::string::npos);
+      if (!posted) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    ASSERT_TRUE(patched) << "the annotation patch went out";
+    ASSERT_TRUE(posted) << "the Binding went out";
     first.p->Signal(SIGKILL);
     first.p->Wait(std::chrono::seconds(5));
     bind.join();
   }
-  // a carries an annotation but was never bound: after the restart its share is free, b takes it, and when a
-  // comes back only 40 % are left: no card is handed out twice.
+  // a was never bound (nor annotated: the annotation rides on the Binding): after the restart its share is free,
+  // b takes it, and when a comes back only 40 % are left: no card is handed out twice.
   ASSERT_EQ(api.Object("/api/v1/namespaces/ml/pods/a")->find("nodeName"), std::string::npos);
+  ASSERT_EQ(api.Object("/api/v1/namespaces/ml/pods/a")->find("tessera.io/allocation"), std::string::npos);
   api.SetInterceptor(nullptr);
   Proc second(kubeconfig, port);
   ASSERT_TRUE(second.WaitReady());

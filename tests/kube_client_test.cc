@@ -1,5 +1,5 @@
 // The API client on a connection the server has dropped: after an API server restart, the pooled keep-alive
-// connection is dead, and the next request (a bind's annotation patch) fails while being written. The server
+// connection is dead, and the next request (a bind's Binding) fails while being written. The server
 // never received it, so the client sends it again on a fresh connection instead of failing the bind.
 #include "kube/kube_client.h"
 

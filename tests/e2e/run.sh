@@ -329,22 +329,26 @@ nudge  # a scheduling attempt that failed while the API server restarted parks t
 wait_for 90 "a pod after the API server outage" bound numa-after-outage
 check_allocations
 echo "e2e: API server restarted: extender relisted and kept deciding"
-# 4. kill -9 exactly inside a bind: the annotation is written, the Binding not yet posted (a failpoint holds the
-#    extender there). The restarted extender must not count the orphan annotation, and the pod ends up bound once,
-#    consistent with every other allocation. (2 CPUs: jrc0386's NUMA nodes hold 2 free CPUs each by now.)
+# 4. kill -9 exactly inside a bind: the placement is reserved, the Binding (which carries the allocation annotation)
+#    not yet posted (a failpoint holds the extender there and logs it). The restarted extender finds the pod neither
+#    bound nor annotated, and the pod ends up bound once, consistent with every other allocation. (2 CPUs:
+#    jrc0386's NUMA nodes hold 2 free CPUs each by now.)
 kill "$EXTENDER_PID"; wait "$EXTENDER_PID" 2>/dev/null || true
 TESSERA_FAILPOINT_BIND_PAUSE_MS=120000 start_extender
 pod numa-midbind 2 1Gi "" "$DED"
-midbind() {
-  [ -n "$(kubectl get pod numa-midbind -o jsonpath='{.metadata.annotations.tessera\.io/allocation}')" ] && ! bound numa-midbind
-}
-wait_for 60 "numa-midbind annotated with its Binding not yet posted" midbind
+midbind() { grep -q "failpoint: bind of default/numa-midbind to .* paused before the Binding" "$WORK/extender.log"; }
+wait_for 60 "the bind of numa-midbind paused before its Binding" midbind
+bound numa-midbind && fail "numa-midbind was bound before its Binding was posted"
+[ -z "$(kubectl get pod numa-midbind -o jsonpath='{.metadata.annotations.tessera\.io/allocation}')" ] ||
+  fail "numa-midbind carries an allocation before its Binding was posted"
 kill -9 "$EXTENDER_PID"; wait "$EXTENDER_PID" 2>/dev/null || true
 start_extender
 nudge
 wait_for 90 "numa-midbind bound after the restart" bound numa-midbind
+[ -n "$(kubectl get pod numa-midbind -o jsonpath='{.metadata.annotations.tessera\.io/allocation}')" ] ||
+  fail "numa-midbind was bound without its allocation annotation"
 check_allocations
-echo "e2e: extender killed inside a bind (annotation written, no Binding): restarted, bound once, nothing over-committed"
+echo "e2e: extender killed inside a bind (placement reserved, no Binding yet): restarted, bound once with its allocation, nothing over-committed"
 # 5. Two replicas with leader election on a Lease: only the leader decides (the standby, which kube-scheduler
 #    calls, forwards); kill -9 the leader, the standby takes over within the lease duration and nothing is lost.
 kill "$EXTENDER_PID"; wait "$EXTENDER_PID" 2>/dev/null || true
