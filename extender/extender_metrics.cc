@@ -24,6 +24,11 @@ ExtenderMetrics::ExtenderMetrics(prometheus::Registry& registry, bool per_node_u
                  .Name("tessera_extender_binds_total")
                  .Help("Bind calls by outcome")
                  .Register(registry)),
+      held_binds_(prometheus::BuildCounter()
+                      .Name("tessera_extender_held_binds_total")
+                      .Help("Binds of pods prioritize held a placement for: to the held node (taken) or to "
+                            "another one kube-scheduler preferred (elsewhere: placed afresh)")
+                      .Register(registry)),
       corrections_(prometheus::BuildCounter()
                        .Name("tessera_extender_resync_corrections_total")
                        .Help("Objects a relist (periodic resync, or after 410 Gone or a broken watch) found "
@@ -78,6 +83,10 @@ ExtenderMetrics::ExtenderMetrics(prometheus::Registry& registry, bool per_node_u
 
 void ExtenderMetrics::CountRejections(const std::map<std::string_view, int>& by_rule) {
   for (const auto& [rule, count] : by_rule) rejections_.Add({{"rule", std::string(rule)}}).Increment(count);
+}
+
+void ExtenderMetrics::CountHeldBind(const char* outcome) {
+  held_binds_.Add({{"outcome", outcome}}).Increment();
 }
 
 void ExtenderMetrics::CountBind(const char* outcome) {

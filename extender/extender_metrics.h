@@ -40,6 +40,8 @@ class ExtenderMetrics {
 
   void CountRejections(const std::map<std::string_view, int>& by_rule);
   void CountBind(const char* outcome);
+  // A bind of a pod prioritize held a placement for: "taken" (kube-scheduler chose the held node) or "elsewhere".
+  void CountHeldBind(const char* outcome);
   void CountCorrections(state::Kind kind, const state::Corrections& corrections);
   // Sets the gauges from values copied out of the state.
   void Update(const GaugeValues& values);
@@ -51,6 +53,7 @@ class ExtenderMetrics {
   bool per_node_utilisation_;
   prometheus::Family<prometheus::Counter>& rejections_;
   prometheus::Family<prometheus::Counter>& binds_;
+  prometheus::Family<prometheus::Counter>& held_binds_;
   prometheus::Family<prometheus::Counter>& corrections_;
   prometheus::Family<prometheus::Gauge>& ledger_pods_;
   prometheus::Family<prometheus::Gauge>& unusable_;

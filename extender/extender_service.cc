@@ -504,6 +504,8 @@ Answer ExtenderService::Bind(std::string_view body) {
     const PodRecord* pod = store_.FindPod(uid);
     const NodeRecord* node = store_.FindNode(node_name);
     const std::optional<state::HeldPlacement> held = store_.TakeHold(uid);
+    if (held.has_value() && metrics_ != nullptr)
+      metrics_->CountHeldBind(held->node == node_name ? "taken" : "elsewhere");
     if (pod == nullptr) {
       refusal =
           "Tessera: pod " + bind.pod_namespace + "/" + bind.pod_name + " (" + uid + ") was never filtered here";

@@ -354,6 +354,7 @@ TEST(StateEvents, PrioritizeHoldsThePlacementUntilTheBindArrives) {
   EXPECT_NE(a[0], b[0]);
   const std::string metrics = w.Metrics();
   EXPECT_NE(metrics.find(R"(tessera_extender_ledger_pods{source="held"} 0)"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find(R"(tessera_extender_held_binds_total{outcome="taken"} 2)"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find(R"(tessera_extender_ledger_pods{source="annotation"} 2)"), std::string::npos);
   EXPECT_FALSE(feasible("c"));
 }

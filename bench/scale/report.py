@@ -201,6 +201,15 @@ def cmd_table(directory, nodes):
         rebuilds = gauge(ma, "tessera_extender_state_rebuilds") - gauge(mb, "tessera_extender_state_rebuilds")
         node_rebuilds = gauge(ma, "tessera_extender_node_rebuilds") - gauge(mb, "tessera_extender_node_rebuilds")
         t["extender_verbs"] = verbs
+        def count(name, label, value):
+            return int(sum(v for (n, ls), v in ma.items() if n == name and (label, value) in ls) -
+                       sum(v for (n, ls), v in mb.items() if n == name and (label, value) in ls))
+        t["binds"] = {o: count("tessera_extender_binds_total", "outcome", o) for o in ("bound", "error", "repeated")}
+        t["held_binds"] = {o: count("tessera_extender_held_binds_total", "outcome", o) for o in ("taken", "elsewhere")}
+        print("  extender binds: %d bound, %d refused or failed (kube-scheduler retries those), %d repeated; of the "
+              "pods prioritize held a placement for, %d bound on the held node, %d elsewhere" % (
+                  t["binds"]["bound"], t["binds"]["error"], t["binds"]["repeated"], t["held_binds"]["taken"],
+                  t["held_binds"]["elsewhere"]))
         t["full_rebuilds_per_pod"] = round(rebuilds / bound, 3) if bound else None
         t["node_rebuilds_per_pod"] = round(node_rebuilds / bound, 3) if bound else None
         print("  extender (its own histograms): " + ", ".join(

@@ -230,9 +230,10 @@ def cmd_load(scheduler, run, out, mode, args):
         work.put(None)
     for t in threads:
         t.join()
-    # Wait for every binding; give up after 60 s without progress.
+    # Wait for every binding; give up after 100 s without progress. (kube-scheduler v1.20 parks a pod whose bind
+    # failed in its unschedulable queue, which it flushes every 30 s of pods older than 60 s: up to 90 s.)
     last, last_change = -1, time.monotonic()
-    while watch.count() < count and time.monotonic() - last_change < 60 and watch.error is None:
+    while watch.count() < count and time.monotonic() - last_change < 100 and watch.error is None:
         n = watch.count()
         if n != last:
             last, last_change = n, time.monotonic()
