@@ -49,6 +49,9 @@ DEFINE_bool(node_utilisation_metrics, false,
 DEFINE_int32(bind_workers, 16,
              "Threads that make binds' API calls (and a standby's forwarding), apart from the HTTP threads: "
              "kube-scheduler binds asynchronously, a batch of pods puts many binds in flight at once");
+DEFINE_int32(api_client_threads, 2,
+             "Threads of the Kubernetes API client (cpprestsdk's pool: every watch read and bind request); its "
+             "default of 40 hands each response between threads for nothing on a small node");
 DEFINE_int32(bind_queue, 1024,
              "Binds (and forwarded verbs) waiting or running beyond which a bind is answered 503 at once");
 DEFINE_string(address, "0.0.0.0", "Listen address");
@@ -99,6 +102,9 @@ int main(int argc, char** argv) {
       "kube-scheduler HTTP extender: NUMA-, GPU- and PCIe-aware filter/prioritize/bind/preempt");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   using namespace tessera;  // NOLINT(google-build-using-namespace): main only
+  if (FLAGS_api_client_threads < 1) return BadInput("--api-client-threads must be at least 1");
+  if (Status s = kube::SetApiClientThreads(static_cast<size_t>(FLAGS_api_client_threads)); !s.ok())
+    return BadInput(s.message());
   extender::ExtenderOptions options;
   if (FLAGS_resource_policy == "native") {
     options.scheduler.resource_policy = scoring::ResourcePolicy::kNative;

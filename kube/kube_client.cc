@@ -3,6 +3,7 @@
 #include <cpprest/asyncrt_utils.h>
 #include <cpprest/containerstream.h>
 #include <cpprest/http_client.h>
+#include <pplx/threadpool.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -110,6 +111,15 @@ Result<ClusterConfig> KubeconfigConfig(const std::string& path) {
   } catch (const std::exception& e) {
     return Status::InvalidArgument("kubeconfig " + path + ": " + e.what());
   }
+}
+
+Status SetApiClientThreads(size_t threads) {
+  try {
+    crossplat::threadpool::initialize_with_threads(std::max<size_t>(1, threads));
+  } catch (const std::exception& e) {
+    return Status::Conflict(std::string("API client threads: ") + e.what());
+  }
+  return Status::Ok();
 }
 
 struct KubeClient::Impl {

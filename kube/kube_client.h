@@ -31,6 +31,11 @@ Result<ClusterConfig> InClusterConfig(const std::string& sa_dir = "/var/run/secr
 // (file or -data). Relative file paths resolve against the kubeconfig's directory, as kubectl does.
 Result<ClusterConfig> KubeconfigConfig(const std::string& path);
 
+// cpprestsdk makes every API request and watch read on one process-wide thread pool, of 40 threads unless told
+// otherwise: on a small node those threads hand each response and watch chunk between them, and the context
+// switches cost more than the work. Call once in main, before any KubeClient exists; Conflict after.
+Status SetApiClientThreads(size_t threads);
+
 struct HttpResponse {
   int status = 0;
   std::string body;
