@@ -344,6 +344,8 @@ int main(int argc, char** argv) {
     else if (std::strcmp(argv[i], "--pod-events-per-second") == 0)
       events_per_second = std::atof(argv[++i]);
   }
+  // As tessera-extender runs by default (--api-client-threads 2).
+  if (!tessera::kube::SetApiClientThreads(2).ok()) return 1;
   ApiStandIn api;
   if (!api.ok()) return 1;
   tessera::extender::ExtenderOptions options;
@@ -372,7 +374,7 @@ int main(int argc, char** argv) {
   service.SetReadyProbe([] { return true; });
   tessera::kube::ClusterConfig api_config;
   api_config.server = api.url();
-  api_config.timeout = std::chrono::milliseconds(2000);  // --bind-timeout 4s: half for each call
+  api_config.timeout = std::chrono::milliseconds(4000);  // --bind-timeout 4s
   tessera::kube::KubeClient bind_client(api_config);
   service.AttachApi(&bind_client);
 

@@ -28,8 +28,8 @@ struct HttpServerOptions {
   // Requests that may block (e.g. the extender's bind, which calls the API server): run on `blocking_threads`
   // threads of their own; beyond `blocking_queue` waiting or running, answered 503 at once.
   std::function<bool(const std::string& method, const std::string& target)> blocking;
-  int blocking_threads = 4;
-  size_t blocking_queue = 256;
+  int blocking_threads = 16;
+  size_t blocking_queue = 1024;
 };
 
 struct HttpReply {

@@ -46,13 +46,13 @@ DEFINE_int32(evaluation_threads, -1,
              "across; -1: one fewer than the cores");
 DEFINE_bool(node_utilisation_metrics, false,
             "Export the ledger's utilisation of every node (3 series a node) besides the cluster's totals");
-DEFINE_int32(bind_workers, 16,
+DEFINE_int32(bind_workers, tessera::extender::HttpServerOptions{}.blocking_threads,
              "Threads that make binds' API calls (and a standby's forwarding), apart from the HTTP threads: "
              "kube-scheduler binds asynchronously, a batch of pods puts many binds in flight at once");
 DEFINE_int32(api_client_threads, 2,
              "Threads of the Kubernetes API client (cpprestsdk's pool: every watch read and bind request); its "
              "default of 40 hands each response between threads for nothing on a small node");
-DEFINE_int32(bind_queue, 1024,
+DEFINE_int32(bind_queue, static_cast<int32_t>(tessera::extender::HttpServerOptions{}.blocking_queue),
              "Binds (and forwarded verbs) waiting or running beyond which a bind is answered 503 at once");
 DEFINE_string(address, "0.0.0.0", "Listen address");
 DEFINE_int32(port, 8888, "Listen port");
