@@ -328,7 +328,8 @@ int main(int argc, char** argv) {
   int nodes = 5000, pods_per_node = 20;
   double seconds = 5, events_per_second = 200;
   bool markdown = false;
-  std::string only;  // one scenario (for a profiler): churn, cold or stalled
+  std::string only;            // one scenario (for a profiler): churn, cold or stalled
+  int api_client_threads = 2;  // as tessera-extender runs by default
   for (int i = 1; i < argc; ++i) {
     const bool has_value = i + 1 < argc;
     if (std::strcmp(argv[i], "--markdown") == 0) markdown = true;
@@ -339,13 +340,14 @@ int main(int argc, char** argv) {
       pods_per_node = std::max(0, std::atoi(argv[++i]));
     else if (std::strcmp(argv[i], "--seconds") == 0)
       seconds = std::max(0.5, std::atof(argv[++i]));
+    else if (std::strcmp(argv[i], "--api-client-threads") == 0)
+      api_client_threads = std::max(1, std::atoi(argv[++i]));
     else if (std::strcmp(argv[i], "--only") == 0)
       only = argv[++i];
     else if (std::strcmp(argv[i], "--pod-events-per-second") == 0)
       events_per_second = std::atof(argv[++i]);
   }
-  // As tessera-extender runs by default (--api-client-threads 2).
-  if (!tessera::kube::SetApiClientThreads(2).ok()) return 1;
+  if (!tessera::kube::SetApiClientThreads(static_cast<size_t>(api_client_threads)).ok()) return 1;
   ApiStandIn api;
   if (!api.ok()) return 1;
   tessera::extender::ExtenderOptions options;
