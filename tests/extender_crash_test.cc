@@ -4,6 +4,8 @@
 
 #include <fstream>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "crd/cnr_builder.h"
 #include "crd/cnr_codec.h"
@@ -111,6 +113,27 @@ TEST(ExtenderCrash, KillDuringBindThenRestartHandsNothingOutTwice) {
   EXPECT_EQ(second.Filter("a", 60).find("\"NodeNames\":[\"gpu-node\"]"), std::string::npos);
   second.p->Signal(SIGTERM);
   EXPECT_EQ(second.p->Wait(std::chrono::seconds(10)).exit_code, 0);
+}
+
+// Flags that cannot work stop the extender before it serves anything: exit 2 and a message naming the flag.
+TEST(ExtenderCli, BadFlagsExitTwoWithAClearMessage) {
+  const std::string snapshot = ::testing::TempDir() + "/empty-snapshot-" + std::to_string(getpid()) + ".json";
+  std::ofstream(snapshot) << R"({"kind": "List", "apiVersion": "v1", "items": []})";
+  for (const auto& [args, says] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--api-client-threads", "0"}, "--api-client-threads"},
+           {{"--bind-timeout", "0s"}, "--bind-timeout"},
+           {{"--bind-timeout", "soon"}, "--bind-timeout"},
+           {{"--topology-source", "crd"}, "--topology-source"},
+           {{"--resource-policy", "greedy"}, "--resource-policy"},
+           {{"--cnr-stale-after", "5 minutes"}, "--cnr-stale-after"},
+           {{"--now", "2026-12-07T00:00:00Z"}, "--now needs --snapshot"},
+           {{"--snapshot", snapshot, "--tls-cert", "/etc/cert.pem"}, "--tls-cert and --tls-key"}}) {
+    std::vector<std::string> full = args;
+    full.insert(full.end(), {"--address", "127.0.0.1", "--port", "0"});
+    testing::ProcessResult r = testing::RunProgram(testing::BinPath("tessera-extender"), full);
+    EXPECT_EQ(r.exit_code, 2) << args[0] << ": " << r.err;
+    EXPECT_NE(r.err.find(says), std::string::npos) << args[0] << ": " << r.err;
+  }
 }
 
 }  // namespace
