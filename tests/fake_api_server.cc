@@ -440,21 +440,15 @@ FakeReply FakeApiServer::HandleLocked(const FakeRequest& req) {
     // As the API server does: the Binding's annotations are copied onto the pod in the same update.
     if (body.HasMember("metadata") && body["metadata"].IsObject() && body["metadata"].HasMember("annotations") &&
         body["metadata"]["annotations"].IsObject()) {
+      const rapidjson::Value& annotations = body["metadata"]["annotations"];
+      for (const auto& m : annotations.GetObject()) {
+        if (!m.value.IsString()) return bad_request("annotations must be strings");
+      }
       if (!p.HasMember("metadata"))
         p.AddMember("metadata", rapidjson::Value(rapidjson::kObjectType), p.GetAllocator());
-      if (!p["metadata"].HasMember("annotations")) {
+      if (!p["metadata"].HasMember("annotations"))
         p["metadata"].AddMember("annotations", rapidjson::Value(rapidjson::kObjectType), p.GetAllocator());
-      }
-      rapidjson::Value& annotations = p["metadata"]["annotations"];
-      for (auto& m : body["metadata"]["annotations"].GetObject()) {
-        if (!m.value.IsString()) return bad_request("annotations must be strings");
-        rapidjson::Value value(m.value.GetString(), p.GetAllocator());
-        if (annotations.HasMember(m.name.GetString())) {
-          annotations[m.name.GetString()] = value;
-        } else {
-          annotations.AddMember(rapidjson::Value(m.name.GetString(), p.GetAllocator()), value, p.GetAllocator());
-        }
-      }
+      MergePatch(p["metadata"]["annotations"], annotations, p.GetAllocator());
     }
     p["spec"].AddMember("nodeName", rapidjson::Value(body["target"]["name"].GetString(), p.GetAllocator()),
                         p.GetAllocator());
