@@ -80,8 +80,9 @@ def histogram_quantiles(before, after, verb, qs=(0.5, 0.99)):
     return out, int(total)
 
 
-def gauge(samples, name):
-    return sum(v for (n, _), v in samples.items() if n == name)
+def gauge(samples, name, label=None):
+    """The sum of a metric's samples, or of those carrying `label` (a (key, value) pair)."""
+    return sum(v for (n, ls), v in samples.items() if n == name and (label is None or label in ls))
 
 
 def zones(zs):
@@ -198,14 +199,15 @@ def cmd_table(directory, nodes):
             (p50, p99), n = histogram_quantiles(mb, ma, verb)
             verbs[verb] = {"count": n, "p50_ms": p50, "p99_ms": p99}
         bound = t["batch"].get("bound", 0) + t["paced"].get("bound", 0)
-        rebuilds = gauge(ma, "tessera_extender_state_rebuilds") - gauge(mb, "tessera_extender_state_rebuilds")
-        node_rebuilds = gauge(ma, "tessera_extender_node_rebuilds") - gauge(mb, "tessera_extender_node_rebuilds")
+        def delta(name, label=None):  # what the run added to a counter or gauge
+            return gauge(ma, name, label) - gauge(mb, name, label)
+        rebuilds = delta("tessera_extender_state_rebuilds")
+        node_rebuilds = delta("tessera_extender_node_rebuilds")
         t["extender_verbs"] = verbs
-        def count(name, label, value):
-            return int(sum(v for (n, ls), v in ma.items() if n == name and (label, value) in ls) -
-                       sum(v for (n, ls), v in mb.items() if n == name and (label, value) in ls))
-        t["binds"] = {o: count("tessera_extender_binds_total", "outcome", o) for o in ("bound", "error", "repeated")}
-        t["held_binds"] = {o: count("tessera_extender_held_binds_total", "outcome", o) for o in ("taken", "elsewhere")}
+        t["binds"] = {o: int(delta("tessera_extender_binds_total", ("outcome", o)))
+                      for o in ("bound", "error", "repeated")}
+        t["held_binds"] = {o: int(delta("tessera_extender_held_binds_total", ("outcome", o)))
+                           for o in ("taken", "elsewhere")}
         print("  extender binds: %d bound, %d refused or failed (kube-scheduler retries those), %d repeated; of the "
               "pods prioritize held a placement for, %d bound on the held node, %d elsewhere" % (
                   t["binds"]["bound"], t["binds"]["error"], t["binds"]["repeated"], t["held_binds"]["taken"],
