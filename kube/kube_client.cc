@@ -114,8 +114,10 @@ Result<ClusterConfig> KubeconfigConfig(const std::string& path) {
 }
 
 Status SetApiClientThreads(size_t threads) {
+  // No thread would ever run a request: every call would hang until its deadline.
+  if (threads == 0) return Status::InvalidArgument("API client threads: must be at least 1");
   try {
-    crossplat::threadpool::initialize_with_threads(std::max<size_t>(1, threads));
+    crossplat::threadpool::initialize_with_threads(threads);
   } catch (const std::exception& e) {
     return Status::Conflict(std::string("API client threads: ") + e.what());
   }

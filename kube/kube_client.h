@@ -33,7 +33,8 @@ Result<ClusterConfig> KubeconfigConfig(const std::string& path);
 
 // cpprestsdk makes every API request and watch read on one process-wide thread pool, of 40 threads unless told
 // otherwise: on a small node those threads hand each response and watch chunk between them, and the context
-// switches cost more than the work. Call once in main, before any KubeClient exists; Conflict after.
+// switches cost more than the work. Call once in main, before any KubeClient exists; Conflict after,
+// InvalidArgument for 0.
 Status SetApiClientThreads(size_t threads);
 
 struct HttpResponse {

@@ -80,5 +80,12 @@ TEST(KubeClient, RequestOnAConnectionTheServerResetIsSentAgain) {
   EXPECT_EQ(server.requests(), 3);
 }
 
+// Zero threads would leave every request waiting for its deadline: refused, and the pool is left as it was.
+TEST(KubeClient, ZeroApiClientThreadsIsRefused) {
+  const Status s = SetApiClientThreads(0);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << s.ToString();
+  EXPECT_NE(s.message().find("at least 1"), std::string::npos) << s.message();
+}
+
 }  // namespace
 }  // namespace tessera::kube
