@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <initializer_list>
 
 #include "crd/cnr.h"
 #include "crd/json_fields.h"
@@ -398,6 +399,27 @@ Result<PodRequest> DecodePodRequest(std::string_view json) {
   return DecodePodRequest(static_cast<const rapidjson::Value&>(doc));
 }
 
+namespace {
+
+// `object` without the members named in `omit` (anything else than an object, whole).
+void WriteWithout(rapidjson::Writer<rapidjson::StringBuffer>* w, const rapidjson::Value& object,
+                  std::initializer_list<std::string_view> omit) {
+  if (!object.IsObject()) {
+    object.Accept(*w);
+    return;
+  }
+  w->StartObject();
+  for (auto m = object.MemberBegin(); m != object.MemberEnd(); ++m) {
+    const std::string_view key(m->name.GetString(), m->name.GetStringLength());
+    if (std::find(omit.begin(), omit.end(), key) != omit.end()) continue;
+    w->Key(m->name.GetString(), m->name.GetStringLength());
+    m->value.Accept(*w);
+  }
+  w->EndObject();
+}
+
+}  // namespace
+
 std::string PodShape(const rapidjson::Value& pod) {
   static constexpr std::string_view kIdentity[] = {"name", "uid", "resourceVersion", "creationTimestamp",
                                                    "managedFields"};
@@ -408,6 +430,10 @@ std::string PodShape(const rapidjson::Value& pod) {
     const std::string_view key(it->name.GetString(), it->name.GetStringLength());
     if (key == "status") continue;
     w.Key(it->name.GetString(), it->name.GetStringLength());
+    if (key == "spec") {
+      WriteWithout(&w, it->value, {"nodeName"});
+      continue;
+    }
     if (key != "metadata" || !it->value.IsObject()) {
       it->value.Accept(w);
       continue;
@@ -417,7 +443,11 @@ std::string PodShape(const rapidjson::Value& pod) {
       const std::string_view field(m->name.GetString(), m->name.GetStringLength());
       if (std::find(std::begin(kIdentity), std::end(kIdentity), field) != std::end(kIdentity)) continue;
       w.Key(m->name.GetString(), m->name.GetStringLength());
-      m->value.Accept(w);
+      if (field == "annotations") {
+        WriteWithout(&w, m->value, {kAllocationAnnotation});
+      } else {
+        m->value.Accept(w);
+      }
     }
     w.EndObject();
   }

@@ -35,10 +35,15 @@ Result<scoring::PodRequest> DecodePodRequest(std::string_view json);
 // The value of one microtopology (anti-)affinity annotation: {"required": [...], "preferred": [...]}.
 Result<scoring::NumaAffinity> DecodeNumaAffinity(std::string_view json, const std::string& annotation);
 
+// The annotation a Tessera bind writes on the pod: the allocation (state/allocation.h encodes it).
+inline constexpr char kAllocationAnnotation[] = "tessera.io/allocation";
+
 // The pod as JSON, minus what tells one replica of a workload from another and never enters a decision (metadata
-// name, uid, resourceVersion, creationTimestamp, managedFields; status): pods with the same shape get the same
-// verdicts on the same node state (the verdict memo), and a pod event whose shape and phase did not change
-// changes nothing the ledger holds.
+// name, uid, resourceVersion, creationTimestamp, managedFields; status) and minus what a bind adds
+// (spec.nodeName, the allocation annotation), which the ledger compares on their own: pods with the same shape
+// get the same verdicts on the same node state (the verdict memo), and a pod event whose shape, phase, node and
+// allocation did not change changes nothing the ledger holds (the watch event of the extender's own bind among
+// them).
 std::string PodShape(const rapidjson::Value& pod);
 
 }  // namespace tessera::crd

@@ -11,11 +11,12 @@
 #include <string_view>
 
 #include "base/status.h"
+#include "crd/pod_codec.h"
 #include "scoring/cluster_state.h"
 
 namespace tessera::state {
 
-inline constexpr char kAllocationAnnotation[] = "tessera.io/allocation";
+using crd::kAllocationAnnotation;
 
 std::string EncodeAllocation(const scoring::NodeState& node, const scoring::PodRequest& pod,
                              const scoring::Placement& placement);

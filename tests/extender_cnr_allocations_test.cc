@@ -231,6 +231,27 @@ TEST(StateEvents, HeartbeatsAndStatusUpdatesDoNotRebuild) {
   EXPECT_EQ(w.service.rebuilds(), rebuilds) << "no whole rebuild: no node was deleted";
 }
 
+// Every bind comes back as a watch event (spec.nodeName and the allocation annotation set): it confirms what
+// the bind charged, so it must not re-derive the node, and the charge must stay.
+TEST(StateEvents, TheWatchEventOfItsOwnBindReDerivesNothing) {
+  TESSERA_REQUIRE_SHARED("topologies/corona.xml");
+  World w(CnrOf("n1", "corona.xml"), {});
+  w.service.Apply(ExtenderService::Kind::kPod, false, NumaPodJson("a", 40));  // created, pending
+  const std::string allocation = w.Place(NumaPodJson("a", 40), "uid-a", "n1");
+  ASSERT_NE(allocation, "");
+  const uint64_t node_rebuilds = w.service.node_rebuilds();
+  w.service.Apply(ExtenderService::Kind::kPod, false, NumaPodJson("a", 40, "n1", allocation));
+  const std::string b = w.Place(NumaPodJson("b", 40), "uid-b", "n1");
+  EXPECT_EQ(w.service.node_rebuilds(), node_rebuilds);
+  ASSERT_NE(b, "");
+  EXPECT_NE(NumaIds(b), NumaIds(allocation)) << "a's NUMA node is still charged";
+  EXPECT_EQ(w.Place(NumaPodJson("c", 40), "uid-c", "n1"), "") << "both NUMA nodes are full";
+  // Another allocation on the event than the one bound (someone rewrote it) is a change: the node is re-derived.
+  w.service.Apply(ExtenderService::Kind::kPod, false, NumaPodJson("b", 40, "n1", allocation));
+  (void)w.service.Filter(R"({"Pod": )" + NumaPodJson("d", 1) + R"(, "NodeNames": ["n1"]})");
+  EXPECT_EQ(w.service.node_rebuilds(), node_rebuilds + 1);
+}
+
 TEST(StateEvents, AHeartbeatAloneMakesAStaleCnrFreshAgain) {
   TESSERA_REQUIRE_SHARED("topologies/corona.xml");
   crd::Cnr cnr = CnrOf("n1", "corona.xml");

@@ -254,5 +254,25 @@ TEST(PodCodecGpu, BadGpuRequestsAreRejected) {
   EXPECT_NE(pod.status().message().find("unknown value"), std::string::npos);
 }
 
+// A pod's shape keys the verdict memo and tells the ledger whether a pod event changed anything it holds: the
+// replica's identity and what a bind adds (nodeName, the allocation annotation) are not part of it; anything a
+// decision reads is.
+TEST(PodCodec, ThePodShapeLeavesOutIdentityAndWhatABindAdds) {
+  auto shape = [](const std::string& json) {
+    rapidjson::Document doc;
+    doc.Parse(json.c_str());
+    return PodShape(doc);
+  };
+  const std::string pending = PodJson(R"("team": "a")", kGuaranteed4);
+  std::string bound = PodJson(R"("team": "a", "tessera.io/allocation": "{\"node\": \"n1\"}")", kGuaranteed4,
+                              R"(, "nodeName": "n1")");
+  bound.replace(bound.find(R"("uid": "u1")"), 11, R"("uid": "u2")");
+  bound.replace(bound.find("Pending"), 7, "Running");
+  EXPECT_EQ(shape(pending), shape(bound));
+  EXPECT_EQ(shape(pending).find("n1"), std::string::npos);
+  EXPECT_NE(shape(pending), shape(PodJson(R"("team": "b")", kGuaranteed4))) << "other annotations count";
+  EXPECT_NE(shape(pending), shape(PodJson(R"("team": "a")", kGuaranteed4, R"(, "priority": 5)")));
+}
+
 }  // namespace
 }  // namespace tessera::crd
