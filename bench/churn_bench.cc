@@ -250,9 +250,10 @@ CycleResult RunCycles(int port, ExtenderService* service, int nodes, double seco
       break;
     }
     prioritize_ms.push_back(Ms(Clock::now() - t0));
-    // The best-scored node (the first of them, as our seeded tie-break would pick any).
-    std::string best = "node-0";
-    int best_score = -1;
+    // The best-scored node, the first of them in the list (as our seeded tie-break would pick any). A node the
+    // answer does not list scores 0, as kube-scheduler adds nothing for it.
+    std::string best = kept.size() > 2 ? kept.substr(1, kept.find('"', 1) - 1) : "node-0";
+    int best_score = 0;
     for (size_t at = answer.find(R"("Host":")"); at != std::string::npos;
          at = answer.find(R"("Host":")", at + 1)) {
       const size_t name_end = answer.find('"', at + 8);

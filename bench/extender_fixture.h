@@ -114,7 +114,7 @@ class LoopbackClient {
 };
 
 // The floor: parse the request and answer what any extender must send back at the least: filter keeps every node
-// it was given, prioritize scores every node it was given (0), bind succeeds.
+// it was given, prioritize lists no node (kube-scheduler adds 0 for a host not listed), bind succeeds.
 inline std::unique_ptr<extender::HttpServer> StartFloor(const extender::HttpServerOptions& options) {
   auto floor = std::make_unique<extender::HttpServer>(
       options, [](const std::string&, const std::string& target, std::string_view body) {
@@ -122,19 +122,19 @@ inline std::unique_ptr<extender::HttpServer> StartFloor(const extender::HttpServ
         d.Parse(body.data(), body.size());
         const int status = d.HasParseError() ? 400 : 200;
         if (target == "/bind") return extender::HttpReply{status, R"({"Error":""})"};
-        const bool scores = target == "/prioritize";
-        std::string out = scores ? "[" : R"({"Nodes":null,"NodeNames":[)";
+        if (target == "/prioritize") return extender::HttpReply{status, "[]"};
+        std::string out = R"({"Nodes":null,"NodeNames":[)";
         bool first = true;
         if (status == 200 && d.IsObject() && d.HasMember("NodeNames") && d["NodeNames"].IsArray()) {
           for (const auto& n : d["NodeNames"].GetArray()) {
             if (!first) out += ',';
             first = false;
-            out += scores ? R"({"Host":")" : "\"";
+            out += '"';
             out.append(n.GetString(), n.GetStringLength());
-            out += scores ? R"(","Score":0})" : "\"";
+            out += '"';
           }
         }
-        out += scores ? "]" : R"(],"FailedNodes":{},"FailedAndUnresolvableNodes":{},"Error":""})";
+        out += R"(],"FailedNodes":{},"FailedAndUnresolvableNodes":{},"Error":""})";
         return extender::HttpReply{status, std::move(out)};
       });
   if (!floor->Start().ok()) return nullptr;

@@ -166,15 +166,16 @@ std::string WriteFilterAnswer(const ExtenderArgs& args, const QuotedNames& quote
 }
 
 std::string WritePrioritizeAnswer(const QuotedNames& quoted, const std::vector<int64_t>& scores) {
+  const int64_t lowest = scores.empty() ? 0 : *std::min_element(scores.begin(), scores.end());
   std::string out;
-  out.reserve(quoted.text.size() + scores.size() * 24 + 2);
   out += '[';
   for (size_t i = 0; i < scores.size(); ++i) {
-    if (i > 0) out += ',';
+    if (scores[i] == lowest) continue;
+    if (out.size() > 1) out += ',';
     out += "{\"Host\":";
     out.append(quoted.text, quoted.begin(i), quoted.end[i] - quoted.begin(i));
     out += ",\"Score\":";
-    out += std::to_string(scores[i]);  // the core's 0..100 scaled to kube-scheduler's 0..10
+    out += std::to_string(scores[i] - lowest);  // the core's 0..100 scaled to kube-scheduler's 0..10
     out += '}';
   }
   out += ']';

@@ -60,7 +60,11 @@ Status ParseExtenderArgs(std::string* body, rapidjson::Document* doc, ExtenderAr
 std::string WriteFilterAnswer(const ExtenderArgs& args, const QuotedNames& quoted,
                               const std::vector<uint8_t>& feasible, const std::vector<uint8_t>& unresolvable,
                               const std::vector<std::string>& reason);
-// HostPriorityList: every node with its score (0..10).
+// HostPriorityList: the nodes scored above the lowest score, each with its score minus the lowest (0..10), in
+// list order. kube-scheduler adds an extender's score to each host it lists and nothing to the others
+// (prioritizeNodes in pkg/scheduler/core/generic_scheduler.go, v1.20; the same in later releases), so shifting
+// every score by the same amount changes no ranking, and the hosts left out are the ones it would add 0 to. A
+// pod every node scores alike gets `[]`: kube-scheduler decodes nothing, and 5,000 entries are not written.
 std::string WritePrioritizeAnswer(const QuotedNames& quoted, const std::vector<int64_t>& scores);
 
 // ExtenderBindingArgs.
