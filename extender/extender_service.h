@@ -194,6 +194,9 @@ class ExtenderService {
   Resolution resolution_;              // the list of the last call
   Resolution previous_resolution_;     // the one before, when different
   uint64_t resolution_epochs_ = 0;
+  // By node index: the node that followed it in the last list resolved (ResolveLocked's first guess).
+  std::vector<const NodeRecord*> successors_;
+  uint64_t successors_membership_ = ~uint64_t{0};
   // The last filter call: its prioritize call reuses the scores; the next filter call for the same shape, node
   // list and state (replicas of one workload while the previous bind is still in flight) reuses the answer.
   struct LastFilter {

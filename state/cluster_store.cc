@@ -341,7 +341,7 @@ const PodRecord* ClusterStore::FindPod(const std::string& uid) const {
   return it == pods_.end() ? nullptr : &it->second;
 }
 
-const NodeRecord* ClusterStore::FindNode(const std::string& name) const {
+const NodeRecord* ClusterStore::FindNode(std::string_view name) const {
   auto it = nodes_.find(name);
   return it == nodes_.end() ? nullptr : &it->second;
 }
@@ -467,6 +467,7 @@ void ClusterStore::RebuildNode(const std::string& name) {
     NodeRecord rec;
     rec.index = cluster_.AddNode(std::move(state));
     rec_it = nodes_.emplace(name, rec).first;
+    rec_it->second.name = rec_it->first;
     ++membership_version_;
   } else {
     (void)cluster_.ReplaceNode(rec_it->second.index, std::move(state));

@@ -18,6 +18,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -69,6 +70,7 @@ struct PodRecord {
 };
 
 struct NodeRecord {
+  std::string_view name;  // the store's key: valid as long as the record
   uint32_t index = 0;
   bool has_topology = false;    // a fresh CNR (or an NRT) describes it
   bool from_nrt = false;        // the topology is an NRT's: no devices, no reclaimed resources
@@ -106,6 +108,11 @@ struct HeldPlacement {
 class ClusterStore {
  public:
   explicit ClusterStore(StoreOptions options);
+  // Node records name themselves by a view of their map key: a copy would point into the original.
+  ClusterStore(const ClusterStore&) = delete;
+  ClusterStore& operator=(const ClusterStore&) = delete;
+  ClusterStore(ClusterStore&&) = default;
+  ClusterStore& operator=(ClusterStore&&) = default;
 
   // A full LIST of one kind: objects absent from it are deleted, the others applied as events.
   Corrections Replace(Kind kind, const std::vector<std::string>& items);
@@ -140,8 +147,15 @@ class ClusterStore {
   size_t holds() const { return holds_.size(); }
 
   const PodRecord* FindPod(const std::string& uid) const;
-  const NodeRecord* FindNode(const std::string& name) const;
-  const std::unordered_map<std::string, NodeRecord>& nodes() const { return nodes_; }
+  // Hashes the name where it lies: no string is made per lookup.
+  const NodeRecord* FindNode(std::string_view name) const;
+  // By name; the lookup takes a string_view as it is (C++20 heterogeneous lookup).
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using NodeMap = std::unordered_map<std::string, NodeRecord, NameHash, std::equal_to<>>;
+  const NodeMap& nodes() const { return nodes_; }
   const scoring::ClusterState& cluster() const { return cluster_; }
   // For what-if evaluation (preemption) that restores what it changes before returning.
   scoring::ClusterState& mutable_cluster() { return cluster_; }
@@ -222,7 +236,7 @@ class ClusterStore {
   std::map<std::string, HeldPlacement> holds_;
 
   scoring::ClusterState cluster_;
-  std::unordered_map<std::string, NodeRecord> nodes_;
+  NodeMap nodes_;
   std::unordered_set<std::string> dirty_nodes_;
   bool rebuild_all_ = true;
   std::map<std::string, int> ledger_sources_;

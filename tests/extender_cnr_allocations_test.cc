@@ -505,6 +505,45 @@ TEST(StateEvents, AnswersNameTheRightNodesWhateverTheListHolds) {
   EXPECT_TRUE((*d)["FailedAndUnresolvableNodes"].HasMember("ghost-a"));
 }
 
+// kube-scheduler sends windows of one cyclic order of its nodes; the resolution guesses each next node from the
+// last list. Whatever the order (windows, reversed, a node added, unknown names), answers name the right nodes.
+TEST(StateEvents, AnswersNameTheRightNodesWhateverOrderTheListsComeIn) {
+  TESSERA_REQUIRE_SHARED("topologies/32em64t-2n8c2t-pci-noio.xml");
+  ExtenderService service{ExtenderOptions{}};
+  std::vector<std::string> nodes, cnrs;
+  for (const char* n : {"n0", "n1", "n2", "n3", "n4", "n5"}) {
+    nodes.push_back(NodeJson(n));
+    cnrs.push_back(crd::EncodeCnr(CnrOf(n, "32em64t-2n8c2t-pci-noio.xml")));
+  }
+  service.Replace(ExtenderService::Kind::kNode, nodes);
+  service.Replace(ExtenderService::Kind::kCnr, cnrs);
+  service.Replace(ExtenderService::Kind::kPod, {NumaPodJson("big", 32, "n2")});  // n2: both NUMA nodes full
+  auto passed = [&](const std::vector<std::string>& list) {
+    std::string names;
+    for (const std::string& n : list) names += (names.empty() ? "\"" : ",\"") + n + "\"";
+    rapidjson::Document d;
+    d.Parse(
+        service.Filter(R"({"Pod": )" + NumaPodJson("p", 4) + R"(, "NodeNames": [)" + names + "]}").body.c_str());
+    std::vector<std::string> out;
+    if (d.HasParseError() || !d["NodeNames"].IsArray()) {
+      ADD_FAILURE() << "unreadable answer";
+      return out;
+    }
+    for (const auto& v : d["NodeNames"].GetArray()) out.emplace_back(v.GetString());
+    return out;
+  };
+  using L = std::vector<std::string>;
+  EXPECT_EQ(passed({"n0", "n1", "n2", "n3"}), (L{"n0", "n1", "n3"}));
+  EXPECT_EQ(passed({"n4", "n5", "n0", "n1"}), (L{"n4", "n5", "n0", "n1"}));
+  EXPECT_EQ(passed({"n2", "n3", "n4", "n5", "n0"}), (L{"n3", "n4", "n5", "n0"}));
+  EXPECT_EQ(passed({"n5", "n4", "n3", "n2", "n1", "n0"}), (L{"n5", "n4", "n3", "n1", "n0"}));
+  EXPECT_EQ(passed({"n1", "ghost", "n2", "n1", "n3"}), (L{"n1", "n1", "n3"}));
+  service.Apply(ExtenderService::Kind::kNode, false, NodeJson("n6"));
+  service.Apply(ExtenderService::Kind::kCnr, false, crd::EncodeCnr(CnrOf("n6", "32em64t-2n8c2t-pci-noio.xml")));
+  EXPECT_EQ(passed({"n5", "n6", "n0", "n1", "n2"}), (L{"n5", "n6", "n0", "n1"}));
+  EXPECT_EQ(passed({"n0", "n1", "n2", "n3", "n4", "n5", "n6"}), (L{"n0", "n1", "n3", "n4", "n5", "n6"}));
+}
+
 // A /metrics scrape never waits for the decision lock: while an evaluation holds it (a runner that waits on a
 // gate, under the lock), the scrape returns at once with the values the last decision published.
 TEST(StateEvents, MetricsScrapeDoesNotWaitForTheDecisionLock) {
