@@ -207,15 +207,23 @@ Status ExtenderService::LoadSnapshot(const std::string& path,
 
 const ExtenderService::Resolution& ExtenderService::ResolveLocked(const std::vector<std::string_view>& names) {
   auto matches = [&](const Resolution& r) {
-    return r.membership == store_.membership_version() &&
-           std::equal(r.names.begin(), r.names.end(), names.begin(), names.end());
+    if (r.membership != store_.membership_version() || r.size() != names.size()) return false;
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (r.name(i) != names[i]) return false;
+    }
+    return true;
   };
   if (matches(resolution_)) return resolution_;
   // kube-scheduler alternates two lists: filter gets every node, prioritize the ones filter kept.
   std::swap(resolution_, previous_resolution_);
   if (matches(resolution_)) return resolution_;
   Resolution& r = resolution_;
-  r.names.assign(names.begin(), names.end());
+  r.joined.clear();
+  r.ends.clear();
+  for (std::string_view name : names) {
+    r.joined.append(name);
+    r.ends.push_back(r.joined.size());
+  }
   r.epoch = ++resolution_epochs_;
   r.membership = store_.membership_version();
   r.records.resize(names.size());
@@ -233,8 +241,8 @@ const ExtenderService::Resolution& ExtenderService::ResolveLocked(const std::vec
   size_t j = 0;
   const NodeRecord* before = nullptr;  // the record resolved just before, in this list
   for (size_t i = 0; i < names.size(); ++i) {
-    while (other_valid && j < other.names.size() && other.names[j] != names[i]) ++j;
-    if (other_valid && j < other.names.size()) {
+    while (other_valid && j < other.size() && other.name(j) != names[i]) ++j;
+    if (other_valid && j < other.size()) {
       r.records[i] = other.records[j++];
       before = nullptr;  // a sub-list skips nodes: not a successor to learn
       continue;
@@ -273,11 +281,11 @@ bool ExtenderService::CachedScoresLocked(const std::string& pod_shape, const std
     return false;
   }
   // The prioritize list is the filter list minus the nodes that failed, in the same order.
-  const std::vector<std::string>& listed = evaluated->names;
+  const Resolution& listed = *evaluated;
   scores->assign(names.size(), 0);
   size_t j = 0;
   for (size_t i = 0; i < names.size(); ++i, ++j) {
-    while (j < listed.size() && listed[j] != names[i]) ++j;
+    while (j < listed.size() && listed.name(j) != names[i]) ++j;
     if (j == listed.size()) return false;
     (*scores)[i] = last_filter_.evaluation->score[j];
   }

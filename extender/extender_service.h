@@ -140,7 +140,15 @@ class ExtenderService {
   // instead of checking every character of 5,000 names per call (shared, so that an answer written outside the
   // lock keeps its own copy).
   struct Resolution {
-    std::vector<std::string> names;
+    // The names back to back, and where each ends: one buffer a scan reads in order (names of 16 characters or
+    // more would each be a heap block of their own).
+    std::string joined;
+    std::vector<size_t> ends;
+    size_t size() const { return ends.size(); }
+    std::string_view name(size_t i) const {
+      const size_t begin = i == 0 ? 0 : ends[i - 1];
+      return std::string_view(joined).substr(begin, ends[i] - begin);
+    }
     std::vector<const NodeRecord*> records;  // nullptr: unknown node
     std::shared_ptr<const QuotedNames> quoted;
     uint64_t membership = ~uint64_t{0};  // the store's membership_version() the records were taken at
