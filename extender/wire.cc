@@ -80,6 +80,7 @@ Status ParseArgs(const rapidjson::Document& doc, ExtenderArgs* a) {
   if (a->pod == nullptr || !a->pod->IsObject()) return Status::InvalidArgument("Pod: required object");
   if (const Value* names = MemberCi(doc, "NodeNames")) {
     if (!names->IsArray()) return Status::InvalidArgument("NodeNames: expected array of strings");
+    a->names.reserve(names->Size());
     for (const Value& v : names->GetArray()) {
       if (!v.IsString()) return Status::InvalidArgument("NodeNames: expected array of strings");
       a->names.emplace_back(v.GetString(), v.GetStringLength());
