@@ -262,6 +262,7 @@ const ExtenderService::Resolution& ExtenderService::ResolveLocked(const std::vec
 void ExtenderService::RememberEvaluationLocked(std::string pod_shape,
                                                std::shared_ptr<const Evaluation> evaluation) {
   last_filter_.pod_shape = std::move(pod_shape);
+  last_filter_.pod_uid.clear();
   last_filter_.state_version = store_.version();
   last_filter_.resolved_epoch = resolution_.epoch;
   last_filter_.evaluation = std::move(evaluation);
@@ -269,15 +270,20 @@ void ExtenderService::RememberEvaluationLocked(std::string pod_shape,
   last_filter_.prioritize_answer = nullptr;
 }
 
-bool ExtenderService::CachedScoresLocked(const std::string& pod_shape, const std::vector<std::string_view>& names,
-                                         std::vector<int64_t>* scores, bool* whole_list) const {
+bool ExtenderService::CachedScoresLocked(const std::string& pod_shape, const std::string& pod_uid,
+                                         const std::vector<std::string_view>& names, std::vector<int64_t>* scores,
+                                         bool* whole_list) const {
   *whole_list = false;
   // The evaluation's list is one of the two resolutions kept (its epoch says which).
   const Resolution* evaluated = resolution_.epoch == last_filter_.resolved_epoch            ? &resolution_
                                 : previous_resolution_.epoch == last_filter_.resolved_epoch ? &previous_resolution_
                                                                                             : nullptr;
-  if (last_filter_.evaluation == nullptr || evaluated == nullptr ||
-      last_filter_.state_version != store_.version() || last_filter_.pod_shape != pod_shape) {
+  // The same state, or the same pod's scheduling cycle: kube-scheduler itself filters and scores a pod on one
+  // snapshot of its cache, and a bind or an event that landed between this pod's filter and prioritize is seen
+  // by the hold (placed on the state as it is now) and by the bind, which both refuse a node it filled.
+  const bool same_cycle = !pod_uid.empty() && last_filter_.pod_uid == pod_uid;
+  if (last_filter_.evaluation == nullptr || evaluated == nullptr || last_filter_.pod_shape != pod_shape ||
+      (last_filter_.state_version != store_.version() && !same_cycle)) {
     return false;
   }
   // The prioritize list is the filter list minus the nodes that failed, in the same order.
@@ -396,6 +402,7 @@ Answer ExtenderService::Filter(std::string_view body) {
         evaluation = std::make_shared<const Evaluation>(EvaluateLocked(*pod, args.names, shape));
         RememberEvaluationLocked(std::move(shape), evaluation);
       }
+      last_filter_.pod_uid = pod->uid;  // its prioritize, next in this cycle, takes these scores
     }
   }
   // Counted and written outside the lock: another verb can decide meanwhile.
@@ -433,7 +440,7 @@ Answer ExtenderService::Prioritize(std::string_view body) {
     if (!pod.ok()) {
       // Every node scores 0: filter has already failed them all with the reason.
     } else if (const std::string shape = crd::PodShape(*args.pod);
-               !CachedScoresLocked(shape, args.names, &scores, &whole_list)) {
+               !CachedScoresLocked(shape, pod->uid, args.names, &scores, &whole_list)) {
       // Not after a filter call for this pod (or the state changed since): evaluate, and keep it for the next
       // replica's identical call.
       kept = std::make_shared<const Evaluation>(EvaluateLocked(*pod, args.names, shape));

@@ -158,11 +158,13 @@ class ExtenderService {
   // cycle, filter's and prioritize's, and 5,000 hash lookups are a tenth of a filter call). The reference stays
   // valid until the next call.
   const Resolution& ResolveLocked(const std::vector<std::string_view>& names);
-  // Scores of the last filter call when `names` (in order, possibly fewer) and the pod and state are the same:
-  // kube-scheduler calls prioritize right after filter in one scheduling cycle.
+  // Scores of the last filter call when `names` (in order, possibly fewer) and the pod shape are the same, and
+  // either the state is too or it is that filter's own pod (kube-scheduler calls prioritize right after filter
+  // in one scheduling cycle, both on one snapshot).
   // `whole_list`: `names` is exactly the filter call's list (no node failed there).
-  bool CachedScoresLocked(const std::string& pod_shape, const std::vector<std::string_view>& names,
-                          std::vector<int64_t>* scores, bool* whole_list) const;
+  bool CachedScoresLocked(const std::string& pod_shape, const std::string& pod_uid,
+                          const std::vector<std::string_view>& names, std::vector<int64_t>* scores,
+                          bool* whole_list) const;
   // Keeps `evaluation` (aligned with resolution_) as the last one, for the next identical call.
   void RememberEvaluationLocked(std::string pod_shape, std::shared_ptr<const Evaluation> evaluation);
   // Brings the store up to date, and what depends on it: the verdict memo (after a whole rebuild) and the GPU
@@ -209,6 +211,7 @@ class ExtenderService {
   // list and state (replicas of one workload while the previous bind is still in flight) reuses the answer.
   struct LastFilter {
     std::string pod_shape;  // the pod as the request gave it, minus what identifies one replica
+    std::string pod_uid;    // the last filter call's pod (the evaluation may have been another replica's)
     uint64_t state_version = ~uint64_t{0};
     uint64_t resolved_epoch = ~uint64_t{0};                // the Resolution it was evaluated on
     std::shared_ptr<const Evaluation> evaluation;          // aligned with that Resolution's names

@@ -334,6 +334,33 @@ TEST(StateEvents, PrioritizeAfterFilterReusesItsAnswerUntilTheStateChanges) {
   EXPECT_GT(evaluated(), after_y) << "a bind invalidates the reused scores";
 }
 
+// kube-scheduler filters and scores one pod on one snapshot: a bind or an event that lands between a pod's
+// filter and its prioritize does not make the prioritize evaluate again (the hold is placed on the state as it
+// is then, and refuses a node that no longer fits); another pod's prioritize after the change does evaluate.
+TEST(StateEvents, APodsPrioritizeTakesItsFilterScoresThoughTheStateMovedBetween) {
+  TESSERA_REQUIRE_SHARED("topologies/32em64t-2n8c2t-pci-noio.xml");
+  World w(CnrOf("n1", "32em64t-2n8c2t-pci-noio.xml"), {});  // 2 NUMA nodes of 16 CPUs
+  auto body = [](const std::string& name, int cpus) {
+    return R"({"Pod": )" + NumaPodJson(name, cpus) + R"(, "NodeNames": ["n1"]})";
+  };
+  (void)w.service.Filter(body("x", 12));
+  const double after_filter = NodesEvaluated(&w);
+  // Meanwhile two pods are bound on n1 (events from the API server): both NUMA nodes are full.
+  w.service.Apply(ExtenderService::Kind::kPod, false,
+                  NumaPodJson("other-0", 12, "n1", R"({"node": "n1", "numa": [{"id": 0, "cpu_milli": 12000}]})"));
+  w.service.Apply(ExtenderService::Kind::kPod, false,
+                  NumaPodJson("other-1", 12, "n1", R"({"node": "n1", "numa": [{"id": 1, "cpu_milli": 12000}]})"));
+  (void)w.service.Prioritize(body("x", 12));
+  EXPECT_EQ(NodesEvaluated(&w), after_filter) << "x's own cycle: its filter's scores";
+  EXPECT_EQ(w.Metrics().find(R"(tessera_extender_ledger_pods{source="held"} 1)"), std::string::npos)
+      << "nothing held: the node no longer fits";
+  const Answer bind = w.service.Bind(R"({"PodName": "x", "PodNamespace": "db", "PodUID": "uid-x", "Node": "n1"})");
+  EXPECT_NE(bind.body.find("no longer fits"), std::string::npos) << bind.body;
+  // Another replica (same shape) after the change: evaluated on the state as it is.
+  (void)w.service.Prioritize(body("y", 12));
+  EXPECT_GT(NodesEvaluated(&w), after_filter);
+}
+
 // kube-scheduler binds asynchronously: it filters the next pods before the bind of the last one arrives. The
 // placement prioritize expects is held meanwhile, so a pod filtered in between never gets the same NUMA node
 // (without the hold its filter passes and its bind fails with "no longer fits"). The bind takes the held
