@@ -1,6 +1,7 @@
 #include "scoring/scheduler.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 
@@ -277,8 +278,13 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
     if (tasks == 1) {
       evaluate(0, nodes.size(), &ranges[0]);
     } else {
+      // Chunks taken in turn rather than one fixed share per task: on a busy machine a task whose thread is
+      // descheduled would hold the whole answer back; here the others take its remaining chunks.
+      std::atomic<size_t> next{0};
+      const size_t chunk = std::max<size_t>(64, nodes.size() / (tasks * 8));
       config_.parallel->Run(tasks, [&](size_t t) {
-        evaluate(nodes.size() * t / tasks, nodes.size() * (t + 1) / tasks, &ranges[t]);
+        for (size_t first; (first = next.fetch_add(chunk, std::memory_order_relaxed)) < nodes.size();)
+          evaluate(first, std::min(first + chunk, nodes.size()), &ranges[t]);
       });
     }
     for (const Range& r : ranges) {
