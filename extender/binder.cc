@@ -4,7 +4,7 @@
 
 namespace tessera::extender {
 
-std::string WriteBinding(kube::KubeClient* api, const BindingArgs& bind, const std::string& allocation) {
+std::string WriteBinding(kube::KubeApi* api, const BindingArgs& bind, const std::string& allocation) {
   const std::string pod_path = "/api/v1/namespaces/" + bind.pod_namespace + "/pods/" + bind.pod_name;
   std::string binding = "{\"apiVersion\":\"v1\",\"kind\":\"Binding\",\"metadata\":{\"name\":\"" +
                         Escape(bind.pod_name) + "\",\"namespace\":\"" + Escape(bind.pod_namespace) +

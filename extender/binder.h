@@ -7,12 +7,12 @@
 #include <string>
 
 #include "extender/wire.h"
-#include "kube/kube_client.h"
+#include "kube/kube_api.h"
 
 namespace tessera::extender {
 
 // "" when the Binding was accepted; otherwise the API's answer. `allocation` empty: no annotation.
-std::string WriteBinding(kube::KubeClient* api, const BindingArgs& bind, const std::string& allocation);
+std::string WriteBinding(kube::KubeApi* api, const BindingArgs& bind, const std::string& allocation);
 
 }  // namespace tessera::extender
 

@@ -112,7 +112,7 @@ void ExtenderService::PublishGaugesLocked() {
   gauges_ = std::move(v);
 }
 
-void ExtenderService::AttachApi(kube::KubeClient* client) {
+void ExtenderService::AttachApi(kube::KubeApi* client) {
   std::lock_guard<std::mutex> lock(mu_);
   api_ = client;
 }
@@ -525,7 +525,7 @@ Answer ExtenderService::Bind(std::string_view body) {
     return VerbError(msg);
   };
   std::string allocation;
-  kube::KubeClient* api = nullptr;
+  kube::KubeApi* api = nullptr;
   std::string refusal;
   {
     // Decide and reserve under the lock; the API calls happen outside it.

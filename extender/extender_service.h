@@ -29,7 +29,7 @@
 #include "extender/extender_metrics.h"
 #include "extender/parallel_runner.h"
 #include "extender/wire.h"
-#include "kube/kube_client.h"
+#include "kube/kube_api.h"
 #include "scoring/scheduler.h"
 #include "scoring/verdict_memo.h"
 #include "state/cluster_store.h"
@@ -89,7 +89,7 @@ class ExtenderService {
   // Readiness in API-server mode: true once every informer has listed.
   void SetReadyProbe(std::function<bool()> probe);
   // Binds through the API server: one Binding that carries the allocation annotation.
-  void AttachApi(kube::KubeClient* client);
+  void AttachApi(kube::KubeApi* client);
   // Counters (rejections by rule, binds by outcome) and, refreshed by UpdateGauges(), per-node ledger
   // utilisation: pinned CPU over NUMA allocatable, GPU compute units and GPU memory held.
   void AttachMetrics(std::shared_ptr<prometheus::Registry> registry);
@@ -182,7 +182,7 @@ class ExtenderService {
   mutable std::mutex mu_;
   bool ready_ = false;
   std::function<bool()> ready_probe_;
-  kube::KubeClient* api_ = nullptr;
+  kube::KubeApi* api_ = nullptr;
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<ExtenderMetrics> metrics_;  // null until AttachMetrics
   // The gauges' values as of the last decision: written under mu_ (then gauges_mu_), read under gauges_mu_

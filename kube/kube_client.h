@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "base/status.h"
+#include "kube/kube_api.h"
 
 namespace tessera::kube {
 
@@ -37,30 +38,20 @@ Result<ClusterConfig> KubeconfigConfig(const std::string& path);
 // InvalidArgument for 0.
 Status SetApiClientThreads(size_t threads);
 
-struct HttpResponse {
-  int status = 0;
-  std::string body;
-};
-
-class KubeClient {
+// The Kubernetes API over cpprestsdk.
+class KubeClient final : public KubeApi {
  public:
   explicit KubeClient(ClusterConfig config);
-  ~KubeClient();
+  ~KubeClient() override;
   KubeClient(const KubeClient&) = delete;
   KubeClient& operator=(const KubeClient&) = delete;
 
-  // `path` is absolute ("/api/v1/nodes/n1"). Any HTTP status is a successful exchange; inspect `status`.
-  Result<HttpResponse> Get(const std::string& path);
-  Result<HttpResponse> Post(const std::string& path, const std::string& json);
-  Result<HttpResponse> Put(const std::string& path, const std::string& json);
-  // RFC 7386 JSON merge patch (application/merge-patch+json).
-  Result<HttpResponse> MergePatch(const std::string& path, const std::string& json);
-
-  // A long-running GET (a watch): calls `on_line` with each newline-terminated line of the body as it arrives,
-  // until the server ends the response or `on_line` returns false. Returns the HTTP status; a non-200 answer's
-  // body is returned in `error_body`.
+  Result<HttpResponse> Get(const std::string& path) override;
+  Result<HttpResponse> Post(const std::string& path, const std::string& json) override;
+  Result<HttpResponse> Put(const std::string& path, const std::string& json) override;
+  Result<HttpResponse> MergePatch(const std::string& path, const std::string& json) override;
   Result<int> StreamLines(const std::string& path, const std::function<bool(std::string_view)>& on_line,
-                          std::string* error_body = nullptr);
+                          std::string* error_body = nullptr) override;
 
   const ClusterConfig& config() const { return config_; }
 

@@ -75,7 +75,7 @@ Result<LeaseRecord> DecodeLease(std::string_view body) {
   return r;
 }
 
-LeaderElector::LeaderElector(KubeClient* client, LeaderElectionOptions options)
+LeaderElector::LeaderElector(KubeApi* client, LeaderElectionOptions options)
     : client_(client), options_(std::move(options)) {}
 
 LeaderElector::~LeaderElector() {

@@ -13,7 +13,7 @@
 #include <string_view>
 #include <thread>
 
-#include "kube/kube_client.h"
+#include "kube/kube_api.h"
 
 namespace tessera::kube {
 
@@ -39,7 +39,7 @@ Result<LeaseRecord> DecodeLease(std::string_view body);
 
 class LeaderElector {
  public:
-  LeaderElector(KubeClient* client, LeaderElectionOptions options);
+  LeaderElector(KubeApi* client, LeaderElectionOptions options);
   ~LeaderElector();
 
   // One round: acquire, renew or observe. Returns whether this replica leads afterwards.
@@ -55,7 +55,7 @@ class LeaderElector {
 
  private:
   std::string LeasePath() const;
-  KubeClient* client_;
+  KubeApi* client_;
   LeaderElectionOptions options_;
   std::atomic<bool> leader_{false};
   std::atomic<bool> stop_{false};

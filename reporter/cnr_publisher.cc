@@ -57,7 +57,7 @@ std::string HeartbeatOf(const Cnr& cnr) {
 
 }  // namespace
 
-CnrPublisher::CnrPublisher(kube::KubeClient* client, PublishOptions options)
+CnrPublisher::CnrPublisher(kube::KubeApi* client, PublishOptions options)
     : client_(client), options_(std::move(options)) {
   if (!options_.sleep) options_.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
 }

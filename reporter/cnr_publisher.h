@@ -14,7 +14,7 @@
 
 #include "base/status.h"
 #include "crd/cnr.h"
-#include "kube/kube_client.h"
+#include "kube/kube_api.h"
 
 namespace tessera::reporter {
 
@@ -39,7 +39,7 @@ struct PublishOptions {
 
 class CnrPublisher {
  public:
-  CnrPublisher(kube::KubeClient* client, PublishOptions options);
+  CnrPublisher(kube::KubeApi* client, PublishOptions options);
 
   // The Node's metadata.uid (for the CNR's ownerReference). NotFound when the Node does not exist.
   Result<std::string> NodeUid(const std::string& node_name);
@@ -49,7 +49,7 @@ class CnrPublisher {
  private:
   Result<PublishOutcome> TryOnce(const crd::Cnr& desired);
 
-  kube::KubeClient* client_;
+  kube::KubeApi* client_;
   PublishOptions options_;
 };
 

@@ -106,7 +106,7 @@ Status ApplyKubeletPolicies(const KubeletPolicies& kubelet, const ExplicitFlags&
 }
 
 Result<KubeletConfigSource> KubeletConfigSource::Make(const std::string& uri, const std::string& node_name,
-                                                      kube::KubeClient* client) {
+                                                      kube::KubeApi* client) {
   KubeletConfigSource s;
   s.node_name_ = node_name;
   s.client_ = client;

@@ -13,7 +13,7 @@
 
 #include "base/status.h"
 #include "crd/cnr_builder.h"
-#include "kube/kube_client.h"
+#include "kube/kube_api.h"
 
 namespace tessera::reporter {
 
@@ -51,7 +51,7 @@ class KubeletConfigSource {
  public:
   // InvalidArgument for a URI that is neither.
   static Result<KubeletConfigSource> Make(const std::string& uri, const std::string& node_name,
-                                          kube::KubeClient* client);
+                                          kube::KubeApi* client);
   // Unavailable when the API server or kubelet cannot be reached (try again next round), InvalidArgument when
   // the reply or file does not parse, IoError when the file cannot be read.
   Result<KubeletPolicies> Read() const;
@@ -60,7 +60,7 @@ class KubeletConfigSource {
  private:
   std::string path_;  // file, or empty for configz
   std::string node_name_;
-  kube::KubeClient* client_ = nullptr;
+  kube::KubeApi* client_ = nullptr;
   std::string description_;
 };
 

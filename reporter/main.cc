@@ -20,6 +20,7 @@
 #include "crd/cnr_builder.h"
 #include "crd/cnr_codec.h"
 #include "crd/nrt_codec.h"
+#include "kube/kube_client.h"
 #include "kube/time_format.h"
 #include "reporter/flags.h"
 #include "reporter/reporter.h"

@@ -8,20 +8,20 @@
 
 #include "base/status.h"
 #include "crd/nrt.h"
-#include "kube/kube_client.h"
+#include "kube/kube_api.h"
 #include "reporter/cnr_publisher.h"
 
 namespace tessera::reporter {
 
 class NrtPublisher {
  public:
-  NrtPublisher(kube::KubeClient* client, PublishOptions options) : client_(client), options_(std::move(options)) {}
+  NrtPublisher(kube::KubeApi* client, PublishOptions options) : client_(client), options_(std::move(options)) {}
   // kCreated, kUpdated, kUnchanged or kForeignSkipped.
   Result<PublishOutcome> Publish(const crd::Nrt& desired);
 
  private:
   Result<PublishOutcome> TryOnce(const crd::Nrt& desired);
-  kube::KubeClient* client_;
+  kube::KubeApi* client_;
   PublishOptions options_;
 };
 

@@ -14,7 +14,7 @@ std::string FormatRfc3339(std::chrono::system_clock::time_point t) {
   return kube::FormatRfc3339(t);
 }
 
-Reporter::Reporter(ReporterConfig config, kube::KubeClient* client, std::shared_ptr<prometheus::Registry> registry)
+Reporter::Reporter(ReporterConfig config, kube::KubeApi* client, std::shared_ptr<prometheus::Registry> registry)
     : config_(std::move(config)),
       publisher_(client, config_.publish),
       nrt_publisher_(client, config_.publish),

@@ -41,7 +41,7 @@ std::string FormatRfc3339(std::chrono::system_clock::time_point t);
 
 class Reporter {
  public:
-  Reporter(ReporterConfig config, kube::KubeClient* client, std::shared_ptr<prometheus::Registry> registry);
+  Reporter(ReporterConfig config, kube::KubeApi* client, std::shared_ptr<prometheus::Registry> registry);
 
   // One discover-build-publish round. The outcome is the CNR's (the NRT's with --publish nrt alone); with both,
   // a failure of either fails the round, and each is counted in its own metric.

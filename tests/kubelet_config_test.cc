@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "crd/cnr_codec.h"
+#include "kube/kube_client.h"
 #include "kube/time_format.h"
 #include "reporter/reporter.h"
 #include "tests/fake_api_server.h"

@@ -7,6 +7,7 @@
 #include "extender/extender_service.h"
 #include "extender/http_server.h"
 #include "extender/routes.h"
+#include "kube/kube_client.h"
 #include "tests/fake_api_server.h"
 
 namespace tessera::kube {

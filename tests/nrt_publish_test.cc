@@ -6,6 +6,7 @@
 
 #include "crd/cnr_codec.h"
 #include "crd/nrt_codec.h"
+#include "kube/kube_client.h"
 #include "reporter/reporter.h"
 #include "tests/fake_api_server.h"
 #include "tests/shared_data.h"

@@ -4,6 +4,7 @@
 
 #include "crd/cnr_builder.h"
 #include "crd/cnr_codec.h"
+#include "kube/kube_client.h"
 #include "reporter/cnr_publisher.h"
 #include "reporter/reporter.h"
 #include "tests/fake_api_server.h"
