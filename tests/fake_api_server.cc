@@ -176,6 +176,8 @@ FakeApiServer::FakeApiServer() : impl_(std::make_unique<Impl>()) {
   impl_->thread = std::thread([this] { impl_->io.run(); });
 }
 
+FakeApiServer::FakeApiServer(InMemory) : impl_(std::make_unique<Impl>()) {}
+
 FakeApiServer::~FakeApiServer() {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -183,6 +185,7 @@ FakeApiServer::~FakeApiServer() {
   }
   cv_.notify_all();
   for (std::thread& t : watch_threads_) t.join();
+  if (!impl_->thread.joinable()) return;  // in memory: nothing listens
   asio::post(impl_->io, [this] {
     beast::error_code ec;
     impl_->acceptor.close(ec);
@@ -316,19 +319,11 @@ void FakeApiServer::ServeWatch(void* raw_socket, FakeRequest request) {
   ++active_watches_;
   if (from != 0 && from <= expired_before_) {
     lock.unlock();
-    send(
-        R"({"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old resource version","reason":"Expired","code":410}})");
+    send(kExpiredLine);
     lock.lock();
   } else {
     while (!stopping_ && std::chrono::steady_clock::now() < deadline && !ec) {
-      std::vector<std::string> lines;
-      for (const Event& e : events_) {
-        if (e.rv <= from) continue;
-        const bool match =
-            e.object_path.empty() ? e.collection == collection : InCollection(e.object_path, collection);
-        if (match) lines.push_back(e.line);
-        from = std::max(from, e.rv);
-      }
+      const std::vector<std::string> lines = WatchLinesLocked(collection, &from);
       if (!lines.empty()) {
         lock.unlock();
         for (const std::string& l : lines) send(l);
@@ -343,6 +338,18 @@ void FakeApiServer::ServeWatch(void* raw_socket, FakeRequest request) {
   asio::write(*socket, http::make_chunk_last(), ec);
   socket->shutdown(tcp::socket::shutdown_both, ec);
   socket->close(ec);
+}
+
+std::vector<std::string> FakeApiServer::WatchLinesLocked(const std::string& collection, long long* from) const {
+  std::vector<std::string> lines;
+  for (const Event& e : events_) {
+    if (e.rv <= *from) continue;
+    const bool match =
+        e.object_path.empty() ? e.collection == collection : InCollection(e.object_path, collection);
+    if (match) lines.push_back(e.line);
+    *from = std::max(*from, e.rv);
+  }
+  return lines;
 }
 
 int FakeApiServer::active_watches() const {

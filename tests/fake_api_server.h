@@ -39,6 +39,9 @@ class FakeApiServer {
   using Interceptor = std::function<std::optional<FakeReply>(const FakeRequest&)>;
 
   FakeApiServer();  // listens on 127.0.0.1, ephemeral port
+  // The same API with no listener: reached only through InMemoryKubeApi (tests/in_memory_kube_api.h).
+  struct InMemory {};
+  explicit FakeApiServer(InMemory);
   ~FakeApiServer();
   FakeApiServer(const FakeApiServer&) = delete;
   FakeApiServer& operator=(const FakeApiServer&) = delete;
@@ -68,6 +71,11 @@ class FakeApiServer {
 
  private:
   friend class FakeApiServerSession;
+  friend class InMemoryKubeApi;
+  // The watch lines after `*from` for `collection` (updating `*from`); under mu_.
+  std::vector<std::string> WatchLinesLocked(const std::string& collection, long long* from) const;
+  static constexpr const char* kExpiredLine =
+      R"({"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old resource version","reason":"Expired","code":410}})";
   FakeReply Handle(const FakeRequest& request);
   FakeReply HandleLocked(const FakeRequest& request);
   void ServeWatch(void* socket, FakeRequest request);  // runs on its own thread; socket is a tcp::socket*
