@@ -21,8 +21,7 @@ state::StoreOptions StoreOptionsOf(const ExtenderOptions& o) {
   s.cnr_stale_after = o.cnr_stale_after;
   s.cnr_read = o.cnr_read;
   s.topology_source = o.topology_source;
-  s.now = o.now;
-  s.monotonic_now = o.monotonic_now;
+  s.clock = o.clock;
   s.forget_unbound_after = o.forget_unbound_after;
   s.hold_ttl = o.hold_ttl;
   return s;

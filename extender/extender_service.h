@@ -23,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/status.h"
 #include "crd/cnr_node_state.h"
 #include "crd/nrt_codec.h"
@@ -45,11 +46,9 @@ struct ExtenderOptions {
   crd::CnrReadOptions cnr_read;
   using TopologySource = state::TopologySource;
   TopologySource topology_source = TopologySource::kAuto;
-  std::function<std::chrono::system_clock::time_point()> now = [] { return std::chrono::system_clock::now(); };
-  // Elapsed time for the extender's own housekeeping (not frozen by --snapshot, unlike `now`); tests inject it.
-  std::function<std::chrono::steady_clock::time_point()> monotonic_now = [] {
-    return std::chrono::steady_clock::now();
-  };
+  // Heartbeat staleness reads its wall clock (--snapshot stops that at the dump), the extender's own
+  // housekeeping its monotonic clock; tests pass a ManualClock.
+  std::shared_ptr<const Clock> clock = RealClock();
   // A pod known only from filter calls (never seen in a LIST or watch, never bound) is forgotten this long after
   // its last filter: kube-scheduler filters again before any bind, and a pod deleted meanwhile would otherwise be
   // remembered forever (offline, or when its delete fell in a watch gap).

@@ -136,7 +136,7 @@ Result<bool> LeaderElector::TryAcquireOrRenew(std::chrono::system_clock::time_po
 void LeaderElector::Start(std::function<void()> on_promoted) {
   thread_ = std::thread([this, on_promoted] {
     while (!stop_.load()) {
-      Result<bool> r = TryAcquireOrRenew(std::chrono::system_clock::now());
+      Result<bool> r = TryAcquireOrRenew(options_.clock->Now());
       const bool lead = r.ok() && *r;
       if (lead && !leader_.load() && on_promoted) on_promoted();
       leader_.store(lead);  // an error while leading steps down: better no leader than two

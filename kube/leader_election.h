@@ -8,11 +8,13 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
 
+#include "base/clock.h"
 #include "kube/kube_api.h"
 
 namespace tessera::kube {
@@ -23,6 +25,8 @@ struct LeaderElectionOptions {
   std::string identity;
   std::chrono::seconds lease_duration{15};
   std::chrono::milliseconds renew_period{5000};
+  // The time Start()'s rounds judge the lease by (TryAcquireOrRenew takes it as an argument).
+  std::shared_ptr<const Clock> clock = RealClock();
 };
 
 // What a replica reads from the Lease. A missing field is empty (or -1 / 0); unknown fields are ignored.

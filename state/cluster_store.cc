@@ -244,7 +244,7 @@ void ClusterStore::NoteFilteredPod(const scoring::PodRequest& pod) {
   if (pod.uid.empty()) return;
   auto [it, added] = pods_.try_emplace(pod.uid);
   if (added) it->second.request = pod;  // for the bind that follows
-  if (!it->second.from_api && it->second.node.empty()) filtered_only_[pod.uid] = options_.monotonic_now();
+  if (!it->second.from_api && it->second.node.empty()) filtered_only_[pod.uid] = options_.clock->Monotonic();
 }
 
 Status ClusterStore::BeginBind(const std::string& uid, const std::string& node,
@@ -290,7 +290,7 @@ Status ClusterStore::Hold(const std::string& uid, const std::string& node, const
   if (Status st = cluster_.Reserve(pod->second.request, placement); !st.ok()) return st;
   AddCharge(&charged_by_node_[node], {uid, "held", true});
   holds_[uid] =
-      HeldPlacement{node, placement, std::move(allocation), options_.monotonic_now() + options_.hold_ttl};
+      HeldPlacement{node, placement, std::move(allocation), options_.clock->Monotonic() + options_.hold_ttl};
   ++version_;
   return Status::Ok();
 }
@@ -306,7 +306,7 @@ std::optional<HeldPlacement> ClusterStore::TakeHold(const std::string& uid) {
 }
 
 void ClusterStore::DropExpiredHolds() {
-  const auto now = options_.monotonic_now();
+  const auto now = options_.clock->Monotonic();
   if (holds_.empty() || now - last_hold_sweep_ < std::chrono::seconds(1)) return;
   last_hold_sweep_ = now;
   std::vector<std::string> expired;
@@ -352,7 +352,7 @@ int ClusterStore::ledger_pods(const char* source) const {
 }
 
 void ClusterStore::ForgetUnboundFilteredPods() {
-  const auto now = options_.monotonic_now();
+  const auto now = options_.clock->Monotonic();
   if (now - last_forget_ < std::chrono::seconds(1)) return;  // a sweep at most once a second
   last_forget_ = now;
   for (auto it = filtered_only_.begin(); it != filtered_only_.end();) {
@@ -370,7 +370,7 @@ void ClusterStore::ForgetUnboundFilteredPods() {
 
 void ClusterStore::CheckStaleness() {
   // Heartbeats age without events: once a second, see which nodes' CNR turned stale (or fresh again).
-  const auto now = options_.monotonic_now();
+  const auto now = options_.clock->Monotonic();
   if (now - last_stale_check_ < std::chrono::seconds(1)) return;
   last_stale_check_ = now;
   for (const auto& [name, rec] : nodes_) {
@@ -382,7 +382,8 @@ TopologyChoice ClusterStore::ChooseFor(const std::string& name) const {
   auto cnr = cnrs_.find(name);
   auto nrt = nrts_.find(name);
   return ChooseTopology(options_.topology_source, cnr == cnrs_.end() ? nullptr : &cnr->second,
-                        nrt == nrts_.end() ? nullptr : &nrt->second, options_.now(), options_.cnr_stale_after);
+                        nrt == nrts_.end() ? nullptr : &nrt->second, options_.clock->Now(),
+                        options_.cnr_stale_after);
 }
 
 bool ClusterStore::TopologyMoved(const std::string& name, const NodeRecord& rec) const {
@@ -420,7 +421,7 @@ void ClusterStore::RebuildAll() {
   ++full_rebuilds_;
   ++membership_version_;
   ++version_;
-  last_stale_check_ = options_.monotonic_now();
+  last_stale_check_ = options_.clock->Monotonic();
 }
 
 void ClusterStore::ReleaseNode(const std::string& name) {
@@ -615,7 +616,8 @@ Status ClusterStore::LoadSnapshot(const std::string& path,
                                   std::optional<std::chrono::system_clock::time_point> at) {
   Result<SnapshotObjects> objects = ReadSnapshot(path);
   if (!objects.ok()) return objects.status();
-  if (const auto t = at ? at : objects->newest; t.has_value()) options_.now = [t = *t] { return t; };
+  if (const auto t = at ? at : objects->newest; t.has_value())
+    options_.clock = std::make_shared<StoppedWallClock>(*t, options_.clock);
   (void)Replace(Kind::kNode, objects->nodes);
   (void)Replace(Kind::kCnr, objects->cnrs);
   (void)Replace(Kind::kNrt, objects->nrts);

@@ -23,6 +23,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/status.h"
 #include "crd/cnr_node_state.h"
 #include "scoring/cluster_state.h"
@@ -41,12 +42,9 @@ struct StoreOptions {
   // How CNRs (and NRTs) that do not publish the kubelet's manager policies are read (a Katalyst agent's).
   crd::CnrReadOptions cnr_read;
   TopologySource topology_source = TopologySource::kAuto;
-  // The clock heartbeats are judged by (a snapshot freezes it at the moment of the dump).
-  std::function<std::chrono::system_clock::time_point()> now = [] { return std::chrono::system_clock::now(); };
-  // Elapsed time for housekeeping (never frozen); tests inject it.
-  std::function<std::chrono::steady_clock::time_point()> monotonic_now = [] {
-    return std::chrono::steady_clock::now();
-  };
+  // Heartbeats are judged by its wall clock (a snapshot stops that at the moment of the dump), housekeeping by its
+  // monotonic clock (never stopped); tests pass a ManualClock.
+  std::shared_ptr<const Clock> clock = RealClock();
   // A pod known only from filter calls (never listed or watched, never bound) is forgotten this long after its
   // last filter: kube-scheduler filters again before any bind, and a pod deleted meanwhile would otherwise be
   // remembered forever.

@@ -254,25 +254,21 @@ TEST(StateEvents, TheWatchEventOfItsOwnBindReDerivesNothing) {
 
 TEST(StateEvents, AHeartbeatAloneMakesAStaleCnrFreshAgain) {
   TESSERA_REQUIRE_SHARED("topologies/corona.xml");
-  crd::Cnr cnr = CnrOf("n1", "corona.xml");
-  auto now = std::make_shared<std::chrono::system_clock::time_point>(std::chrono::system_clock::now() +
-                                                                     std::chrono::seconds(120));
+  crd::Cnr cnr = CnrOf("n1", "corona.xml");  // its heartbeat: now
+  auto clock = std::make_shared<ManualClock>();
+  clock->Advance(std::chrono::seconds(120));
   ExtenderOptions o;
   o.cnr_stale_after = std::chrono::seconds(60);
-  o.now = [now] { return *now; };
+  o.clock = clock;
   World w(cnr, {}, o);
   const Answer stale = w.service.Filter(R"({"Pod": )" + NumaPodJson("a", 4) + R"(, "NodeNames": ["n1"]})");
   EXPECT_NE(stale.body.find("is stale"), std::string::npos) << stale.body;
   crd::Cnr beat = cnr;
   for (crd::Condition& c : beat.status.conditions)
-    c.last_heartbeat_time = reporter::FormatRfc3339(*now - std::chrono::seconds(10));
+    c.last_heartbeat_time = reporter::FormatRfc3339(clock->Now() - std::chrono::seconds(10));
   w.service.Apply(ExtenderService::Kind::kCnr, false, crd::EncodeCnr(beat));
-  std::string placed;
-  for (int i = 0; i < 150 && placed.empty(); ++i) {  // staleness is re-checked once a second: at most 3 s
-    placed = w.Place(NumaPodJson("a", 4), "uid-a", "n1");
-    if (placed.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_NE(placed, "") << "fresh again after the heartbeat";
+  clock->Advance(std::chrono::seconds(1));  // staleness is re-checked once a second
+  EXPECT_NE(w.Place(NumaPodJson("a", 4), "uid-a", "n1"), "") << "fresh again after the heartbeat";
 }
 
 // Nodes the verdict memo looked at (hits and misses): how many node evaluations the service ran.
@@ -471,9 +467,9 @@ TEST(StateEvents, TheHeldNodeIsTheOnlyOneWithTheTopScore) {
 // its placement back: after hold_ttl, or at once on the pod's delete event.
 TEST(StateEvents, HoldsWithoutABindAreReturned) {
   TESSERA_REQUIRE_SHARED("topologies/32em64t-2n8c2t-pci-noio.xml");
-  auto clock = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+  auto clock = std::make_shared<ManualClock>();
   ExtenderOptions options;
-  options.monotonic_now = [clock] { return *clock; };
+  options.clock = clock;
   options.hold_ttl = std::chrono::seconds(10);
   World w(CnrOf("n1", "32em64t-2n8c2t-pci-noio.xml"), {}, options);
   auto body = [](const std::string& name) {
@@ -487,13 +483,13 @@ TEST(StateEvents, HoldsWithoutABindAreReturned) {
     (void)w.service.Prioritize(body(name));
   }
   ASSERT_FALSE(feasible("c"));
-  *clock += std::chrono::seconds(5);
+  clock->Advance(std::chrono::seconds(5));
   EXPECT_FALSE(feasible("c")) << "within hold_ttl";
   w.service.Apply(ExtenderService::Kind::kPod, true, NumaPodJson("a", 12));  // a deleted
   EXPECT_TRUE(feasible("c")) << "a's delete returned its hold";
   (void)w.service.Prioritize(body("c"));
   ASSERT_FALSE(feasible("d"));
-  *clock += std::chrono::seconds(11);
+  clock->Advance(std::chrono::seconds(11));
   EXPECT_TRUE(feasible("d")) << "b's and c's holds expired";
 }
 

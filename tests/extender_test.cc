@@ -232,9 +232,9 @@ TEST(ExtenderDecisions, FilterBindAnnotateAndRebuildAfterRestart) {
 TEST(ExtenderMemory, PodsKnownOnlyFromFiltersAreForgotten) {
   TESSERA_REQUIRE_SHARED("topologies/topo.jrc0386.xml");
   TESSERA_REQUIRE_SHARED(kFixtures + "/inputs/nodes.json");
-  auto clock = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+  auto clock = std::make_shared<ManualClock>();
   ExtenderOptions o;
-  o.monotonic_now = [clock] { return *clock; };
+  o.clock = clock;
   o.forget_unbound_after = std::chrono::seconds(60);
   const std::string cnrs = "{\"items\": [" + CnrFor("node-1", "topo.jrc0386.xml") + "]}";
   Server s(WriteSnapshot("forget", Fixture("inputs/nodes.json"), R"({"items": []})", cnrs), 1 << 20, o);
@@ -248,13 +248,13 @@ TEST(ExtenderMemory, PodsKnownOnlyFromFiltersAreForgotten) {
   kube::HttpResponse bound =
       s.Post("bind", R"({"PodName":"p1","PodNamespace":"ml","PodUID":"uid-p1","Node":"node-1"})");
   EXPECT_STREQ(Json(bound.body)["Error"].GetString(), "") << bound.body;
-  *clock += std::chrono::seconds(30);
+  clock->Advance(std::chrono::seconds(30));
   filter("p0");  // filtered again: its clock restarts
-  *clock += std::chrono::seconds(45);
+  clock->Advance(std::chrono::seconds(45));
   filter("late");
   EXPECT_EQ(s.service.known_pods(), 3u) << "p0 (filtered 45 s ago), p1 (bound) and late; the 38 others forgotten";
   EXPECT_EQ(s.service.placed_pods(), 1u) << "the ledger is untouched";
-  *clock += std::chrono::seconds(61);
+  clock->Advance(std::chrono::seconds(61));
   filter("later");
   EXPECT_EQ(s.service.known_pods(), 2u) << "p1 (bound) and later";
 }
