@@ -20,6 +20,7 @@
 #include "reporter/reporter.h"
 #include "tests/fake_api_server.h"
 #include "tests/gpu_share_pod.h"
+#include "tests/rbac_calls.h"
 #include "tests/shared_cnr.h"
 #include "tests/shared_data.h"
 
@@ -28,37 +29,25 @@ namespace {
 
 using testing::FakeApiServer;
 
-// Verb, group and resource: whether a Role or a ClusterRole grants it is the chart test's business.
-std::string Name(const kube::ApiCall& c) {
-  return c.verb + " " + (c.api_group.empty() ? "core" : c.api_group) + "/" + c.resource;
-}
+using testing::CallName;
 
 std::set<std::string> Observed(const FakeApiServer& server) {
-  std::set<std::string> out;
-  for (const testing::FakeRequest& r : server.Requests()) {
-    const kube::ApiCall c = kube::ApiCallOf(r.method, r.target);
-    EXPECT_FALSE(c.verb.empty()) << r.method << " " << r.target << " is not an API call";
-    out.insert(Name(c));
-  }
-  return out;
+  return testing::CallsOf(server.Requests());
 }
 
-std::set<std::string> Listed(std::vector<kube::ApiCall> a, const std::vector<kube::ApiCall>& b = {}) {
-  a.insert(a.end(), b.begin(), b.end());
-  std::set<std::string> out;
-  for (const kube::ApiCall& c : a) out.insert(Name(c));
-  return out;
+std::set<std::string> Listed(const std::vector<kube::ApiCall>& a, const std::vector<kube::ApiCall>& b = {}) {
+  return testing::GrantedCalls(a, b);
 }
 
 TEST(ApiCalls, RequestsMapToTheCallsRbacAuthorizes) {
-  EXPECT_EQ(Name(kube::ApiCallOf("GET", "/api/v1/pods?watch=1&resourceVersion=5")), "watch core/pods");
-  EXPECT_EQ(Name(kube::ApiCallOf("GET", "/api/v1/pods?limit=500")), "list core/pods");
-  EXPECT_EQ(Name(kube::ApiCallOf("POST", "/api/v1/namespaces/ml/pods/a/binding")), "create core/pods/binding");
-  EXPECT_EQ(Name(kube::ApiCallOf("GET", "/api/v1/nodes/n1/proxy/configz")), "get core/nodes/proxy");
-  EXPECT_EQ(
-      Name(kube::ApiCallOf("PATCH", "/apis/node.katalyst.kubewharf.io/v1alpha1/customnoderesources/n1/status")),
-      "patch node.katalyst.kubewharf.io/customnoderesources/status");
-  EXPECT_EQ(Name(kube::ApiCallOf("PUT", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/x")),
+  EXPECT_EQ(CallName(kube::ApiCallOf("GET", "/api/v1/pods?watch=1&resourceVersion=5")), "watch core/pods");
+  EXPECT_EQ(CallName(kube::ApiCallOf("GET", "/api/v1/pods?limit=500")), "list core/pods");
+  EXPECT_EQ(CallName(kube::ApiCallOf("POST", "/api/v1/namespaces/ml/pods/a/binding")), "create core/pods/binding");
+  EXPECT_EQ(CallName(kube::ApiCallOf("GET", "/api/v1/nodes/n1/proxy/configz")), "get core/nodes/proxy");
+  EXPECT_EQ(CallName(kube::ApiCallOf("PATCH",
+                                     "/apis/node.katalyst.kubewharf.io/v1alpha1/customnoderesources/n1/status")),
+            "patch node.katalyst.kubewharf.io/customnoderesources/status");
+  EXPECT_EQ(CallName(kube::ApiCallOf("PUT", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/x")),
             "update coordination.k8s.io/leases");
   EXPECT_TRUE(kube::ApiCallOf("PUT", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/x").namespaced);
   EXPECT_FALSE(kube::ApiCallOf("GET", "/api/v1/nodes").namespaced);

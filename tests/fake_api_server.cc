@@ -299,8 +299,7 @@ void FakeApiServer::StartWatch(void* socket, FakeRequest request) {
 
 void FakeApiServer::ServeWatch(void* raw_socket, FakeRequest request) {
   std::unique_ptr<tcp::socket> socket(static_cast<tcp::socket*>(raw_socket));
-  const std::string collection = request.target.substr(0, request.target.find('?'));
-  long long from = std::atoll(QueryParam(request.target, "resourceVersion").c_str());
+  auto [collection, from] = WatchStartOf(request.target);
   const long long timeout_s = std::max(1LL, std::atoll(QueryParam(request.target, "timeoutSeconds").c_str()));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(std::min(timeout_s, 60LL));
   beast::error_code ec;
@@ -317,21 +316,16 @@ void FakeApiServer::ServeWatch(void* raw_socket, FakeRequest request) {
   };
   std::unique_lock<std::mutex> lock(mu_);
   ++active_watches_;
-  if (from != 0 && from <= expired_before_) {
-    lock.unlock();
-    send(kExpiredLine);
-    lock.lock();
-  } else {
-    while (!stopping_ && std::chrono::steady_clock::now() < deadline && !ec) {
-      const std::vector<std::string> lines = WatchLinesLocked(collection, &from);
-      if (!lines.empty()) {
-        lock.unlock();
-        for (const std::string& l : lines) send(l);
-        lock.lock();
-        continue;
-      }
-      cv_.wait_for(lock, std::chrono::milliseconds(50));
+  bool expired = false;
+  while (!expired && !stopping_ && std::chrono::steady_clock::now() < deadline && !ec) {
+    const std::vector<std::string> lines = WatchLinesLocked(collection, &from, &expired);
+    if (!lines.empty()) {
+      lock.unlock();
+      for (const std::string& l : lines) send(l);
+      lock.lock();
+      continue;
     }
+    cv_.wait_for(lock, std::chrono::milliseconds(50));
   }
   --active_watches_;
   lock.unlock();
@@ -340,7 +334,17 @@ void FakeApiServer::ServeWatch(void* raw_socket, FakeRequest request) {
   socket->close(ec);
 }
 
-std::vector<std::string> FakeApiServer::WatchLinesLocked(const std::string& collection, long long* from) const {
+FakeApiServer::WatchStart FakeApiServer::WatchStartOf(const std::string& target) {
+  return {target.substr(0, target.find('?')), std::atoll(QueryParam(target, "resourceVersion").c_str())};
+}
+
+std::vector<std::string> FakeApiServer::WatchLinesLocked(const std::string& collection, long long* from,
+                                                         bool* expired) const {
+  if (*from != 0 && *from <= expired_before_) {
+    *expired = true;
+    return {
+        R"({"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old resource version","reason":"Expired","code":410}})"};
+  }
   std::vector<std::string> lines;
   for (const Event& e : events_) {
     if (e.rv <= *from) continue;

@@ -72,10 +72,15 @@ class FakeApiServer {
  private:
   friend class FakeApiServerSession;
   friend class InMemoryKubeApi;
-  // The watch lines after `*from` for `collection` (updating `*from`); under mu_.
-  std::vector<std::string> WatchLinesLocked(const std::string& collection, long long* from) const;
-  static constexpr const char* kExpiredLine =
-      R"({"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old resource version","reason":"Expired","code":410}})";
+  // Where a watch request `target` starts: its collection and the resourceVersion it resumes after.
+  struct WatchStart {
+    std::string collection;
+    long long from = 0;
+  };
+  static WatchStart WatchStartOf(const std::string& target);
+  // The lines a watch gets now: the 410 Expired ERROR line when `*from` is older than the history kept (`*expired`
+  // set), else the events after `*from` for `collection` (`*from` moved past them). Under mu_.
+  std::vector<std::string> WatchLinesLocked(const std::string& collection, long long* from, bool* expired) const;
   FakeReply Handle(const FakeRequest& request);
   FakeReply HandleLocked(const FakeRequest& request);
   void ServeWatch(void* socket, FakeRequest request);  // runs on its own thread; socket is a tcp::socket*

@@ -10,12 +10,12 @@
 #include "crd/cnr_codec.h"
 #include "extender/api_calls.h"
 #include "extender/extender_service.h"
-#include "kube/api_call.h"
 #include "kube/leader_election.h"
 #include "reporter/api_calls.h"
 #include "reporter/reporter.h"
 #include "tests/gpu_share_pod.h"
 #include "tests/in_memory_kube_api.h"
+#include "tests/rbac_calls.h"
 #include "tests/shared_cnr.h"
 #include "tests/shared_data.h"
 
@@ -24,19 +24,11 @@ namespace {
 
 using testing::InMemoryKubeApi;
 
-std::string Name(const kube::ApiCall& c) {
-  return c.verb + " " + (c.api_group.empty() ? "core" : c.api_group) + "/" + c.resource;
-}
-
 // The calls `api` recorded, each checked to be among `listed`.
 std::set<std::string> CheckedCalls(InMemoryKubeApi& api, const std::vector<kube::ApiCall>& listed) {
-  std::set<std::string> allowed, seen;
-  for (const kube::ApiCall& c : listed) allowed.insert(Name(c));
-  for (const testing::FakeRequest& r : api.api().Requests()) {
-    const std::string call = Name(kube::ApiCallOf(r.method, r.target));
-    EXPECT_TRUE(allowed.count(call)) << r.method << " " << r.target << " (" << call << ") is not granted";
-    seen.insert(call);
-  }
+  const std::set<std::string> allowed = testing::GrantedCalls(listed);
+  const std::set<std::string> seen = testing::CallsOf(api.api().Requests());
+  for (const std::string& call : seen) EXPECT_TRUE(allowed.count(call)) << call << " is made but not granted";
   return seen;
 }
 
@@ -121,6 +113,32 @@ TEST(InMemoryApi, ABindIsOneBindingAndARefusedOneFreesItsPlacement) {
   EXPECT_EQ(std::string(pod["metadata"]["annotations"]["tessera.io/allocation"].GetString()),
             service.AllocationOf("uid-b"));
   CheckedCalls(api, extender::ApiCalls());
+}
+
+// A watch in memory: the events after its resourceVersion for its collection, then the end of the stream; one
+// that resumes from a version the history no longer holds gets the 410 Expired ERROR line, as informers relist on.
+TEST(InMemoryApi, AWatchGetsTheEventsSinceItsVersionOrGone) {
+  InMemoryKubeApi api;
+  const std::string rv = api.api().Seed("/api/v1/nodes/n1", R"({"metadata": {"name": "n1"}})");
+  api.api().Seed("/api/v1/nodes/n2", R"({"metadata": {"name": "n2"}})");
+  api.api().Seed("/api/v1/namespaces/ml/pods/p", R"({"metadata": {"name": "p"}})");
+  auto watch = [&](const std::string& from) {
+    std::vector<std::string> lines;
+    Result<int> status = api.StreamLines("/api/v1/nodes?watch=1&resourceVersion=" + from, [&](std::string_view l) {
+      lines.emplace_back(l);
+      return true;
+    });
+    EXPECT_TRUE(status.ok() && *status == 200);
+    return lines;
+  };
+  const std::vector<std::string> since = watch(rv);
+  ASSERT_EQ(since.size(), 1u) << "n2 only: n1 is the version resumed from, the pod another collection";
+  EXPECT_NE(since[0].find(R"("name":"n2")"), std::string::npos) << since[0];
+  api.api().ExpireHistory();
+  const std::vector<std::string> gone = watch(rv);
+  ASSERT_EQ(gone.size(), 1u);
+  EXPECT_NE(gone[0].find(R"("code":410)"), std::string::npos) << gone[0];
+  EXPECT_EQ(testing::CallsOf(api.api().Requests()), (std::set<std::string>{"watch core/nodes"}));
 }
 
 // The reporter publishes its CNR (and NRT) through the in-memory API: created once, then left alone while nothing

@@ -1,6 +1,5 @@
 #include "tests/in_memory_kube_api.h"
 
-#include <cstdlib>
 #include <mutex>
 #include <vector>
 
@@ -27,35 +26,14 @@ Result<kube::HttpResponse> InMemoryKubeApi::MergePatch(const std::string& path, 
 }
 
 Result<int> InMemoryKubeApi::StreamLines(const std::string& path,
-                                         const std::function<bool(std::string_view)>& on_line,
-                                         std::string* error_body) {
-  const FakeRequest request{"GET", path, "", "", ""};
+                                         const std::function<bool(std::string_view)>& on_line, std::string*) {
   std::vector<std::string> lines;
   {
     std::lock_guard<std::mutex> lock(api_.mu_);
-    api_.requests_.push_back(request);
-    if (api_.interceptor_) {
-      if (std::optional<FakeReply> r = api_.interceptor_(request)) {
-        if (r->drop_connection) return Status::Unavailable("watch " + path + ": connection closed by the server");
-        if (error_body != nullptr) *error_body = r->body;
-        if (r->status != 200) return r->status;
-        lines.push_back(r->body);
-      }
-    }
-    if (lines.empty()) {
-      const size_t q = path.find('?');
-      const std::string collection = path.substr(0, q);
-      long long from = 0;
-      if (const size_t at = path.find("resourceVersion=", q == std::string::npos ? path.size() : q);
-          at != std::string::npos) {
-        from = std::atoll(path.c_str() + at + 16);
-      }
-      if (from != 0 && from <= api_.expired_before_) {
-        lines.emplace_back(FakeApiServer::kExpiredLine);
-      } else {
-        lines = api_.WatchLinesLocked(collection, &from);
-      }
-    }
+    api_.requests_.push_back(FakeRequest{"GET", path, "", "", ""});
+    auto [collection, from] = FakeApiServer::WatchStartOf(path);
+    bool expired = false;
+    lines = api_.WatchLinesLocked(collection, &from, &expired);
   }
   for (const std::string& line : lines) {
     if (!on_line(line)) break;

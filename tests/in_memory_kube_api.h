@@ -26,7 +26,8 @@ class InMemoryKubeApi final : public kube::KubeApi {
   Result<kube::HttpResponse> MergePatch(const std::string& path, const std::string& json) override;
   // The events after the path's resourceVersion for its collection, then the end of the stream (as the API server
   // ends a watch at its timeout): a caller that watches again gets what happened since. A resourceVersion the
-  // history no longer holds gets the 410 Expired ERROR line.
+  // history no longer holds gets the 410 Expired ERROR line. As on the loopback server, a watch is recorded but
+  // not intercepted.
   Result<int> StreamLines(const std::string& path, const std::function<bool(std::string_view)>& on_line,
                           std::string* error_body = nullptr) override;
 
