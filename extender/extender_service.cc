@@ -298,6 +298,10 @@ bool ExtenderService::CachedScoresLocked(const std::string& pod_shape, const std
   return true;
 }
 
+namespace {
+constexpr size_t kRecordPrefetchDistance = 16;
+}  // namespace
+
 ExtenderService::Evaluation ExtenderService::EvaluateLocked(const scoring::PodRequest& pod,
                                                             const std::vector<std::string_view>& names,
                                                             std::string_view shape) {
@@ -315,6 +319,9 @@ ExtenderService::Evaluation ExtenderService::EvaluateLocked(const scoring::PodRe
   candidates.reserve(n);
   slot.reserve(n);
   for (size_t i = 0; i < n; ++i) {
+    // The records live in a hash map, one allocation each: fetch ahead, or every node costs a cache miss here.
+    if (i + kRecordPrefetchDistance < n && records[i + kRecordPrefetchDistance] != nullptr)
+      __builtin_prefetch(records[i + kRecordPrefetchDistance]);
     const NodeRecord* rec = records[i];
     if (rec == nullptr) {
       e.unresolvable[i] = true;

@@ -30,6 +30,9 @@ class ParallelRunner {
   virtual ~ParallelRunner() = default;
   // How many tasks run at once at most (the caller's thread included).
   virtual size_t parallelism() const = 0;
+  // Runs task(0) on the calling thread and offers task(1..tasks-1) to others. A task other than 0 may be skipped
+  // when it has not started by the time task(0) returns, so the work must be claimable by any task (a shared
+  // cursor), never assigned to a task by its number; every task that did start has finished on return.
   virtual void Run(size_t tasks, const std::function<void(size_t task)>& task) = 0;
 };
 

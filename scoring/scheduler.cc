@@ -64,6 +64,11 @@ namespace {
 
 constexpr size_t kPrefetchDistance = 4;
 
+void PrefetchBytes(const void* at, size_t bytes) {
+  const char* p = static_cast<const char*>(at);
+  for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off);
+}
+
 NodeCycle MakeCycle(const ClusterState& cluster, const PodRequest& pod, uint32_t node,
                     const SchedulerConfig& config) {
   NodeCycle c;
@@ -185,7 +190,7 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
       }
     }
   }
-  if (memo_usable) memo->Begin(shape, cluster.node_count());
+  if (memo_usable) memo->Begin(shape, cluster.node_count(), plugins);
   // Phase 1, per node: the verdict and the raw score of each plugin (from the memo where it still holds), and
   // per plugin the range of raw scores over the range of nodes given.
   struct Range {
@@ -215,7 +220,7 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
           v.placement.node = nodes[i];
           v.device_level = entry->verdict.device_level;
           if (v.feasible()) {
-            const double* cached = entry->raw.data();
+            const double* cached = memo->raw(nodes[i]);
             double* row = raw_data + i * plugins;
             for (size_t p = 0; p < plugins; ++p) {
               if (!active[p]) continue;
@@ -242,12 +247,15 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
         v.reason = "unknown node";
         continue;
       }
-      // Filtering thousands of nodes is bound by memory latency: fetch a later node's NUMA array ahead of use.
+      // Filtering thousands of nodes is bound by memory latency: fetch a later node's record (its NUMA states are
+      // inline) and its memo entry ahead of use.
       if (i + kPrefetchDistance < nodes.size() && nodes[i + kPrefetchDistance] < cluster.node_count()) {
-        const NodeState& ahead = cluster.node(nodes[i + kPrefetchDistance]);
-        const char* p = reinterpret_cast<const char*>(ahead.numas.data());
-        const size_t bytes = ahead.numas.size() * sizeof(NumaState);
-        for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off);
+        const uint32_t ahead = nodes[i + kPrefetchDistance];
+        PrefetchBytes(&cluster.node(ahead), sizeof(NodeState));
+        if (memo_usable) {
+          PrefetchBytes(&memo->entries_[ahead], sizeof(VerdictMemo::Entry));
+          PrefetchBytes(memo->raw(ahead), plugins * sizeof(double));
+        }
       }
       NodeCycle c = MakeCycle(cluster, pod, nodes[i], config_);
       const bool feasible = RunFilters(c, &v, *node_filters);
@@ -264,7 +272,7 @@ void Scheduler::ScheduleImpl(const ClusterState& cluster, const PodRequest& pod,
         entry->generation = memo->generation_;
         entry->node_version = cluster.node(nodes[i]).version;
         entry->verdict = v;
-        entry->raw.assign(raw_data + i * plugins, raw_data + (i + 1) * plugins);
+        std::copy(raw_data + i * plugins, raw_data + (i + 1) * plugins, memo->raw(nodes[i]));
       }
     }
   };

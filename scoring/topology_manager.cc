@@ -94,11 +94,9 @@ AdmissionResult AdmitOne(const NodeState& node, TopologyPolicy policy, const Hin
   const bool mem_active = p.memory && d.memory > 0;
   if (!cpu_active && !mem_active) return r;  // no provider has an opinion
   const size_t n = node.numas.size();
-  uint64_t best = 0;
-  for (uint64_t m : MasksByWidth(n)) {
-    if (pinned_mask != 0 && m != pinned_mask) continue;
+  auto serves = [&](uint64_t m) {
     if (policy == TopologyPolicy::kNumeric && std::popcount(m) <= node.numas_per_socket && SpansSockets(node, m))
-      continue;
+      return false;
     int64_t c = 0, mem = 0;
     for (size_t i = 0; i < n; ++i) {
       if (m >> i & 1) {
@@ -106,9 +104,18 @@ AdmissionResult AdmitOne(const NodeState& node, TopologyPolicy policy, const Hin
         mem += free_mem[i];
       }
     }
-    if ((!cpu_active || c >= d.cpu) && (!mem_active || mem >= d.memory)) {
-      best = m;
-      break;
+    return (!cpu_active || c >= d.cpu) && (!mem_active || mem >= d.memory);
+  };
+  uint64_t best = 0;
+  if (pinned_mask != 0) {
+    // Only the mask offered can be chosen: test it alone rather than walk all 2^n - 1 masks to find it.
+    if (pinned_mask < (uint64_t{1} << n) && serves(pinned_mask)) best = pinned_mask;
+  } else {
+    for (uint64_t m : MasksByWidth(n)) {
+      if (serves(m)) {
+        best = m;
+        break;
+      }
     }
   }
   const int width = best == 0 ? 0 : std::popcount(best);

@@ -26,6 +26,7 @@ class VerdictMemo {
   // Forgets everything: the cluster was rebuilt.
   void Clear() {
     entries_.clear();
+    raw_.clear();
     shape_.clear();
     ++generation_;
   }
@@ -38,20 +39,27 @@ class VerdictMemo {
     uint64_t generation = 0;  // 0: empty; else the shape generation it was made for
     uint64_t node_version = 0;
     NodeVerdict verdict;
-    std::vector<double> raw;  // per score plugin
   };
-  // Switches to `shape` (forgetting the previous shape's entries) and sizes the table for `nodes` nodes.
-  void Begin(std::string_view shape, size_t nodes) {
-    if (shape != shape_) {
+  // Switches to `shape` (forgetting the previous shape's entries) and sizes the tables for `nodes` nodes and
+  // `plugins` score plugins.
+  void Begin(std::string_view shape, size_t nodes, size_t plugins) {
+    if (shape != shape_ || plugins != plugins_) {
       shape_.assign(shape.data(), shape.size());
       ++generation_;
     }
+    plugins_ = plugins;
     if (entries_.size() < nodes) entries_.resize(nodes);
+    if (raw_.size() < nodes * plugins) raw_.resize(nodes * plugins);
   }
+  // The raw score of each plugin on node `index`: one flat table rather than a vector per entry, so a cold pass
+  // writes next to what it wrote for the previous node instead of to a separate allocation per node.
+  double* raw(size_t index) { return raw_.data() + index * plugins_; }
 
   std::string shape_;
   uint64_t generation_ = 1;
   std::vector<Entry> entries_;  // by node index
+  std::vector<double> raw_;     // by node index, then score plugin
+  size_t plugins_ = 0;
   uint64_t hits_ = 0;
   uint64_t misses_ = 0;
 };

@@ -4,6 +4,9 @@
 // through the extender's filter and prioritize verbs, byte for byte.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <future>
 #include <random>
 
 #include "crd/cnr_builder.h"
@@ -177,6 +180,62 @@ TEST(ParallelEvaluation, TheExtenderAnswersTheSameWithEvaluationThreads) {
   EXPECT_GE(parallel.parallel_evaluations(), 30u) << "new shapes were evaluated across the threads";
   EXPECT_EQ(serial.parallel_evaluations(), 0u);
   EXPECT_GT(serial.placed_pods(), 20u);
+}
+
+}  // namespace
+}  // namespace tessera::extender
+
+namespace tessera::extender {
+namespace {
+
+// A pool thread that has not started its task when the caller's task returns is not waited for: the caller
+// claimed all the work, and waiting for a thread the OS has not woken yet was the cold filter's tail latency. The
+// late task, when it does start, must not run (the caller's frame and its `task` are gone by then).
+TEST(ThreadPoolRunner, DoesNotWaitForAPoolTaskThatHasNotStarted) {
+  ThreadPoolRunner runner(1);
+  // Occupy the one pool thread: a first Run (from another thread) whose pool task waits on a gate.
+  std::promise<void> gate;
+  std::shared_future<void> open = gate.get_future().share();
+  // (Its caller's task waits for the pool task to start: otherwise the pool task could be skipped too.)
+  std::promise<void> blocking_started;
+  std::shared_future<void> pool_busy = blocking_started.get_future().share();
+  auto first = std::async(std::launch::async, [&] {
+    runner.Run(2, [&](size_t t) {
+      if (t == 1) {
+        blocking_started.set_value();
+        open.wait();
+      } else {
+        pool_busy.wait();
+      }
+    });
+  });
+  pool_busy.wait();
+  // The second Run's pool task queues behind it; the caller's task takes every unit of work from a shared cursor.
+  std::atomic<int> ran_by_pool{0};
+  auto second = std::async(std::launch::async, [&] {
+    std::atomic<int> next{0};
+    int done_here = 0;
+    runner.Run(2, [&](size_t t) {
+      while (next.fetch_add(1) < 100) {
+        if (t == 0) ++done_here;
+      }
+      if (t != 0) ++ran_by_pool;
+    });
+    return done_here;
+  });
+  const bool returned = second.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  gate.set_value();  // release the pool whatever happened, so that nothing hangs
+  first.get();
+  ASSERT_TRUE(returned) << "Run waited for a pool task that had not started";
+  EXPECT_EQ(second.get(), 100);
+  // Drain the pool: a task posted after the second Run's late one starts after it (one thread, in order).
+  std::promise<void> reached;
+  std::shared_future<void> pool_reached = reached.get_future().share();
+  runner.Run(2, [&](size_t t) {
+    if (t == 1) reached.set_value();
+    if (t == 0) pool_reached.wait();
+  });
+  EXPECT_EQ(ran_by_pool.load(), 0) << "a pool task ran after its caller had returned";
 }
 
 }  // namespace
