@@ -204,7 +204,7 @@ Status ExtenderService::LoadSnapshot(const std::string& path,
   return Status::Ok();
 }
 
-const ExtenderService::Resolution& ExtenderService::ResolveLocked(const std::vector<std::string_view>& names) {
+ExtenderService::Resolution& ExtenderService::ResolveLocked(const std::vector<std::string_view>& names) {
   auto matches = [&](const Resolution& r) {
     if (r.membership != store_.membership_version() || r.size() != names.size()) return false;
     for (size_t i = 0; i < names.size(); ++i) {
@@ -225,6 +225,7 @@ const ExtenderService::Resolution& ExtenderService::ResolveLocked(const std::vec
   }
   r.epoch = ++resolution_epochs_;
   r.membership = store_.membership_version();
+  r.views_version = ~uint64_t{0};
   r.records.resize(names.size());
   // Where the list is the other one minus some nodes, in order (prioritize after filter), its records are
   // reused: a string comparison per name instead of a hash lookup.
@@ -256,6 +257,23 @@ const ExtenderService::Resolution& ExtenderService::ResolveLocked(const std::vec
   }
   r.quoted = std::make_shared<const QuotedNames>(QuotedNames::Of(names));
   return r;
+}
+
+const std::vector<ExtenderService::Resolution::RecordView>& ExtenderService::ViewsLocked(Resolution& resolution) {
+  if (resolution.views_version == store_.record_flags_version()) return resolution.views;
+  resolution.views.resize(resolution.records.size());
+  for (size_t i = 0; i < resolution.records.size(); ++i) {
+    const NodeRecord* rec = resolution.records[i];
+    Resolution::RecordView& v = resolution.views[i];
+    v = Resolution::RecordView{};
+    if (rec == nullptr) continue;
+    v.known = true;
+    v.index = rec->index;
+    v.has_topology = rec->has_topology;
+    v.from_nrt = rec->from_nrt;
+  }
+  resolution.views_version = store_.record_flags_version();
+  return resolution.views;
 }
 
 void ExtenderService::RememberEvaluationLocked(std::string pod_shape,
@@ -298,15 +316,13 @@ bool ExtenderService::CachedScoresLocked(const std::string& pod_shape, const std
   return true;
 }
 
-namespace {
-constexpr size_t kRecordPrefetchDistance = 16;
-}  // namespace
-
 ExtenderService::Evaluation ExtenderService::EvaluateLocked(const scoring::PodRequest& pod,
                                                             const std::vector<std::string_view>& names,
                                                             std::string_view shape) {
   Evaluation e;
-  const std::vector<const NodeRecord*>& records = ResolveLocked(names).records;
+  Resolution& resolution = ResolveLocked(names);
+  const std::vector<const NodeRecord*>& records = resolution.records;
+  const std::vector<Resolution::RecordView>& views = ViewsLocked(resolution);
   const size_t n = names.size();
   e.feasible.assign(n, false);
   e.unresolvable.assign(n, false);
@@ -319,28 +335,26 @@ ExtenderService::Evaluation ExtenderService::EvaluateLocked(const scoring::PodRe
   candidates.reserve(n);
   slot.reserve(n);
   for (size_t i = 0; i < n; ++i) {
-    // The records live in a hash map, one allocation each: fetch ahead, or every node costs a cache miss here.
-    if (i + kRecordPrefetchDistance < n && records[i + kRecordPrefetchDistance] != nullptr)
-      __builtin_prefetch(records[i + kRecordPrefetchDistance]);
-    const NodeRecord* rec = records[i];
-    if (rec == nullptr) {
+    const Resolution::RecordView& view = views[i];
+    if (!view.known) {
       e.unresolvable[i] = true;
       e.reason[i] = "Tessera: node " + std::string(names[i]) + " is unknown to the extender (no Node object seen)";
-    } else if (!rec->has_topology) {
+    } else if (!view.has_topology) {
       if (needs_topology) {
         e.unresolvable[i] = true;
-        e.reason[i] = "Tessera: the pod needs NUMA, device or reclaimed resources, but " + rec->topology_reason;
+        e.reason[i] =
+            "Tessera: the pod needs NUMA, device or reclaimed resources, but " + records[i]->topology_reason;
       } else {
         e.feasible[i] = true;  // kube-scheduler's own fit checks cover pods that need no topology
       }
-    } else if (rec->from_nrt && (pod.gpu.any() || pod.asks_reclaimed())) {
+    } else if (view.from_nrt && (pod.gpu.any() || pod.asks_reclaimed())) {
       e.unresolvable[i] = true;
       e.reason[i] =
           "Tessera: the pod needs GPUs, RDMA NICs or reclaimed resources, but node " + std::string(names[i]) +
           " is described only by a NodeResourceTopology, which does not say which cards, PCIe switches, NICs "
           "or reclaimable resources it has";
     } else {
-      candidates.push_back(rec->index);
+      candidates.push_back(view.index);
       slot.push_back(i);
     }
   }

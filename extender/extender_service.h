@@ -149,6 +149,17 @@ class ExtenderService {
       return std::string_view(joined).substr(begin, ends[i] - begin);
     }
     std::vector<const NodeRecord*> records;  // nullptr: unknown node
+    // What an evaluation reads of each record, side by side: the records live one per allocation in the store's
+    // hash map, and reading them per call cost a cache miss per node. Refreshed when the store's
+    // record_flags_version() moves (views_version).
+    struct RecordView {
+      uint32_t index = 0;
+      bool known = false;
+      bool has_topology = false;
+      bool from_nrt = false;
+    };
+    std::vector<RecordView> views;
+    uint64_t views_version = ~uint64_t{0};
     std::shared_ptr<const QuotedNames> quoted;
     uint64_t membership = ~uint64_t{0};  // the store's membership_version() the records were taken at
     uint64_t epoch = 0;                  // unique per list resolved
@@ -156,7 +167,9 @@ class ExtenderService {
   // The resolution of `names`, reusing one of the last two (kube-scheduler sends the same lists cycle after
   // cycle, filter's and prioritize's, and 5,000 hash lookups are a tenth of a filter call). The reference stays
   // valid until the next call.
-  const Resolution& ResolveLocked(const std::vector<std::string_view>& names);
+  Resolution& ResolveLocked(const std::vector<std::string_view>& names);
+  // `resolution`'s views, brought up to date with the store.
+  const std::vector<Resolution::RecordView>& ViewsLocked(Resolution& resolution);
   // Scores of the last filter call when `names` (in order, possibly fewer) and the pod shape are the same, and
   // either the state is too or it is that filter's own pod (kube-scheduler calls prioritize right after filter
   // in one scheduling cycle, both on one snapshot).

@@ -420,6 +420,7 @@ void ClusterStore::RebuildAll() {
   dirty_nodes_.clear();
   ++full_rebuilds_;
   ++membership_version_;
+  ++record_flags_version_;
   ++version_;
   last_stale_check_ = options_.clock->Monotonic();
 }
@@ -464,7 +465,8 @@ void ClusterStore::RebuildNode(const std::string& name) {
   scoring::NodeState state;
   state.name = name;
   if (choice.entry != nullptr) state = choice.entry->state;
-  if (rec_it == nodes_.end()) {
+  const bool created = rec_it == nodes_.end();
+  if (created) {
     NodeRecord rec;
     rec.index = cluster_.AddNode(std::move(state));
     rec_it = nodes_.emplace(name, rec).first;
@@ -474,6 +476,8 @@ void ClusterStore::RebuildNode(const std::string& name) {
     (void)cluster_.ReplaceNode(rec_it->second.index, std::move(state));
   }
   NodeRecord& rec = rec_it->second;
+  if (created || rec.from_nrt != choice.from_nrt || rec.has_topology != (choice.entry != nullptr))
+    ++record_flags_version_;
   rec.from_nrt = choice.from_nrt;
   rec.topology_reason = choice.reason;
   rec.unusable = choice.unusable;

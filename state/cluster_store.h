@@ -167,6 +167,8 @@ class ClusterStore {
   uint64_t version() const { return version_; }
   // Bumped whenever NodeRecord pointers or the set of known node names may have changed.
   uint64_t membership_version() const { return membership_version_; }
+  // Bumped whenever a NodeRecord's index, has_topology or from_nrt may have changed (membership included).
+  uint64_t record_flags_version() const { return record_flags_version_; }
   // Bumped when the set of pods that hold something changed (what the GPU target workload is learned from).
   uint64_t holding_version() const { return holding_version_; }
   uint64_t full_rebuilds() const { return full_rebuilds_; }
@@ -247,6 +249,7 @@ class ClusterStore {
   std::chrono::steady_clock::time_point last_hold_sweep_{};
   uint64_t version_ = 0;
   uint64_t membership_version_ = 0;
+  uint64_t record_flags_version_ = 0;
   uint64_t holding_version_ = 0;
   uint64_t full_rebuilds_ = 0;
   uint64_t node_rebuilds_ = 0;

@@ -565,6 +565,16 @@ TEST(StateEvents, AnswersNameTheRightNodesWhateverOrderTheListsComeIn) {
   service.Apply(ExtenderService::Kind::kCnr, false, crd::EncodeCnr(CnrOf("n6", "32em64t-2n8c2t-pci-noio.xml")));
   EXPECT_EQ(passed({"n5", "n6", "n0", "n1", "n2"}), (L{"n5", "n6", "n0", "n1"}));
   EXPECT_EQ(passed({"n0", "n1", "n2", "n3", "n4", "n5", "n6"}), (L{"n0", "n1", "n3", "n4", "n5", "n6"}));
+  // The same list again while a node's topology comes and goes: the resolution is reused (same names, same
+  // records), and what it keeps of each record (has a topology or not) follows the store.
+  const L all{"n0", "n1", "n3", "n6", "n7"};
+  service.Apply(ExtenderService::Kind::kNode, false, NodeJson("n7"));
+  EXPECT_EQ(passed(all), (L{"n0", "n1", "n3", "n6"})) << "n7 has no CNR yet";
+  const std::string cnr7 = crd::EncodeCnr(CnrOf("n7", "32em64t-2n8c2t-pci-noio.xml"));
+  service.Apply(ExtenderService::Kind::kCnr, false, cnr7);
+  EXPECT_EQ(passed(all), all) << "n7's CNR arrived";
+  service.Apply(ExtenderService::Kind::kCnr, true, cnr7);
+  EXPECT_EQ(passed(all), (L{"n0", "n1", "n3", "n6"})) << "n7's CNR was deleted";
 }
 
 // A /metrics scrape never waits for the decision lock: while an evaluation holds it (a runner that waits on a
