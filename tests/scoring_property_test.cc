@@ -7,7 +7,9 @@
 
 #include <random>
 
+#include "scoring/numa_placement.h"
 #include "scoring/scheduler.h"
+#include "scoring/topology_admission.h"
 #include "scoring/topology_manager.h"
 #include "tests/scoring_test_util.h"
 #include "tests/shared_data.h"
@@ -26,7 +28,11 @@ std::vector<topology::NodeTopology> Topologies() {
     topology::DiscoveryOptions o;
     o.xml_path = testing::SharedPath(std::string("topologies/") + f);
     auto r = topology::DiscoverTopology(o);
-    if (r.ok()) out.push_back(r->topology);
+    if (!r.ok()) {
+      ADD_FAILURE() << f << " is present but does not load: " << r.status().message();
+      continue;
+    }
+    out.push_back(r->topology);
   }
   if (out.empty()) {  // synthetic fallback: 2 sockets x 2 NUMA nodes x 16 CPUs
     topology::NodeTopology t;
@@ -257,6 +263,73 @@ TEST_P(ScoringProperty, NoOverCommitAdmissionOrAntiAffinityViolations) {
 INSTANTIATE_TEST_SUITE_P(Seeds, ScoringProperty,
                          ::testing::Combine(::testing::Values(ResourcePolicy::kDynamic, ResourcePolicy::kNative),
                                             ::testing::Values(1u, 2u, 3u)));
+
+// The admission filter decides "one NUMA node offered, room for every request" without the full Topology Manager
+// check; whatever the node, usage, pod, policy and scope, its verdict equals the full check's.
+TEST(TopologyManagerAdmission, ItsShortcutAgreesWithTheFullCheck) {
+  std::mt19937_64 rng(7);
+  const std::vector<topology::NodeTopology> topologies = Topologies();
+  const TopologyPolicy policies[] = {TopologyPolicy::kNone, TopologyPolicy::kBestEffort,
+                                     TopologyPolicy::kRestricted, TopologyPolicy::kSingleNumaNode,
+                                     TopologyPolicy::kNumeric};
+  SchedulerConfig config;
+  config.resource_policy = ResourcePolicy::kDynamic;
+  ClusterState cluster;
+  const TopologyManagerAdmission filter;
+  int admitted = 0, refused = 0;
+  for (int round = 0; round < 3000; ++round) {
+    NodePolicies np;
+    np.topology_policy = policies[rng() % 5];
+    np.topology_scope = rng() % 2 == 0 ? TopologyScope::kPod : TopologyScope::kContainer;
+    NodeState node = NodeStateFromTopology("n", topologies[rng() % topologies.size()], np);
+    for (NumaState& numa : node.numas) {  // some used, some over-committed, some held whole
+      numa.pinned_cpu_milli =
+          static_cast<int64_t>(rng() % 2 == 0 ? 0 : rng() % (numa.cpu_allocatable_milli + 4000));
+      numa.pinned_memory = static_cast<int64_t>(rng() % 2 == 0 ? 0 : rng() % (numa.memory_allocatable + 8 * kGi));
+      numa.exclusive_holders = rng() % 10 == 0 ? 1 : 0;
+    }
+    PodRequest pod;
+    pod.name = "p";
+    pod.qos = rng() % 4 == 0 ? QosLevel::kSharedCores : QosLevel::kDedicatedCores;
+    pod.numa_binding = true;
+    pod.numa_exclusive = rng() % 5 == 0;
+    pod.guaranteed = true;
+    const int containers = static_cast<int>(rng() % 4);
+    for (int k = 0; k < containers; ++k) {
+      ContainerRequest c;
+      c.name = "c" + std::to_string(k);
+      c.cpu_milli = static_cast<int64_t>(rng() % 3) * 1000 * static_cast<int64_t>(1 + rng() % 8);
+      c.memory_bytes = static_cast<int64_t>(rng() % 3) * kGi * static_cast<int64_t>(1 + rng() % 16);
+      pod.cpu_milli += c.cpu_milli;
+      pod.memory_bytes += c.memory_bytes;
+      pod.containers.push_back(c);
+    }
+    if (containers == 0) {
+      pod.cpu_milli = 1000 * static_cast<int64_t>(1 + rng() % 24);
+      pod.memory_bytes = kGi * static_cast<int64_t>(1 + rng() % 96);
+    }
+    NodeCycle c;
+    c.cluster = &cluster;
+    c.node = &node;
+    c.pod = &pod;
+    c.config = &config;
+    c.numa_bound = IsNumaBound(pod, config.resource_policy);
+    c.usable_numas = AllNumas(node.numas.size());
+    c.placement = PinnedPlacement(node, 0, pod, config.resource_policy, 0);
+    c.placement.numa_mask = uint64_t{1} << (rng() % node.numas.size());
+    std::string reason;
+    const bool ours = filter.Filter(c, &reason);
+    const AdmissionResult full =
+        CheckTopologyAdmission(node, pod, config.resource_policy, c.numa_bound ? c.placement.numa_mask : 0);
+    ASSERT_EQ(ours, full.admit) << "round " << round << ": " << full.reason;
+    if (!ours) {
+      EXPECT_EQ(reason, full.reason);
+    }
+    (ours ? admitted : refused) += 1;
+  }
+  EXPECT_GT(admitted, 300);
+  EXPECT_GT(refused, 300);
+}
 
 }  // namespace
 }  // namespace tessera::scoring
